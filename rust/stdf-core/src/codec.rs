@@ -1,0 +1,414 @@
+//! Field-level decoding and encoding of STDF data types (spec "Data Type Codes").
+//!
+//! Decoding never fails: a field that starts at or beyond the end of the record, or that is
+//! cut in the middle, is *absent* (`None`), and the cursor remembers that the record was short.
+//! Lengths and counts are clamped to the bytes left in the record (pitfall P3).
+
+use std::borrow::Cow;
+
+/// Byte order of a stream, decided from the FAR header bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl ByteOrder {
+    pub fn name(self) -> &'static str {
+        match self {
+            ByteOrder::Little => "little",
+            ByteOrder::Big => "big",
+        }
+    }
+}
+
+/// A string field as stored (C*n, S*n, C*f): raw bytes borrowed from the record.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Str<'a>(pub &'a [u8]);
+
+impl<'a> Str<'a> {
+    /// Text with trailing NULs removed: UTF-8 when valid, otherwise Latin-1.
+    pub fn text(&self) -> Cow<'a, str> {
+        let b = self.trimmed_bytes();
+        match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => Cow::Owned(b.iter().map(|&c| c as char).collect()),
+        }
+    }
+    /// Whether the text is not valid UTF-8 (and so falls back to Latin-1).
+    pub fn is_latin1(&self) -> bool {
+        std::str::from_utf8(self.trimmed_bytes()).is_err()
+    }
+    pub fn trimmed_bytes(&self) -> &'a [u8] {
+        let mut b = self.0;
+        while let [rest @ .., 0] = b {
+            b = rest;
+        }
+        b
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// A single NUL byte: "explicitly empty" in PTR/MPR default fields.
+    pub fn is_explicit_empty(&self) -> bool {
+        self.0 == [0]
+    }
+}
+
+impl std::fmt::Debug for Str<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.text())
+    }
+}
+
+impl<'a> From<&'a str> for Str<'a> {
+    fn from(s: &'a str) -> Self {
+        Str(s.as_bytes())
+    }
+}
+
+/// A D*n field: bit count and the bytes holding the bits (bit 0 = LSB of the first byte).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Dn<'a> {
+    pub nbits: u16,
+    pub bytes: &'a [u8],
+}
+
+impl Dn<'_> {
+    /// Indexes of the set bits.
+    pub fn set_bits(&self) -> Vec<u16> {
+        let mut out = Vec::new();
+        for (i, &b) in self.bytes.iter().enumerate() {
+            let mut v = b;
+            while v != 0 {
+                let bit = v.trailing_zeros() as usize;
+                let idx = i * 8 + bit;
+                if idx < self.nbits as usize {
+                    out.push(idx as u16);
+                }
+                v &= v - 1;
+            }
+        }
+        out
+    }
+}
+
+/// Read cursor over one record's payload.
+#[derive(Clone)]
+pub struct Cur<'a> {
+    b: &'a [u8],
+    p: usize,
+    be: bool,
+    short: bool,
+}
+
+macro_rules! num_reader {
+    ($name:ident, $t:ty, $n:literal) => {
+        #[inline]
+        pub fn $name(&mut self) -> Option<$t> {
+            let end = self.p + $n;
+            if end <= self.b.len() {
+                let mut a = [0u8; $n];
+                a.copy_from_slice(&self.b[self.p..end]);
+                self.p = end;
+                Some(if self.be { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) })
+            } else {
+                self.p = self.b.len();
+                self.short = true;
+                None
+            }
+        }
+    };
+}
+
+impl<'a> Cur<'a> {
+    pub fn new(b: &'a [u8], order: ByteOrder) -> Self {
+        Cur { b, p: 0, be: order == ByteOrder::Big, short: false }
+    }
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.b.len() - self.p
+    }
+    #[inline]
+    pub fn pos(&self) -> usize {
+        self.p
+    }
+    /// Some field was absent or cut (the record is shorter than the spec).
+    pub fn was_short(&self) -> bool {
+        self.short
+    }
+    pub fn order(&self) -> ByteOrder {
+        if self.be {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        }
+    }
+    #[inline]
+    pub fn u1(&mut self) -> Option<u8> {
+        if self.p < self.b.len() {
+            let v = self.b[self.p];
+            self.p += 1;
+            Some(v)
+        } else {
+            self.short = true;
+            None
+        }
+    }
+    #[inline]
+    pub fn i1(&mut self) -> Option<i8> {
+        self.u1().map(|v| v as i8)
+    }
+    num_reader!(u2, u16, 2);
+    num_reader!(u4, u32, 4);
+    num_reader!(u8, u64, 8);
+    num_reader!(i2, i16, 2);
+    num_reader!(i4, i32, 4);
+    num_reader!(i8, i64, 8);
+    num_reader!(r4, f32, 4);
+    num_reader!(r8, f64, 8);
+
+    #[inline]
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let n = n.min(self.remaining());
+        let s = &self.b[self.p..self.p + n];
+        self.p += n;
+        s
+    }
+    /// C*n: length byte then that many bytes (clamped to the record).
+    #[inline]
+    pub fn cn(&mut self) -> Option<Str<'a>> {
+        let n = self.u1()? as usize;
+        if n > self.remaining() {
+            self.short = true;
+        }
+        Some(Str(self.take(n)))
+    }
+    /// S*n: U*2 length then bytes.
+    pub fn sn(&mut self) -> Option<Str<'a>> {
+        let n = self.u2()? as usize;
+        if n > self.remaining() {
+            self.short = true;
+        }
+        Some(Str(self.take(n)))
+    }
+    /// C*f: fixed length string.
+    pub fn cf(&mut self, n: usize) -> Option<Str<'a>> {
+        if self.remaining() == 0 {
+            self.short = true;
+            return None;
+        }
+        Some(Str(self.take(n)))
+    }
+    /// B*n: byte count then bytes.
+    pub fn bn(&mut self) -> Option<&'a [u8]> {
+        let n = self.u1()? as usize;
+        if n > self.remaining() {
+            self.short = true;
+        }
+        Some(self.take(n))
+    }
+    /// D*n: bit count then ceil(bits/8) bytes.
+    pub fn dn(&mut self) -> Option<Dn<'a>> {
+        let nbits = self.u2()?;
+        let nbytes = (nbits as usize).div_ceil(8);
+        if nbytes > self.remaining() {
+            self.short = true;
+        }
+        Some(Dn { nbits, bytes: self.take(nbytes) })
+    }
+    /// C*1: one character.
+    pub fn c1(&mut self) -> Option<u8> {
+        self.u1()
+    }
+
+    /// Start of an array of `n` items of `size` bytes: None when the record ends first;
+    /// otherwise the number of items that fit (clamped, marking the record short).
+    #[inline]
+    fn array_len(&mut self, n: usize, size: usize) -> Option<usize> {
+        if self.remaining() == 0 {
+            if n > 0 {
+                self.short = true;
+            }
+            return None;
+        }
+        let fit = self.remaining() / size.max(1);
+        if fit < n {
+            self.short = true;
+            Some(fit)
+        } else {
+            Some(n)
+        }
+    }
+    pub fn arr_u1(&mut self, n: usize) -> Option<Vec<u8>> {
+        let n = self.array_len(n, 1)?;
+        Some(self.take(n).to_vec())
+    }
+    pub fn arr_u2(&mut self, n: usize) -> Option<Vec<u16>> {
+        let n = self.array_len(n, 2)?;
+        Some((0..n).map(|_| self.u2().unwrap_or(0)).collect())
+    }
+    pub fn arr_u4(&mut self, n: usize) -> Option<Vec<u32>> {
+        let n = self.array_len(n, 4)?;
+        Some((0..n).map(|_| self.u4().unwrap_or(0)).collect())
+    }
+    pub fn arr_u8(&mut self, n: usize) -> Option<Vec<u64>> {
+        let n = self.array_len(n, 8)?;
+        Some((0..n).map(|_| self.u8().unwrap_or(0)).collect())
+    }
+    pub fn arr_r4(&mut self, n: usize) -> Option<Vec<f32>> {
+        let n = self.array_len(n, 4)?;
+        Some((0..n).map(|_| self.r4().unwrap_or(0.0)).collect())
+    }
+    /// kxU*f: unsigned ints of width `size` (1, 2, 4 or 8).
+    pub fn arr_uf(&mut self, n: usize, size: usize) -> Option<Vec<u64>> {
+        let size = match size {
+            1 | 2 | 4 | 8 => size,
+            _ => 1,
+        };
+        let n = self.array_len(n, size)?;
+        Some(
+            (0..n)
+                .map(|_| match size {
+                    1 => self.u1().unwrap_or(0) as u64,
+                    2 => self.u2().unwrap_or(0) as u64,
+                    4 => self.u4().unwrap_or(0) as u64,
+                    _ => self.u8().unwrap_or(0),
+                })
+                .collect(),
+        )
+    }
+    /// kxN*1: nibbles, low nibble first.
+    pub fn arr_n1(&mut self, n: usize) -> Option<Vec<u8>> {
+        let nbytes = n.div_ceil(2);
+        let got = self.array_len(nbytes, 1)?;
+        let bytes = self.take(got);
+        let n = n.min(got * 2);
+        Some((0..n).map(|i| (bytes[i / 2] >> ((i % 2) * 4)) & 0x0f).collect())
+    }
+    pub fn arr_cn(&mut self, n: usize) -> Option<Vec<Str<'a>>> {
+        if self.remaining() == 0 {
+            if n > 0 {
+                self.short = true;
+            }
+            return None;
+        }
+        let mut v = Vec::with_capacity(n.min(self.remaining()));
+        for _ in 0..n {
+            match self.cn() {
+                Some(s) => v.push(s),
+                None => break,
+            }
+        }
+        Some(v)
+    }
+    pub fn arr_sn(&mut self, n: usize) -> Option<Vec<Str<'a>>> {
+        if self.remaining() == 0 {
+            if n > 0 {
+                self.short = true;
+            }
+            return None;
+        }
+        let mut v = Vec::with_capacity(n.min(self.remaining()));
+        for _ in 0..n {
+            match self.sn() {
+                Some(s) => v.push(s),
+                None => break,
+            }
+        }
+        Some(v)
+    }
+    pub fn arr_cf(&mut self, n: usize, size: usize) -> Option<Vec<Str<'a>>> {
+        if size == 0 {
+            return if self.remaining() == 0 { None } else { Some(vec![Str(&[]); n]) };
+        }
+        let n = self.array_len(n, size)?;
+        Some((0..n).map(|_| Str(self.take(size))).collect())
+    }
+    /// The bytes not consumed by the decoder.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.b[self.p..]
+    }
+}
+
+/// Encoder for one record's payload.
+pub struct Enc {
+    pub buf: Vec<u8>,
+    be: bool,
+}
+
+macro_rules! num_writer {
+    ($name:ident, $t:ty) => {
+        #[inline]
+        pub fn $name(&mut self, v: $t) {
+            if self.be {
+                self.buf.extend_from_slice(&v.to_be_bytes())
+            } else {
+                self.buf.extend_from_slice(&v.to_le_bytes())
+            }
+        }
+    };
+}
+
+impl Enc {
+    pub fn new(order: ByteOrder) -> Self {
+        Enc { buf: Vec::with_capacity(64), be: order == ByteOrder::Big }
+    }
+    pub fn u1(&mut self, v: u8) {
+        self.buf.push(v)
+    }
+    pub fn i1(&mut self, v: i8) {
+        self.buf.push(v as u8)
+    }
+    num_writer!(u2, u16);
+    num_writer!(u4, u32);
+    num_writer!(u8, u64);
+    num_writer!(i2, i16);
+    num_writer!(i4, i32);
+    num_writer!(i8, i64);
+    num_writer!(r4, f32);
+    num_writer!(r8, f64);
+    pub fn cn(&mut self, s: &Str) {
+        let n = s.0.len().min(255);
+        self.buf.push(n as u8);
+        self.buf.extend_from_slice(&s.0[..n]);
+    }
+    pub fn sn(&mut self, s: &Str) {
+        let n = s.0.len().min(65535);
+        self.u2(n as u16);
+        self.buf.extend_from_slice(&s.0[..n]);
+    }
+    pub fn cf(&mut self, s: &Str, size: usize) {
+        for i in 0..size {
+            self.buf.push(*s.0.get(i).unwrap_or(&b' '));
+        }
+    }
+    pub fn bn(&mut self, b: &[u8]) {
+        let n = b.len().min(255);
+        self.buf.push(n as u8);
+        self.buf.extend_from_slice(&b[..n]);
+    }
+    pub fn dn(&mut self, d: &Dn) {
+        self.u2(d.nbits);
+        let n = (d.nbits as usize).div_ceil(8);
+        for i in 0..n {
+            self.buf.push(*d.bytes.get(i).unwrap_or(&0));
+        }
+    }
+    pub fn n1s(&mut self, v: &[u8]) {
+        for pair in v.chunks(2) {
+            let lo = pair[0] & 0x0f;
+            let hi = pair.get(1).map(|x| x & 0x0f).unwrap_or(0);
+            self.buf.push(lo | (hi << 4));
+        }
+    }
+    pub fn uf(&mut self, v: u64, size: usize) {
+        match size {
+            1 => self.u1(v as u8),
+            2 => self.u2(v as u16),
+            4 => self.u4(v as u32),
+            8 => self.u8(v),
+            _ => self.u1(v as u8),
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Streaming record reader: yields each record's header and payload, borrowed from an internal
+//! buffer of bounded size (memory does not grow with the file).
+
+use std::io::Read;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::codec::ByteOrder;
+use crate::error::{ErrorKind, Result, StdfError};
+use crate::records::display_name;
+use crate::source::{self, Compression};
+
+/// One record as found in the stream.
+#[derive(Clone, Copy, Debug)]
+pub struct RawRecord<'b> {
+    /// 0-based ordinal of the record in the file.
+    pub index: u64,
+    /// Offset of the header in the decompressed stream.
+    pub offset: u64,
+    pub typ: u8,
+    pub sub: u8,
+    pub rec_len: u16,
+    /// The REC_LEN bytes after the header.
+    pub payload: &'b [u8],
+    /// Byte order of the stream this record belongs to.
+    pub order: ByteOrder,
+    /// This record is a FAR that starts a new stream (a file may hold several).
+    pub new_stream: bool,
+}
+
+impl RawRecord<'_> {
+    pub fn name(&self) -> &'static str {
+        display_name(self.typ, self.sub)
+    }
+    pub fn label(&self) -> String {
+        match crate::records::rec_name(self.typ, self.sub) {
+            Some(n) => n.to_string(),
+            None => format!("UNKNOWN {}/{}", self.typ, self.sub),
+        }
+    }
+}
+
+const BUF_CAP: usize = 4 << 20;
+const ID_PREFIX: usize = 1 << 20;
+
+/// Reads records from a decompressed STDF stream.
+pub struct RecordReader {
+    path: String,
+    src: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    order: Option<ByteOrder>,
+    index: u64,
+    hasher: Option<Xxh3>,
+    pub compression: Compression,
+    pub file_size: u64,
+    file_id: String,
+}
+
+impl RecordReader {
+    /// Open a file (any supported compression).
+    pub fn open(path: &str) -> Result<Self> {
+        let s = source::open(path)?;
+        Self::from_reader(path, s.reader, s.compression, s.file_size)
+    }
+
+    /// Read from any byte stream (already decompressed).
+    pub fn from_reader(
+        path: &str,
+        src: Box<dyn Read + Send>,
+        compression: Compression,
+        file_size: u64,
+    ) -> Result<Self> {
+        let mut r = RecordReader {
+            path: path.to_string(),
+            src,
+            buf: vec![0; BUF_CAP],
+            start: 0,
+            end: 0,
+            eof: false,
+            base: 0,
+            order: None,
+            index: 0,
+            hasher: None,
+            compression,
+            file_size,
+            file_id: String::new(),
+        };
+        r.fill(ID_PREFIX)?;
+        let mut h = Xxh3::new();
+        h.update(&file_size.to_le_bytes());
+        h.update(&r.buf[..r.end.min(ID_PREFIX)]);
+        r.file_id = format!("{:032x}", h.digest128());
+        Ok(r)
+    }
+
+    /// Hash every byte of the stream (for `content_hash`); call before the first record.
+    pub fn enable_content_hash(&mut self) {
+        if self.index == 0 && self.base == 0 {
+            let mut h = Xxh3::new();
+            h.update(&self.buf[..self.end]);
+            self.hasher = Some(h);
+        }
+    }
+
+    /// Hash of the whole decompressed stream, once it has been read to the end.
+    pub fn content_hash(&self) -> Option<String> {
+        if !self.eof {
+            return None;
+        }
+        self.hasher.as_ref().map(|h| format!("{:032x}", h.digest128()))
+    }
+
+    /// 128-bit hash of (file size, first 1 MiB of the stream), hex.
+    pub fn file_id(&self) -> &str {
+        &self.file_id
+    }
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// Bytes of the decompressed stream consumed so far.
+    pub fn position(&self) -> u64 {
+        self.base + self.start as u64
+    }
+    pub fn byte_order(&self) -> Option<ByteOrder> {
+        self.order
+    }
+    /// Records read so far.
+    pub fn records_read(&self) -> u64 {
+        self.index
+    }
+
+    /// Make at least `need` bytes available from `start` (fewer only at end of stream).
+    fn fill(&mut self, need: usize) -> Result<()> {
+        if self.end - self.start >= need || self.eof {
+            return Ok(());
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.base += self.start as u64;
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+        while self.end < need {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    if let Some(h) = self.hasher.as_mut() {
+                        h.update(&self.buf[self.end..self.end + n]);
+                    }
+                    self.end += n;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let off = self.base + self.end as u64;
+                    let mut err = StdfError::io(&self.path, &e).at(off);
+                    err.message = format!("cannot read (decompress) the stream: {e}");
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn err(&self, kind: ErrorKind, offset: u64, rec: &str, msg: String) -> StdfError {
+        StdfError::new(kind, &self.path, msg).at(offset).record(rec)
+    }
+
+    /// Next record, `Ok(None)` at a clean end of stream.
+    pub fn next_record(&mut self) -> Result<Option<RawRecord<'_>>> {
+        self.fill(4)?;
+        let avail = self.end - self.start;
+        let offset = self.position();
+        if avail == 0 {
+            return Ok(None);
+        }
+        if avail < 4 {
+            return Err(self.err(
+                ErrorKind::Truncated,
+                offset,
+                "header",
+                format!("stream ends inside a record header ({avail} of 4 bytes)"),
+            ));
+        }
+        let h = [
+            self.buf[self.start],
+            self.buf[self.start + 1],
+            self.buf[self.start + 2],
+            self.buf[self.start + 3],
+        ];
+        let (typ, sub) = (h[2], h[3]);
+        let mut new_stream = false;
+        if typ == 0 && sub == 10 && (h[0..2] == [2, 0] || h[0..2] == [0, 2]) {
+            let o = if h[0] == 2 { ByteOrder::Little } else { ByteOrder::Big };
+            new_stream = true;
+            self.order = Some(o);
+        }
+        let order = match self.order {
+            Some(o) => o,
+            None => return Err(self.first_record_error(h, offset)),
+        };
+        let rec_len = match order {
+            ByteOrder::Little => u16::from_le_bytes([h[0], h[1]]),
+            ByteOrder::Big => u16::from_be_bytes([h[0], h[1]]),
+        };
+        let total = 4 + rec_len as usize;
+        self.fill(total)?;
+        let avail = self.end - self.start;
+        if avail < total {
+            let label = match crate::records::rec_name(typ, sub) {
+                Some(n) => n.to_string(),
+                None => format!("UNKNOWN {typ}/{sub}"),
+            };
+            return Err(self.err(
+                ErrorKind::Truncated,
+                offset,
+                &label,
+                format!(
+                    "record declares REC_LEN {rec_len} but the stream ends after {} of its bytes",
+                    avail - 4
+                ),
+            ));
+        }
+        let s = self.start;
+        self.start += total;
+        let index = self.index;
+        self.index += 1;
+        Ok(Some(RawRecord {
+            index,
+            offset,
+            typ,
+            sub,
+            rec_len,
+            payload: &self.buf[s + 4..s + total],
+            order,
+            new_stream,
+        }))
+    }
+
+    fn first_record_error(&self, h: [u8; 4], offset: u64) -> StdfError {
+        let (typ, sub) = (h[2], h[3]);
+        if typ == 1 && sub == 10 {
+            return self.err(
+                ErrorKind::Unsupported,
+                offset,
+                "MIR",
+                "file starts with a MIR and no FAR: STDF V3 is not supported".into(),
+            );
+        }
+        let sniffed = Compression::sniff(&self.buf[self.start..self.end]);
+        let hint = if sniffed != Compression::None {
+            format!(" (the data looks {}-compressed)", sniffed.name())
+        } else {
+            String::new()
+        };
+        self.err(
+            ErrorKind::Format,
+            offset,
+            &format!("{typ}/{sub}"),
+            format!(
+                "not an STDF file: the first record must be a FAR (bytes 02 00 00 0A or 00 02 00 0A), found {:02X} {:02X} {:02X} {:02X}{hint}",
+                h[0], h[1], h[2], h[3]
+            ),
+        )
+    }
+}

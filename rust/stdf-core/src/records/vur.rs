@@ -1,0 +1,62 @@
+//! VUR 0/30 — Version Update Record (V4-2007). Two layouts exist: the 2007 addendum's single
+//! `UPD_NAM C*n`, and the later `UPD_CNT U*1` + `UPD_NAM kxC*n`. The single-string layout is
+//! taken when it accounts for the payload exactly; otherwise the count layout.
+
+use crate::codec::{Cur, Enc, Str};
+use crate::records::{FieldKind, FieldValue};
+
+/// VUR 0/30 — Version Update Record.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Vur<'a> {
+    /// Number of names (count layout); `None` in the single-name 2007 layout.
+    pub upd_cnt: Option<u8>,
+    /// Extension names, e.g. "V4-2007", "Scan:2007.1".
+    pub upd_nam: Option<Vec<Str<'a>>>,
+}
+
+impl<'a> Vur<'a> {
+    pub const TYP: u8 = 0;
+    pub const SUB: u8 = 30;
+    pub const NAME: &'static str = "VUR";
+    pub const FIELDS: &'static [(&'static str, FieldKind)] =
+        &[("upd_cnt", FieldKind::U1), ("upd_nam", FieldKind::ArrStr)];
+
+    pub fn decode(c: &mut Cur<'a>) -> Self {
+        let rest = c.rest();
+        if rest.is_empty() {
+            return Vur::default();
+        }
+        if rest[0] as usize + 1 == rest.len() {
+            let s = c.cn();
+            return Vur { upd_cnt: None, upd_nam: s.map(|s| vec![s]) };
+        }
+        let n = c.u1();
+        let names = c.arr_cn(n.unwrap_or(0) as usize);
+        Vur { upd_cnt: n, upd_nam: names }
+    }
+
+    pub fn encode(&self, e: &mut Enc) {
+        let names = self.upd_nam.as_deref().unwrap_or(&[]);
+        match self.upd_cnt {
+            None => {
+                if let Some(s) = names.first() {
+                    e.cn(s)
+                }
+            }
+            Some(n) => {
+                e.u1(n);
+                for s in names {
+                    e.cn(s)
+                }
+            }
+        }
+    }
+
+    pub fn field(&self, i: usize) -> FieldValue<'_, 'a> {
+        match i {
+            0 => FieldValue::U1(self.upd_cnt),
+            1 => FieldValue::ArrStr(self.upd_nam.as_deref()),
+            _ => FieldValue::Missing,
+        }
+    }
+}
