@@ -9,6 +9,7 @@ pub mod records;
 pub mod codec;
 pub mod error;
 pub mod reader;
+pub mod scan;
 pub mod semantics;
 pub mod source;
 pub mod writer;

@@ -1,0 +1,695 @@
+//! Semantics the analysis tables need (stdf-reference.md §3): parts keyed by (head, site),
+//! wafers, the test catalog with default ("semi-static") data resolution, pins, program
+//! sections, lot context and warnings.
+
+use std::collections::HashMap;
+
+use crate::records::{Ftr, Mir, Mpr, Ptr, StrRec, Tsr};
+use crate::Str;
+
+/// A tolerance decision or damage found while reading.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Warning {
+    pub record_index: Option<u64>,
+    pub byte_offset: Option<u64>,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Lot context of the current stream (from the MIR).
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub lot_id: Option<String>,
+    pub part_typ: Option<String>,
+    pub test_stage: Option<String>,
+    pub sblot_id: Option<String>,
+}
+
+/// Text of a derived string column: trimmed, empty -> None.
+pub fn clean(s: Option<Str>) -> Option<String> {
+    let s = s?;
+    let t = s.text();
+    let t = t.trim();
+    if t.is_empty() {
+        None
+    } else {
+        Some(t.to_string())
+    }
+}
+
+impl Context {
+    pub fn from_mir(m: &Mir) -> Self {
+        let stage = clean(m.test_cod).or_else(|| clean(m.flow_id));
+        Context {
+            lot_id: clean(m.lot_id),
+            part_typ: clean(m.part_typ),
+            test_stage: stage,
+            sblot_id: clean(m.sblot_id),
+        }
+    }
+}
+
+
+/// A part that has been opened (PIR or implicitly) and not yet closed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OpenPart {
+    pub head: u8,
+    pub site: u8,
+    pub part_index: u32,
+    pub wafer_index: Option<u16>,
+    pub has_pir: bool,
+    pub pir_record_index: Option<u64>,
+}
+
+/// Parts and wafers of a file (part and wafer ordinals continue across streams).
+#[derive(Debug, Default)]
+pub struct PartTracker {
+    open: Vec<OpenPart>,
+    last_hit: usize,
+    pub next_part: u32,
+    open_wafer: Vec<(u8, u16)>,
+    last_wafer_of_head: Vec<(u8, u16)>,
+    pub next_wafer: u16,
+}
+
+/// What a PIR did.
+pub struct PirOutcome {
+    pub part: OpenPart,
+    /// A part on the same head/site that was still open (no PRR): closed incomplete.
+    pub replaced: Option<OpenPart>,
+}
+
+impl PartTracker {
+    #[inline]
+    fn find(&mut self, head: u8, site: u8) -> Option<usize> {
+        if let Some(p) = self.open.get(self.last_hit) {
+            if p.head == head && p.site == site {
+                return Some(self.last_hit);
+            }
+        }
+        let i = self.open.iter().position(|p| p.head == head && p.site == site)?;
+        self.last_hit = i;
+        Some(i)
+    }
+
+    /// The wafer a part on `head` belongs to: the one open on its head, else the only open one.
+    pub fn wafer_of(&self, head: u8) -> Option<u16> {
+        if let Some((_, w)) = self.open_wafer.iter().find(|(h, _)| *h == head) {
+            return Some(*w);
+        }
+        if self.open_wafer.len() == 1 {
+            return Some(self.open_wafer[0].1);
+        }
+        None
+    }
+
+    fn new_part(&mut self, head: u8, site: u8, has_pir: bool, rec: Option<u64>) -> OpenPart {
+        let p = OpenPart {
+            head,
+            site,
+            part_index: self.next_part,
+            wafer_index: self.wafer_of(head),
+            has_pir,
+            pir_record_index: rec,
+        };
+        self.next_part += 1;
+        p
+    }
+
+    pub fn pir(&mut self, head: u8, site: u8, record_index: u64) -> PirOutcome {
+        let replaced = self.find(head, site).map(|i| self.open.swap_remove(i));
+        let part = self.new_part(head, site, true, Some(record_index));
+        self.open.push(part);
+        PirOutcome { part, replaced }
+    }
+
+    /// The part a test record on (head, site) belongs to; opens one implicitly (P26) when
+    /// none is open, unless `may_open` is false. Returns (part, opened_now).
+    #[inline]
+    pub fn attach(&mut self, head: u8, site: u8, may_open: bool) -> Option<(OpenPart, bool)> {
+        if let Some(i) = self.find(head, site) {
+            return Some((self.open[i], false));
+        }
+        if !may_open {
+            return None;
+        }
+        let part = self.new_part(head, site, false, None);
+        self.open.push(part);
+        Some((part, true))
+    }
+
+    /// Close the part open on (head, site); a PRR with no open part makes a part of its own.
+    pub fn prr(&mut self, head: u8, site: u8) -> OpenPart {
+        match self.find(head, site) {
+            Some(i) => self.open.swap_remove(i),
+            None => self.new_part(head, site, false, None),
+        }
+    }
+
+    /// WIR on `head`: returns (new wafer, wafer closed without WRR).
+    pub fn wir(&mut self, head: u8) -> (u16, Option<u16>) {
+        let closed = self
+            .open_wafer
+            .iter()
+            .position(|(h, _)| *h == head)
+            .map(|i| self.open_wafer.swap_remove(i).1);
+        let w = self.next_wafer;
+        self.next_wafer = self.next_wafer.saturating_add(1);
+        self.open_wafer.push((head, w));
+        match self.last_wafer_of_head.iter_mut().find(|(h, _)| *h == head) {
+            Some(e) => e.1 = w,
+            None => self.last_wafer_of_head.push((head, w)),
+        }
+        (w, closed)
+    }
+
+    /// WRR on `head`: the wafer it closes (the open one, else the last one of this head, else
+    /// a new wafer made from the WRR alone: second value true).
+    pub fn wrr(&mut self, head: u8) -> (u16, bool) {
+        if let Some(i) = self.open_wafer.iter().position(|(h, _)| *h == head) {
+            return (self.open_wafer.swap_remove(i).1, false);
+        }
+        if let Some((_, w)) = self.last_wafer_of_head.iter().find(|(h, _)| *h == head) {
+            return (*w, false);
+        }
+        let w = self.next_wafer;
+        self.next_wafer = self.next_wafer.saturating_add(1);
+        self.last_wafer_of_head.push((head, w));
+        (w, true)
+    }
+
+    /// Number of parts currently open.
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    /// End of a stream: every open part is closed incomplete (returned in part order).
+    pub fn end_stream(&mut self) -> (Vec<OpenPart>, Vec<u16>) {
+        let mut parts = std::mem::take(&mut self.open);
+        parts.sort_by_key(|p| p.part_index);
+        let wafers = self.open_wafer.drain(..).map(|(_, w)| w).collect();
+        self.last_wafer_of_head.clear();
+        self.last_hit = 0;
+        (parts, wafers)
+    }
+}
+
+/// Kind of test record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestType {
+    Ptr,
+    Mpr,
+    Ftr,
+    Str,
+}
+
+impl TestType {
+    pub fn code(self) -> &'static str {
+        match self {
+            TestType::Ptr => "P",
+            TestType::Mpr => "M",
+            TestType::Ftr => "F",
+            TestType::Str => "S",
+        }
+    }
+    pub fn rec_name(self) -> &'static str {
+        match self {
+            TestType::Ptr => "PTR",
+            TestType::Mpr => "MPR",
+            TestType::Ftr => "FTR",
+            TestType::Str => "STR",
+        }
+    }
+}
+
+/// Default data of a test (from its first PTR/MPR/FTR), owned.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Defaults {
+    pub opt_flag: Option<u8>,
+    pub res_scal: Option<i8>,
+    pub llm_scal: Option<i8>,
+    pub hlm_scal: Option<i8>,
+    pub lo_limit: Option<f32>,
+    pub hi_limit: Option<f32>,
+    pub units: Option<String>,
+    pub c_resfmt: Option<String>,
+    pub c_llmfmt: Option<String>,
+    pub c_hlmfmt: Option<String>,
+    pub lo_spec: Option<f32>,
+    pub hi_spec: Option<f32>,
+    pub start_in: Option<f32>,
+    pub incr_in: Option<f32>,
+    pub rtn_indx: Option<Vec<u16>>,
+    pub units_in: Option<String>,
+    pub patg_num: Option<u8>,
+}
+
+/// TSR figures of a test: the HEAD 255 summary when present, else the sum over sites.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TsrInfo {
+    pub test_typ: Option<String>,
+    pub test_nam: Option<String>,
+    pub seq_name: Option<String>,
+    pub test_lbl: Option<String>,
+    pub exec_cnt: Option<u64>,
+    pub fail_cnt: Option<u64>,
+    pub alrm_cnt: Option<u64>,
+    pub test_tim: Option<f32>,
+    pub test_min: Option<f32>,
+    pub test_max: Option<f32>,
+    pub tst_sums: Option<f32>,
+    pub tst_sqrs: Option<f32>,
+    /// "summary" or "site_sum".
+    pub source: Option<&'static str>,
+}
+
+/// One test of the catalog.
+#[derive(Clone, Debug, Default)]
+pub struct TestDef {
+    pub test_id: u32,
+    pub test_num: u32,
+    pub test_type: Option<TestType>,
+    /// First non-empty TEST_TXT of its result records.
+    pub test_txt: Option<String>,
+    pub defaults: Defaults,
+    pub seq_name: Option<String>,
+    pub first_record_index: Option<u64>,
+    pub n_executed: u64,
+    pub n_failed: u64,
+    pub n_alarmed: u64,
+    pub limits_overridden: bool,
+    pub tsr: TsrInfo,
+    tsr_sites: TsrInfo,
+    has_tsr_summary: bool,
+    /// Has default data been captured from a result record.
+    pub captured: bool,
+}
+
+impl TestDef {
+    /// Catalog name: TSR name, else first TEST_TXT.
+    pub fn name(&self) -> Option<&str> {
+        self.tsr.test_nam.as_deref().or(self.test_txt.as_deref())
+    }
+    /// Name known while streaming results (TSRs come at the end): first TEST_TXT, else TSR.
+    pub fn stream_name(&self) -> Option<&str> {
+        self.test_txt.as_deref().or(self.tsr.test_nam.as_deref())
+    }
+}
+
+/// Limits, scales and units in force for one result record (§3.5).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Resolved<'r> {
+    pub res_scal: Option<i8>,
+    pub llm_scal: Option<i8>,
+    pub hlm_scal: Option<i8>,
+    pub lo_limit: Option<f32>,
+    pub hi_limit: Option<f32>,
+    pub lo_spec: Option<f32>,
+    pub hi_spec: Option<f32>,
+    /// The record's own units when it carries non-empty ones, else None (use the test's).
+    pub units_override: Option<Str<'r>>,
+    pub start_in: Option<f32>,
+    pub incr_in: Option<f32>,
+    /// The record's own RTN_INDX (MPR), else None (use the test's default).
+    pub limits_overridden: bool,
+}
+
+/// A fast hasher for integer keys.
+#[derive(Default, Clone, Copy)]
+pub struct IntHasher(u64);
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u32(i as u32)
+    }
+}
+pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
+fn own(s: Option<Str>) -> Option<String> {
+    s.map(|s| s.text().into_owned())
+}
+
+/// Text default field: present and non-empty in the record -> record; explicit "\0" -> "".
+fn pick_text(r: Option<Str>, d: &Option<String>) -> Option<String> {
+    match r {
+        Some(s) if s.is_explicit_empty() => Some(String::new()),
+        Some(s) if !s.is_empty() => Some(s.text().into_owned()),
+        _ => d.clone(),
+    }
+}
+
+/// The test catalog of one stream, keyed by test number.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    index: IntMap<u32, u32>,
+    pub tests: Vec<TestDef>,
+}
+
+/// The parametric fields shared by PTR and MPR, for resolution.
+struct ParamView<'a> {
+    opt_flag: Option<u8>,
+    res_scal: Option<i8>,
+    llm_scal: Option<i8>,
+    hlm_scal: Option<i8>,
+    lo_limit: Option<f32>,
+    hi_limit: Option<f32>,
+    lo_spec: Option<f32>,
+    hi_spec: Option<f32>,
+    units: Option<Str<'a>>,
+}
+
+impl Catalog {
+    /// The test with this number, created (with the next test_id) when first seen.
+    #[inline]
+    pub fn get_or_add(&mut self, test_num: u32) -> u32 {
+        if let Some(&i) = self.index.get(&test_num) {
+            return i;
+        }
+        let id = self.tests.len() as u32;
+        self.tests.push(TestDef { test_id: id, test_num, ..Default::default() });
+        self.index.insert(test_num, id);
+        id
+    }
+
+    pub fn lookup(&self, test_num: u32) -> Option<u32> {
+        self.index.get(&test_num).copied()
+    }
+
+    pub fn clear(&mut self) {
+        self.index.clear();
+        self.tests.clear();
+    }
+
+    fn note_exec(t: &mut TestDef, ty: TestType, test_flg: Option<u8>, txt: Option<Str>, rec: u64) {
+        if t.test_type.is_none() {
+            t.test_type = Some(ty);
+        }
+        if t.first_record_index.is_none() {
+            t.first_record_index = Some(rec);
+        }
+        if t.test_txt.is_none() {
+            if let Some(s) = clean(txt) {
+                t.test_txt = Some(s);
+            }
+        }
+        let f = test_flg.unwrap_or(0);
+        if f & 0x10 == 0 {
+            t.n_executed += 1;
+            if f & 0x40 == 0 && f & 0x80 != 0 {
+                t.n_failed += 1;
+            }
+        }
+        if f & 0x01 != 0 {
+            t.n_alarmed += 1;
+        }
+    }
+
+    fn resolve_param<'r>(t: &mut TestDef, p: &ParamView<'r>) -> Resolved<'r> {
+        let d = if t.captured { Some(&t.defaults) } else { None };
+        let dflt = |f: fn(&Defaults) -> Option<f32>| d.and_then(f);
+        let flag = p.opt_flag;
+        let bit = |b: u8| flag.map(|f| f & (1 << b) != 0).unwrap_or(false);
+        let has_flag = flag.is_some();
+        let res_scal = if p.res_scal.is_some() && has_flag && !bit(0) {
+            p.res_scal
+        } else {
+            d.and_then(|d| d.res_scal)
+        };
+        let (lo_limit, llm_scal) = if bit(6) {
+            (None, None)
+        } else if p.lo_limit.is_some() && has_flag && !bit(4) {
+            (p.lo_limit, p.llm_scal)
+        } else {
+            (dflt(|d| d.lo_limit), d.and_then(|d| d.llm_scal))
+        };
+        let (hi_limit, hlm_scal) = if bit(7) {
+            (None, None)
+        } else if p.hi_limit.is_some() && has_flag && !bit(5) {
+            (p.hi_limit, p.hlm_scal)
+        } else {
+            (dflt(|d| d.hi_limit), d.and_then(|d| d.hlm_scal))
+        };
+        let lo_spec = if bit(2) { None } else { p.lo_spec.or_else(|| dflt(|d| d.lo_spec)) };
+        let hi_spec = if bit(3) { None } else { p.hi_spec.or_else(|| dflt(|d| d.hi_spec)) };
+        let units_override = match p.units {
+            Some(s) if !s.is_empty() => Some(s),
+            _ => None,
+        };
+        let r = Resolved {
+            res_scal,
+            llm_scal,
+            hlm_scal,
+            lo_limit,
+            hi_limit,
+            lo_spec,
+            hi_spec,
+            units_override,
+            start_in: None,
+            incr_in: None,
+            limits_overridden: false,
+        };
+        if !t.captured {
+            t.captured = true;
+            t.defaults.opt_flag = flag;
+            t.defaults.res_scal = res_scal;
+            t.defaults.llm_scal = llm_scal;
+            t.defaults.hlm_scal = hlm_scal;
+            t.defaults.lo_limit = lo_limit;
+            t.defaults.hi_limit = hi_limit;
+            t.defaults.lo_spec = lo_spec;
+            t.defaults.hi_spec = hi_spec;
+            t.defaults.units = pick_text(p.units, &None);
+        }
+        r
+    }
+
+    fn finish_override<'r>(t: &mut TestDef, mut r: Resolved<'r>) -> Resolved<'r> {
+        let d = &t.defaults;
+        let same = |a: Option<f32>, b: Option<f32>| a.map(f32::to_bits) == b.map(f32::to_bits);
+        r.limits_overridden = !same(r.lo_limit, d.lo_limit) || !same(r.hi_limit, d.hi_limit);
+        if r.limits_overridden {
+            t.limits_overridden = true;
+        }
+        // units equal to the default are not an override
+        if let (Some(u), Some(du)) = (r.units_override, d.units.as_deref()) {
+            if u.trimmed_bytes() == du.as_bytes() {
+                r.units_override = None;
+            }
+        }
+        r
+    }
+
+    /// Resolve a PTR against its test's defaults (capturing them on the first PTR).
+    pub fn resolve_ptr<'r>(&mut self, r: &Ptr<'r>, record_index: u64) -> (u32, Resolved<'r>) {
+        let id = self.get_or_add(r.test_num.unwrap_or(0));
+        let t = &mut self.tests[id as usize];
+        let first = !t.captured;
+        Self::note_exec(t, TestType::Ptr, r.test_flg, r.test_txt, record_index);
+        let res = Self::resolve_param(
+            t,
+            &ParamView {
+                opt_flag: r.opt_flag,
+                res_scal: r.res_scal,
+                llm_scal: r.llm_scal,
+                hlm_scal: r.hlm_scal,
+                lo_limit: r.lo_limit,
+                hi_limit: r.hi_limit,
+                lo_spec: r.lo_spec,
+                hi_spec: r.hi_spec,
+                units: r.units,
+            },
+        );
+        if first {
+            t.defaults.c_resfmt = pick_text(r.c_resfmt, &None);
+            t.defaults.c_llmfmt = pick_text(r.c_llmfmt, &None);
+            t.defaults.c_hlmfmt = pick_text(r.c_hlmfmt, &None);
+        }
+        (id, Self::finish_override(t, res))
+    }
+
+    /// Resolve an MPR; also returns the pin indexes in force (record's, else the default).
+    pub fn resolve_mpr<'r, 's>(&'s mut self, r: &'s Mpr<'r>, record_index: u64) -> (u32, Resolved<'r>, &'s [u16]) {
+        let id = self.get_or_add(r.test_num.unwrap_or(0));
+        let t = &mut self.tests[id as usize];
+        let first = !t.captured;
+        Self::note_exec(t, TestType::Mpr, r.test_flg, r.test_txt, record_index);
+        let mut res = Self::resolve_param(
+            t,
+            &ParamView {
+                opt_flag: r.opt_flag,
+                res_scal: r.res_scal,
+                llm_scal: r.llm_scal,
+                hlm_scal: r.hlm_scal,
+                lo_limit: r.lo_limit,
+                hi_limit: r.hi_limit,
+                lo_spec: r.lo_spec,
+                hi_spec: r.hi_spec,
+                units: r.units,
+            },
+        );
+        let sweep_invalid = r.opt_flag.map(|f| f & 0x02 != 0).unwrap_or(true);
+        if sweep_invalid || r.start_in.is_none() {
+            res.start_in = if first { None } else { t.defaults.start_in };
+            res.incr_in = if first { None } else { t.defaults.incr_in };
+        } else {
+            res.start_in = r.start_in;
+            res.incr_in = r.incr_in;
+        }
+        if first {
+            t.defaults.start_in = res.start_in;
+            t.defaults.incr_in = res.incr_in;
+            t.defaults.c_resfmt = pick_text(r.c_resfmt, &None);
+            t.defaults.c_llmfmt = pick_text(r.c_llmfmt, &None);
+            t.defaults.c_hlmfmt = pick_text(r.c_hlmfmt, &None);
+            t.defaults.units_in = pick_text(r.units_in, &None);
+        }
+        if t.defaults.rtn_indx.is_none() {
+            if let Some(ix) = &r.rtn_indx {
+                t.defaults.rtn_indx = Some(ix.clone());
+            }
+        }
+        let res = Self::finish_override(t, res);
+        let t = &self.tests[id as usize];
+        let pins: &[u16] = match &r.rtn_indx {
+            Some(ix) if !ix.is_empty() || r.rtn_icnt.unwrap_or(0) == 0 => ix.as_slice(),
+            _ => t.defaults.rtn_indx.as_deref().unwrap_or(&[]),
+        };
+        (id, res, pins)
+    }
+
+    /// Register an FTR execution (defaults: PATG_NUM only).
+    pub fn note_ftr(&mut self, r: &Ftr, record_index: u64) -> u32 {
+        let id = self.get_or_add(r.test_num.unwrap_or(0));
+        let t = &mut self.tests[id as usize];
+        let first = !t.captured;
+        Self::note_exec(t, TestType::Ftr, r.test_flg, r.test_txt, record_index);
+        if first {
+            t.captured = true;
+            t.defaults.patg_num = r.patg_num.filter(|&p| p != 255);
+        }
+        id
+    }
+
+    /// Register an STR execution.
+    pub fn note_str(&mut self, r: &StrRec, record_index: u64) -> u32 {
+        let id = self.get_or_add(r.test_num.unwrap_or(0));
+        let t = &mut self.tests[id as usize];
+        t.captured = true;
+        Self::note_exec(t, TestType::Str, r.test_flg, r.test_txt, record_index);
+        id
+    }
+
+    /// Register only the execution counts of a record whose body is not decoded.
+    pub fn note_light(&mut self, ty: TestType, test_num: u32, test_flg: u8, record_index: u64) -> u32 {
+        let id = self.get_or_add(test_num);
+        let t = &mut self.tests[id as usize];
+        Self::note_exec(t, ty, Some(test_flg), None, record_index);
+        id
+    }
+
+    /// Fold a TSR into the catalog (§3.4: summary row wins over the sum of sites).
+    pub fn add_tsr(&mut self, r: &Tsr) {
+        let id = self.get_or_add(r.test_num.unwrap_or(0));
+        let t = &mut self.tests[id as usize];
+        let summary = r.head_num == Some(255);
+        let cnt = |v: Option<u32>| v.filter(|&x| x != u32::MAX).map(|x| x as u64);
+        let f = r.opt_flag;
+        let all_zero = [r.test_min, r.test_max, r.tst_sums, r.tst_sqrs]
+            .iter()
+            .all(|v| v.map(|x| x == 0.0).unwrap_or(true))
+            && cnt(r.exec_cnt).unwrap_or(0) > 0;
+        let stat = |v: Option<f32>, b: u8| -> Option<f32> {
+            match f {
+                Some(fl) if fl & (1 << b) == 0 && !all_zero => v,
+                _ => None,
+            }
+        };
+        let typ = r.test_typ.filter(|&c| c != b' ' && c != 0).map(|c| (c as char).to_string());
+        let info = TsrInfo {
+            test_typ: typ,
+            test_nam: clean(r.test_nam),
+            seq_name: clean(r.seq_name),
+            test_lbl: clean(r.test_lbl),
+            exec_cnt: cnt(r.exec_cnt),
+            fail_cnt: cnt(r.fail_cnt),
+            alrm_cnt: cnt(r.alrm_cnt),
+            test_tim: stat(r.test_tim, 2),
+            test_min: stat(r.test_min, 0),
+            test_max: stat(r.test_max, 1),
+            tst_sums: stat(r.tst_sums, 4),
+            tst_sqrs: stat(r.tst_sqrs, 5),
+            source: None,
+        };
+        if summary {
+            t.has_tsr_summary = true;
+            t.tsr = TsrInfo { source: Some("summary"), ..info };
+        } else {
+            let s = &mut t.tsr_sites;
+            let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+                (None, x) | (x, None) => x,
+                (Some(x), Some(y)) => Some(x + y),
+            };
+            s.exec_cnt = add(s.exec_cnt, info.exec_cnt);
+            s.fail_cnt = add(s.fail_cnt, info.fail_cnt);
+            s.alrm_cnt = add(s.alrm_cnt, info.alrm_cnt);
+            s.test_min = match (s.test_min, info.test_min) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            s.test_max = match (s.test_max, info.test_max) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            s.tst_sums = match (s.tst_sums, info.tst_sums) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            s.tst_sqrs = match (s.tst_sqrs, info.tst_sqrs) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            s.test_tim = s.test_tim.or(info.test_tim);
+            s.test_typ = s.test_typ.take().or(info.test_typ);
+            s.test_nam = s.test_nam.take().or(info.test_nam);
+            s.seq_name = s.seq_name.take().or(info.seq_name);
+            s.test_lbl = s.test_lbl.take().or(info.test_lbl);
+            s.source = Some("site_sum");
+            if !t.has_tsr_summary {
+                t.tsr = t.tsr_sites.clone();
+            }
+        }
+    }
+}
+
+/// Pin names by PMR index (LOG_NAM, else PHY_NAM, else CHAN_NAM).
+#[derive(Debug, Default)]
+pub struct Pins {
+    pub names: IntMap<u16, String>,
+}
+
+impl Pins {
+    pub fn add(&mut self, p: &crate::records::Pmr) {
+        let name = clean(p.log_nam).or_else(|| clean(p.phy_nam)).or_else(|| clean(p.chan_nam));
+        if let (Some(i), Some(n)) = (p.pmr_indx, name) {
+            self.names.insert(i, n);
+        }
+    }
+    pub fn name(&self, i: u16) -> Option<&str> {
+        self.names.get(&i).map(|s| s.as_str())
+    }
+}
+
+/// Own a string value for a default field.
+pub fn owned(s: Option<Str>) -> Option<String> {
+    own(s)
+}

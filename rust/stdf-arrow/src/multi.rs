@@ -1,0 +1,156 @@
+//! Reading many files: globs expanded, files decoded in parallel on worker threads, batches
+//! handed to the consumer through a bounded channel (memory stays bounded).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::{ArrowError, SchemaRef};
+use stdf_core::{ErrorKind, StdfError};
+
+use crate::schema::{schema_for, Table};
+use crate::ReadOptions;
+
+/// Expand globs (`*`, `?`, `[..]`, `**`) in the given patterns; plain paths pass through.
+/// A pattern that matches nothing is an error naming it.
+pub fn expand_paths(patterns: &[String]) -> Result<Vec<String>, StdfError> {
+    let mut out = Vec::new();
+    for p in patterns {
+        if p.contains(['*', '?', '[']) {
+            let mut matched: Vec<String> = glob::glob(p)
+                .map_err(|e| StdfError::new(ErrorKind::Io, p, format!("invalid glob pattern: {e}")))?
+                .filter_map(|r| r.ok())
+                .filter(|pb| pb.is_file())
+                .map(|pb| pb.to_string_lossy().into_owned())
+                .collect();
+            if matched.is_empty() {
+                let mut e = StdfError::new(ErrorKind::Io, p, "no file matches this pattern");
+                e.io_kind = Some("NotFound".into());
+                return Err(e);
+            }
+            matched.sort();
+            out.extend(matched);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+type Msg = Result<RecordBatch, ArrowError>;
+
+/// A stream of RecordBatches of one table over many files.
+pub struct TableReader {
+    schema: SchemaRef,
+    rx: Option<Receiver<Msg>>,
+    cancel: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+    failed: bool,
+}
+
+pub(crate) fn external(e: StdfError) -> ArrowError {
+    ArrowError::ExternalError(Box::new(e))
+}
+
+/// Read one file and send its batches; returns false when the consumer went away.
+fn read_file(table: Table, schema: &SchemaRef, idx: &[usize], opts: &ReadOptions, path: &str, tx: &SyncSender<Msg>, cancel: &AtomicBool) -> bool {
+    let mut send = |m: Msg| -> bool { !cancel.load(Ordering::Relaxed) && tx.send(m).is_ok() };
+    let result = catch_unwind(AssertUnwindSafe(|| crate::lot::read_table(table, schema, idx, opts, path, &mut send)));
+    match result {
+        Ok(Ok(alive)) => alive,
+        Ok(Err(e)) => {
+            send(Err(external(e)));
+            false
+        }
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown".into());
+            send(Err(external(StdfError::new(ErrorKind::Format, path, format!("internal error while decoding (please report): {msg}")))));
+            false
+        }
+    }
+}
+
+impl TableReader {
+    /// Open a table over files, globs or both.
+    pub fn open(patterns: &[String], opts: ReadOptions) -> Result<TableReader, StdfError> {
+        let (table, schema, idx) = schema_for(&opts.table, opts.columns.as_deref(), opts.filename)
+            .map_err(|m| StdfError::new(ErrorKind::Format, &opts.table, m))?;
+        let paths = expand_paths(patterns)?;
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        } else {
+            opts.threads
+        };
+        let nworkers = threads.min(paths.len()).max(1);
+        let (tx, rx) = sync_channel::<Msg>(2 * nworkers + 2);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let next = Arc::new(AtomicUsize::new(0));
+        let paths = Arc::new(paths);
+        let idx = Arc::new(idx);
+        let mut workers = Vec::new();
+        for _ in 0..nworkers {
+            let (tx, cancel, next, paths, idx, schema, opts) =
+                (tx.clone(), cancel.clone(), next.clone(), paths.clone(), idx.clone(), schema.clone(), opts.clone());
+            workers.push(std::thread::spawn(move || loop {
+                if cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { return };
+                if !read_file(table, &schema, &idx, &opts, path, &tx, &cancel) {
+                    return;
+                }
+            }));
+        }
+        Ok(TableReader { schema, rx: Some(rx), cancel, workers, failed: false })
+    }
+}
+
+impl Iterator for TableReader {
+    type Item = Msg;
+    fn next(&mut self) -> Option<Msg> {
+        if self.failed {
+            return None;
+        }
+        let rx = self.rx.as_ref()?;
+        match rx.recv() {
+            Ok(Err(e)) => {
+                self.failed = true;
+                self.cancel.store(true, Ordering::Relaxed);
+                Some(Err(e))
+            }
+            Ok(ok) => Some(ok),
+            Err(_) => {
+                self.rx = None;
+                for w in self.workers.drain(..) {
+                    let _ = w.join();
+                }
+                None
+            }
+        }
+    }
+}
+
+impl RecordBatchReader for TableReader {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+impl Drop for TableReader {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        // dropping the receiver unblocks workers waiting to send
+        self.rx = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}

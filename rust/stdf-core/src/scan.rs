@@ -1,0 +1,327 @@
+//! The driver shared by every table: reads records, splits streams at each FAR, tracks parts
+//! and wafers from the header bytes of PIR/PRR/test/WIR/WRR records (cheap, no full decode),
+//! keeps the lot context and the test catalog, and hands each record to a [`Sink`].
+
+use crate::error::{ErrorKind, Result, StdfError};
+use crate::reader::{RawRecord, RecordReader};
+use crate::records::{Mir, Record};
+use crate::semantics::{Catalog, Context, OpenPart, PartTracker, Pins, Warning};
+use crate::Cur;
+
+/// What to do on damaged input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Fail with the error.
+    #[default]
+    Raise,
+    /// Keep everything read before the damage, record a warning, end the file there.
+    Warn,
+}
+
+impl OnError {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "raise" | "error" | "strict" => Some(OnError::Raise),
+            "warn" | "warning" | "ignore" => Some(OnError::Warn),
+            _ => None,
+        }
+    }
+}
+
+/// Per-record context computed by the scanner.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecCtx {
+    /// PIR: the part opened; PRR: the part closed; test records: the owning part.
+    pub part: Option<OpenPart>,
+    /// PIR: a part on the same head/site closed without PRR.
+    pub replaced: Option<OpenPart>,
+    /// Test record that opened its part implicitly (no PIR, P26).
+    pub implicit_open: bool,
+    /// WIR/WRR: the wafer.
+    pub wafer_index: Option<u16>,
+    /// WRR with no WIR before it.
+    pub wafer_without_wir: bool,
+}
+
+/// State shared with sinks.
+#[derive(Debug, Default)]
+pub struct ScanState {
+    pub file_id: String,
+    pub path: String,
+    pub parts: PartTracker,
+    pub catalog: Catalog,
+    pub pins: Pins,
+    pub context: Context,
+    pub stream_index: u16,
+    /// Streams started so far.
+    pub stream_count: u16,
+    pub mrr_seen: bool,
+    /// Records read in the current stream.
+    pub records_in_stream: u64,
+    pub warnings: Vec<Warning>,
+    /// The damage that ended the file in warn mode.
+    pub damage: Option<StdfError>,
+    /// Program section stack (BPS/EPS).
+    pub sections: Vec<String>,
+    warned_codes: Vec<&'static str>,
+}
+
+impl ScanState {
+    pub fn warn(&mut self, raw: Option<&RawRecord>, code: &'static str, message: String) {
+        self.warnings.push(Warning {
+            record_index: raw.map(|r| r.index),
+            byte_offset: raw.map(|r| r.offset),
+            code,
+            message,
+        });
+    }
+    /// Warn only the first time this code occurs in the file.
+    pub fn warn_once(&mut self, raw: Option<&RawRecord>, code: &'static str, message: String) {
+        if !self.warned_codes.contains(&code) {
+            self.warned_codes.push(code);
+            self.warn(raw, code, message);
+        }
+    }
+}
+
+/// Flow control from a sink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Stop after this record (e.g. a batch is full); the scan resumes on the next call.
+    Pause,
+}
+
+/// A consumer of records (one table builder).
+pub trait Sink {
+    /// Called for every record after the scanner updated its state.
+    fn record(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow;
+    /// End of a stream (next FAR or end of file): parts still open are incomplete.
+    fn end_stream(&mut self, st: &mut ScanState, incomplete: &[OpenPart]) -> Flow {
+        let _ = (st, incomplete);
+        Flow::Continue
+    }
+    /// End of file (after the last `end_stream`).
+    fn end_file(&mut self, st: &mut ScanState) {
+        let _ = st;
+    }
+}
+
+/// Scans one file.
+pub struct Scanner {
+    pub reader: RecordReader,
+    pub state: ScanState,
+    pub on_error: OnError,
+    done: bool,
+    stream_open: bool,
+}
+
+#[inline]
+fn hs(p: &[u8], at: usize) -> (u8, u8) {
+    (p.get(at).copied().unwrap_or(0), p.get(at + 1).copied().unwrap_or(0))
+}
+
+impl Scanner {
+    pub fn open(path: &str, on_error: OnError) -> Result<Self> {
+        let reader = RecordReader::open(path)?;
+        Ok(Self::new(reader, on_error))
+    }
+
+    pub fn new(reader: RecordReader, on_error: OnError) -> Self {
+        let state = ScanState {
+            file_id: reader.file_id().to_string(),
+            path: reader.path().to_string(),
+            ..Default::default()
+        };
+        Scanner { reader, state, on_error, done: false, stream_open: false }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn finish_stream<S: Sink>(&mut self, sink: &mut S) -> Flow {
+        if !self.stream_open {
+            return Flow::Continue;
+        }
+        self.stream_open = false;
+        let (parts, _wafers) = self.state.parts.end_stream();
+        for p in &parts {
+            let msg = if p.has_pir {
+                format!("part {} (head {}, site {}) has no PRR", p.part_index, p.head, p.site)
+            } else {
+                format!("part {} (head {}, site {}) has neither PIR nor PRR", p.part_index, p.head, p.site)
+            };
+            self.state.warn(None, "part_without_prr", msg);
+        }
+        if !self.state.mrr_seen {
+            self.state.warn(None, "no_mrr", format!("stream {} has no MRR", self.state.stream_index));
+        }
+        sink.end_stream(&mut self.state, &parts)
+    }
+
+    /// Process records until the sink pauses or the file ends. Returns Ok(true) while more
+    /// records remain.
+    pub fn run<S: Sink>(&mut self, sink: &mut S) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        loop {
+            let raw = match self.reader.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    if self.on_error == OnError::Raise {
+                        self.done = true;
+                        return Err(e);
+                    }
+                    let st = &mut self.state;
+                    st.warnings.push(Warning {
+                        record_index: Some(self.reader.records_read()),
+                        byte_offset: e.offset,
+                        code: match e.kind {
+                            ErrorKind::Truncated => "truncated",
+                            ErrorKind::Format => "format",
+                            ErrorKind::Unsupported => "unsupported",
+                            ErrorKind::Io => "io",
+                        },
+                        message: e.to_string(),
+                    });
+                    st.damage = Some(e);
+                    break;
+                }
+            };
+            let st = &mut self.state;
+            if raw.new_stream {
+                if self.stream_open {
+                    // a second FAR: a new stream (concatenated files, P21)
+                    self.stream_open = false;
+                    let (parts, _) = st.parts.end_stream();
+                    for p in &parts {
+                        st.warn(None, "part_without_prr", format!("part {} (head {}, site {}) has no PRR", p.part_index, p.head, p.site));
+                    }
+                    sink.end_stream(st, &parts);
+                    st.stream_index += 1;
+                }
+                self.stream_open = true;
+                st.stream_count += 1;
+                st.mrr_seen = false;
+                st.records_in_stream = 0;
+                st.context = Context::default();
+                st.catalog.clear();
+                st.pins.names.clear();
+                st.sections.clear();
+                let cpu = raw.payload.first().copied();
+                let order = raw.order;
+                match (cpu, order) {
+                    (Some(1), crate::ByteOrder::Little) | (Some(2), crate::ByteOrder::Big) => st.warn(
+                        Some(&raw),
+                        "byte_order_mismatch",
+                        format!("FAR.CPU_TYPE {} disagrees with the {}-endian header; the header wins", cpu.unwrap_or(0), order.name()),
+                    ),
+                    (Some(0), _) => st.warn(
+                        Some(&raw),
+                        "vax_floats",
+                        "FAR.CPU_TYPE 0 (VAX): floating-point values are read as IEEE".into(),
+                    ),
+                    _ => {}
+                }
+                if let Some(v) = raw.payload.get(1) {
+                    if *v != 4 {
+                        st.warn(Some(&raw), "stdf_version", format!("FAR.STDF_VER is {v}, not 4"));
+                    }
+                }
+            }
+            st.records_in_stream += 1;
+            let mut ctx = RecCtx::default();
+            let p = raw.payload;
+            match (raw.typ, raw.sub) {
+                (15, 10) | (15, 15) | (15, 20) => {
+                    let (h, s) = hs(p, 4);
+                    let flg = p.get(6).copied().unwrap_or(0);
+                    let defaults_only =
+                        raw.typ == 15 && raw.sub != 20 && flg & 0x10 != 0 && p.get(7).copied().unwrap_or(0) == 0;
+                    if let Some((part, opened)) = st.parts.attach(h, s, !defaults_only) {
+                        ctx.part = Some(part);
+                        if opened {
+                            ctx.implicit_open = true;
+                            st.warn(
+                                Some(&raw),
+                                "implicit_pir",
+                                format!("{} for head {h} site {s} with no open part: part {} opened without PIR", raw.name(), part.part_index),
+                            );
+                        }
+                    }
+                }
+                (15, 30) => {
+                    let (h, s) = hs(p, 5);
+                    if let Some((part, opened)) = st.parts.attach(h, s, true) {
+                        ctx.part = Some(part);
+                        ctx.implicit_open = opened;
+                        if opened {
+                            st.warn(Some(&raw), "implicit_pir", format!("STR for head {h} site {s} with no open part: part {} opened without PIR", part.part_index));
+                        }
+                    }
+                }
+                (5, 10) => {
+                    let (h, s) = hs(p, 0);
+                    if st.parts.open_count() == 0 {
+                        st.sections.clear();
+                    }
+                    let out = st.parts.pir(h, s, raw.index);
+                    ctx.part = Some(out.part);
+                    ctx.wafer_index = out.part.wafer_index;
+                    if let Some(r) = out.replaced {
+                        st.warn(Some(&raw), "part_without_prr", format!("PIR for head {h} site {s} while part {} is still open: that part has no PRR", r.part_index));
+                        ctx.replaced = Some(r);
+                    }
+                }
+                (5, 20) => {
+                    let (h, s) = hs(p, 0);
+                    let part = st.parts.prr(h, s);
+                    ctx.wafer_index = part.wafer_index;
+                    ctx.part = Some(part);
+                }
+                (2, 10) => {
+                    let (w, closed) = st.parts.wir(p.first().copied().unwrap_or(0));
+                    ctx.wafer_index = Some(w);
+                    if let Some(c) = closed {
+                        st.warn(Some(&raw), "wafer_without_wrr", format!("wafer {c} has no WRR"));
+                    }
+                }
+                (2, 20) => {
+                    let (w, new) = st.parts.wrr(p.first().copied().unwrap_or(0));
+                    ctx.wafer_index = Some(w);
+                    ctx.wafer_without_wir = new;
+                }
+                (1, 10) => {
+                    let mut c = Cur::new(p, raw.order);
+                    st.context = Context::from_mir(&Mir::decode(&mut c));
+                }
+                (1, 20) => st.mrr_seen = true,
+                (20, 10) => {
+                    let (rec, _) = Record::decode(raw.typ, raw.sub, p, raw.order);
+                    if let Record::Bps(b) = rec {
+                        st.sections.push(crate::semantics::clean(b.seq_name).unwrap_or_default());
+                    }
+                }
+                (20, 20) => {
+                    st.sections.pop();
+                }
+                _ => {}
+            }
+            if sink.record(st, &raw, &ctx) == Flow::Pause {
+                return Ok(true);
+            }
+        }
+        self.finish_stream(sink);
+        sink.end_file(&mut self.state);
+        self.done = true;
+        Ok(false)
+    }
+}
+
+/// Convenience for tests: the error of a damaged file, if any, as an `StdfError`.
+pub fn damage_of(st: &ScanState) -> Option<&StdfError> {
+    st.damage.as_ref()
+}
