@@ -1,0 +1,184 @@
+//! `stdf_duck._native`: thin bindings. Arguments in, Arrow out through the PyCapsule
+//! interface (`__arrow_c_stream__`, `__arrow_c_schema__`), errors as `NativeError` with the
+//! file, byte offset and record type (the Python package maps them to its exception classes).
+
+use std::sync::{Arc, Mutex};
+
+use arrow_array::ffi::FFI_ArrowSchema;
+use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::{ArrowError, SchemaRef};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyDict};
+use stdf_arrow::{OnError, ReadOptions, TableReader};
+use stdf_core::StdfError;
+
+create_exception!(_native, NativeError, PyException, "An STDF error: args = (kind, message, path, offset, record, io_kind).");
+
+fn to_py(e: &StdfError) -> PyErr {
+    NativeError::new_err((
+        e.kind.name(),
+        e.to_string(),
+        e.path.clone(),
+        e.offset,
+        e.record.clone(),
+        e.io_kind.clone(),
+    ))
+}
+
+fn stdf_error_of(e: &ArrowError) -> Option<StdfError> {
+    match e {
+        ArrowError::ExternalError(inner) => inner.downcast_ref::<StdfError>().cloned(),
+        _ => None,
+    }
+}
+
+/// A re-openable source of one table over files: every `__arrow_c_stream__` call starts a new
+/// scan, so DuckDB views and repeated queries work.
+#[pyclass(module = "stdf_duck._native", frozen)]
+struct TableSource {
+    paths: Vec<String>,
+    opts: ReadOptions,
+    schema: SchemaRef,
+    last_error: Arc<Mutex<Option<StdfError>>>,
+}
+
+/// Wraps a TableReader to remember the STDF error that ended it.
+struct Recording {
+    inner: TableReader,
+    slot: Arc<Mutex<Option<StdfError>>>,
+}
+
+impl Iterator for Recording {
+    type Item = Result<RecordBatch, ArrowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let r = self.inner.next();
+        if let Some(Err(e)) = &r {
+            if let (Some(se), Ok(mut slot)) = (stdf_error_of(e), self.slot.lock()) {
+                *slot = Some(se);
+            }
+        }
+        r
+    }
+}
+
+impl RecordBatchReader for Recording {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+}
+
+#[pymethods]
+impl TableSource {
+    #[new]
+    #[pyo3(signature = (table, paths, columns=None, tests=None, on_error="raise", threads=0, batch_size=65536, filename=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        table: &str,
+        paths: Vec<String>,
+        columns: Option<Vec<String>>,
+        tests: Option<Vec<u32>>,
+        on_error: &str,
+        threads: usize,
+        batch_size: usize,
+        filename: bool,
+    ) -> PyResult<Self> {
+        let on_error = OnError::parse(on_error)
+            .ok_or_else(|| PyValueError::new_err(format!("on_error must be 'raise' or 'warn', not {on_error:?}")))?;
+        let mut opts = ReadOptions::new(table);
+        opts.columns = columns;
+        opts.tests = tests;
+        opts.on_error = on_error;
+        opts.threads = threads;
+        opts.batch_size = batch_size.max(1);
+        opts.filename = filename;
+        let (_, schema, _) = stdf_arrow::schema_for(table, opts.columns.as_deref(), filename).map_err(PyValueError::new_err)?;
+        let paths = stdf_arrow::expand_paths(&paths).map_err(|e| to_py(&e))?;
+        Ok(TableSource { paths, opts, schema, last_error: Arc::new(Mutex::new(None)) })
+    }
+
+    /// Files this source reads (globs expanded).
+    #[getter]
+    fn paths(&self) -> Vec<String> {
+        self.paths.clone()
+    }
+
+    #[getter]
+    fn table(&self) -> String {
+        self.opts.table.clone()
+    }
+
+    /// Column names of the output.
+    #[getter]
+    fn column_names(&self) -> Vec<String> {
+        self.schema.fields().iter().map(|f| f.name().clone()).collect()
+    }
+
+    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        let ffi = FFI_ArrowSchema::try_from(self.schema.as_ref()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        PyCapsule::new_with_value(py, ffi, c"arrow_schema")
+    }
+
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(&self, py: Python<'py>, requested_schema: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyCapsule>> {
+        let _ = requested_schema; // the schema is fixed by `columns`
+        let paths = self.paths.clone();
+        let opts = self.opts.clone();
+        let reader = py.detach(|| TableReader::open(&paths, opts)).map_err(|e| to_py(&e))?;
+        if let Ok(mut s) = self.last_error.lock() {
+            *s = None;
+        }
+        let rec = Recording { inner: reader, slot: self.last_error.clone() };
+        let stream = FFI_ArrowArrayStream::new(Box::new(rec));
+        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+
+    /// The STDF error that ended the last stream, as NativeError args, or None.
+    fn last_error(&self) -> Option<(String, String, String, Option<u64>, Option<String>, Option<String>)> {
+        let s = self.last_error.lock().ok()?;
+        s.as_ref().map(|e| (e.kind.name().to_string(), e.to_string(), e.path.clone(), e.offset, e.record.clone(), e.io_kind.clone()))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<stdf_duck source stdf_{} over {} file(s)>", self.opts.table.trim_start_matches("stdf_"), self.paths.len())
+    }
+}
+
+/// Names of every table.
+#[pyfunction]
+fn table_names() -> Vec<String> {
+    stdf_arrow::table_names()
+}
+
+/// STDF -> Parquet for parts, tests and results, written by Rust (GIL released).
+#[pyfunction]
+fn parse_to_parquet<'py>(py: Python<'py>, stdf_path: &str, output_dir: &str, product: &str, test_type: &str) -> PyResult<Bound<'py, PyDict>> {
+    let (a, b, c, d) = (stdf_path.to_string(), output_dir.to_string(), product.to_string(), test_type.to_string());
+    let stats = py.detach(move || stdf_arrow::parse_to_parquet(&a, &b, &c, &d)).map_err(|e| to_py(&e))?;
+    let out = PyDict::new(py);
+    out.set_item("parts", stats.parts)?;
+    out.set_item("tests", stats.tests)?;
+    out.set_item("results", stats.results)?;
+    out.set_item("files", stats.files)?;
+    Ok(out)
+}
+
+/// file_id of a file: hash of its size and first MiB of decompressed content.
+#[pyfunction]
+fn file_id(py: Python<'_>, path: &str) -> PyResult<String> {
+    let p = path.to_string();
+    py.detach(move || stdf_core::RecordReader::open(&p).map(|r| r.file_id().to_string())).map_err(|e| to_py(&e))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<TableSource>()?;
+    m.add_function(wrap_pyfunction!(table_names, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_to_parquet, m)?)?;
+    m.add_function(wrap_pyfunction!(file_id, m)?)?;
+    m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
