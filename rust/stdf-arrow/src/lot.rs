@@ -19,7 +19,26 @@ type Send<'a> = dyn FnMut(Result<RecordBatch, ArrowError>) -> bool + 'a;
 
 /// Read one file as `table`, sending batches; Ok(false) when the consumer went away.
 pub(crate) fn read_table(table: Table, schema: &SchemaRef, idx: &[usize], opts: &ReadOptions, path: &str, send: &mut Send) -> Result<bool, StdfError> {
-    let mut scanner = Scanner::open(path, opts.on_error)?;
+    let mut scanner = match Scanner::open(path, opts.on_error) {
+        Ok(s) => s,
+        Err(e) if opts.on_error == stdf_core::scan::OnError::Warn => {
+            // the file cannot be opened at all: skip it, report it in stdf_warnings
+            if table == Table::Warnings {
+                let mut sink = LotSink::new(table, path);
+                sink.warnings.push(stdf_core::semantics::Warning {
+                    record_index: None,
+                    byte_offset: e.offset,
+                    code: "unreadable",
+                    message: e.to_string(),
+                });
+                let full = sink.build(table, false).map_err(|x| StdfError::new(stdf_core::ErrorKind::Format, path, x.to_string()))?;
+                let batch = full.project(idx).map_err(|x| StdfError::new(stdf_core::ErrorKind::Format, path, x.to_string()))?;
+                return Ok(send(Ok(batch)));
+            }
+            return Ok(true);
+        }
+        Err(e) => return Err(e),
+    };
     match table {
         Table::Results => {
             let mut sink = crate::results::ResultsSink::new(schema.clone(), idx.to_vec(), opts.tests.clone(), opts.batch_size, path);

@@ -63,7 +63,7 @@ impl Table {
             Table::Warnings => warnings_fields(),
             Table::Raw(name, _, _) => raw_fields(name),
         };
-        if filename && !matches!(self, Table::Files) {
+        if filename && !matches!(self, Table::Files | Table::Warnings) {
             f.push(Field::new("file_path", DataType::Utf8, true));
         }
         Schema::new(f)

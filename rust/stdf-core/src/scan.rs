@@ -64,6 +64,8 @@ pub struct ScanState {
     /// Program section stack (BPS/EPS).
     pub sections: Vec<String>,
     warned_codes: Vec<&'static str>,
+    /// Records of types the spec does not define in the current stream: (count, first typ/sub).
+    pub unknown_records: (u64, u8, u8),
 }
 
 impl ScanState {
@@ -154,10 +156,22 @@ impl Scanner {
             };
             self.state.warn(None, "part_without_prr", msg);
         }
+        Self::report_unknown(&mut self.state);
         if !self.state.mrr_seen {
             self.state.warn(None, "no_mrr", format!("stream {} has no MRR", self.state.stream_index));
         }
         sink.end_stream(&mut self.state, &parts)
+    }
+
+    fn report_unknown(st: &mut ScanState) {
+        let (n, t, s) = std::mem::take(&mut st.unknown_records);
+        if n > 0 {
+            st.warn(
+                None,
+                "unknown_records",
+                format!("{n} record(s) of types the STDF spec does not define were skipped (first: {t}/{s}); stdf_records lists them"),
+            );
+        }
     }
 
     /// Process records until the sink pauses or the file ends. Returns Ok(true) while more
@@ -195,6 +209,7 @@ impl Scanner {
             if raw.new_stream {
                 if self.stream_open {
                     // a second FAR: a new stream (concatenated files, P21)
+                    Self::report_unknown(st);
                     self.stream_open = false;
                     let (parts, _) = st.parts.end_stream();
                     for p in &parts {
@@ -308,7 +323,15 @@ impl Scanner {
                 (20, 20) => {
                     st.sections.pop();
                 }
-                _ => {}
+                (t, s) => {
+                    if crate::records::rec_name(t, s).is_none() {
+                        let u = &mut st.unknown_records;
+                        if u.0 == 0 {
+                            *u = (0, t, s);
+                        }
+                        u.0 += 1;
+                    }
+                }
             }
             if sink.record(st, &raw, &ctx) == Flow::Pause {
                 return Ok(true);
