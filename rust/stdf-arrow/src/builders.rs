@@ -12,8 +12,10 @@ use arrow_array::{ArrayRef, DictionaryArray, Int32Array, StringArray};
 pub(crate) struct DictCol {
     keys: Vec<Option<i32>>,
     values: Vec<String>,
-    map: HashMap<String, i32>,
+    map: HashMap<String, i32, std::hash::BuildHasherDefault<stdf_core::semantics::IntHasher>>,
     cache: Vec<i32>,
+    /// per-id last raw bytes and their key, for values that usually repeat per id
+    last: Vec<(i32, Vec<u8>)>,
 }
 
 impl DictCol {
@@ -22,6 +24,7 @@ impl DictCol {
         self.values.clear();
         self.map.clear();
         self.cache.clear();
+        self.last.clear();
     }
     #[inline]
     pub fn intern(&mut self, s: &str) -> i32 {
@@ -57,6 +60,23 @@ impl DictCol {
         self.cache[id] = k;
         self.keys.push(if k < 0 { None } else { Some(k) });
     }
+    /// Push text given as raw bytes, reusing the key when `id` saw the same bytes last time.
+    #[inline]
+    pub fn push_bytes_for(&mut self, id: usize, raw: &[u8], text: impl FnOnce() -> String) {
+        if let Some((k, b)) = self.last.get(id) {
+            if *k >= 0 && b.as_slice() == raw {
+                self.keys.push(Some(*k));
+                return;
+            }
+        }
+        let k = self.intern(&text());
+        if self.last.len() <= id {
+            self.last.resize(id + 1, (-1, Vec::new()));
+        }
+        self.last[id] = (k, raw.to_vec());
+        self.keys.push(Some(k));
+    }
+
     pub fn finish(&mut self) -> ArrayRef {
         let keys = Int32Array::from(std::mem::take(&mut self.keys));
         let values = StringArray::from_iter_values(self.values.iter());

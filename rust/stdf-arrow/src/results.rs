@@ -221,7 +221,7 @@ impl ResultsSink {
         }
         if let Some(x) = c.test_txt.as_mut() {
             match b.test_txt {
-                Some(s) if !s.is_empty() => x.push(Some(s.text().trim())),
+                Some(s) if !s.trimmed_bytes().is_empty() => x.push_bytes_for(tid, s.trimmed_bytes(), || s.text().trim().to_string()),
                 _ => x.push(None),
             }
         }
