@@ -142,7 +142,9 @@ fn gen_value() -> BoxedStrategy<OG> {
         bytes(255).prop_map(OG::Bn).boxed(),
         dn_value().prop_map(|(n, b)| OG::Dn(n, b)).boxed(),
         (0u8..16).prop_map(OG::N1).boxed(),
-        prop_oneof![Just(9u8), 14u8..=255].prop_map(OG::Unknown).boxed(),
+        prop_oneof![Just(9u8), 14u8..=255]
+            .prop_map(OG::Unknown)
+            .boxed(),
     ])
     .boxed()
 }
@@ -164,7 +166,9 @@ fn field_strategy(t: T) -> BoxedStrategy<OV> {
         T::Dn => dn_value().prop_map(|(n, b)| OV::Dn(n, b)).boxed(),
         T::K1 => (0..=MAXN as u8).prop_map(OV::U1).boxed(),
         T::K2 => (0..=MAXN as u16).prop_map(OV::U2).boxed(),
-        T::Sz => prop::sample::select(vec![1u8, 2, 4, 8, 0, 3]).prop_map(OV::U1).boxed(),
+        T::Sz => prop::sample::select(vec![1u8, 2, 4, 8, 0, 3])
+            .prop_map(OV::U1)
+            .boxed(),
         T::Tx => (0u8..=12).prop_map(OV::U1).boxed(),
         T::AU1(_) => vec(any::<u8>(), MAXN).prop_map(OV::AU1).boxed(),
         T::AN1(_) => vec(0u8..16, MAXN).prop_map(OV::AU1).boxed(),
@@ -189,7 +193,9 @@ struct Case {
 type Spec = [(&'static str, T)];
 
 fn index_of(spec: &Spec, name: &str) -> usize {
-    spec.iter().position(|f| f.0 == name).unwrap_or_else(|| panic!("no field {name}"))
+    spec.iter()
+        .position(|f| f.0 == name)
+        .unwrap_or_else(|| panic!("no field {name}"))
 }
 
 fn as_usize(v: &OV) -> usize {
@@ -229,7 +235,13 @@ fn finish(spec: &Spec, mut vals: Vec<OV>, cut: usize, order: ByteOrder) -> Case 
     for i in 0..spec.len() {
         let count = |vals: &Vec<OV>, name: &str| as_usize(&vals[index_of(spec, name)]);
         match spec[i].1 {
-            T::AU1(c) | T::AU2(c) | T::AU4(c) | T::AU8(c) | T::AR4(c) | T::AN1(c) | T::ACn(c)
+            T::AU1(c)
+            | T::AU2(c)
+            | T::AU4(c)
+            | T::AU8(c)
+            | T::AR4(c)
+            | T::AN1(c)
+            | T::ACn(c)
             | T::ASn(c) => {
                 let n = count(&vals, c);
                 truncate_ov(&mut vals[i], n);
@@ -269,8 +281,11 @@ fn finish(spec: &Spec, mut vals: Vec<OV>, cut: usize, order: ByteOrder) -> Case 
             _ => {}
         }
     }
-    let mut vals: Vec<Option<OV>> =
-        vals.into_iter().enumerate().map(|(i, v)| (i < cut).then_some(v)).collect();
+    let mut vals: Vec<Option<OV>> = vals
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (i < cut).then_some(v))
+        .collect();
     while let Some(last) = vals.iter().rposition(Option::is_some) {
         let mut out = Vec::new();
         enc_field(&mut out, spec, &vals, last, order);
@@ -291,7 +306,8 @@ fn case_strategy(spec: &'static Spec) -> impl Strategy<Value = Case> {
     let n = spec.len();
     // half of the cases are complete records, the others stop after a random field
     let cut = prop_oneof![Just(n), 0..=n];
-    (fields, cut, order_strategy()).prop_map(move |(vals, cut, order)| finish(spec, vals, cut, order))
+    (fields, cut, order_strategy())
+        .prop_map(move |(vals, cut, order)| finish(spec, vals, cut, order))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +340,9 @@ fn put_dn(out: &mut Vec<u8>, nbits: u16, b: &[u8], order: ByteOrder) {
 
 /// kxN*1: two nibbles per byte, first item in the low nibble, high nibble 0 when k is odd.
 fn pack_nibbles(v: &[u8]) -> Vec<u8> {
-    v.chunks(2).map(|p| p[0] | (p.get(1).copied().unwrap_or(0) << 4)).collect()
+    v.chunks(2)
+        .map(|p| p[0] | (p.get(1).copied().unwrap_or(0) << 4))
+        .collect()
 }
 
 fn enc_gen(out: &mut Vec<u8>, g: &OG, order: ByteOrder) {
@@ -374,7 +392,9 @@ fn enc_gen(out: &mut Vec<u8>, g: &OG, order: ByteOrder) {
 }
 
 fn enc_field(out: &mut Vec<u8>, spec: &Spec, vals: &[Option<OV>], i: usize, order: ByteOrder) {
-    let v = vals[i].as_ref().expect("fields before the last present one are present");
+    let v = vals[i]
+        .as_ref()
+        .expect("fields before the last present one are present");
     let size_of = |name: &str| match &vals[index_of(spec, name)] {
         Some(v) => as_usize(v),
         None => panic!("size field {name} absent"),
@@ -385,7 +405,8 @@ fn enc_field(out: &mut Vec<u8>, spec: &Spec, vals: &[Option<OV>], i: usize, orde
         (_, OV::U4(x)) => put(out, &x.to_le_bytes(), order),
         (T::AUf(_, s), OV::AU8(a)) => {
             let w = uf_width(size_of(s));
-            a.iter().for_each(|x| put(out, &x.to_le_bytes()[..w], order));
+            a.iter()
+                .for_each(|x| put(out, &x.to_le_bytes()[..w], order));
         }
         (_, OV::AU8(a)) => a.iter().for_each(|x| put(out, &x.to_le_bytes(), order)),
         (_, OV::U8(x)) => put(out, &x.to_le_bytes(), order),
@@ -475,7 +496,10 @@ fn gen_from(g: &OG) -> GenValue<'_> {
         OG::R8(v) => GenValue::R8(f64::from_bits(*v)),
         OG::Cn(s) => GenValue::Cn(Str(s)),
         OG::Bn(b) => GenValue::Bn(b),
-        OG::Dn(n, b) => GenValue::Dn(Dn { nbits: *n, bytes: b }),
+        OG::Dn(n, b) => GenValue::Dn(Dn {
+            nbits: *n,
+            bytes: b,
+        }),
         OG::N1(v) => GenValue::N1(*v),
         OG::Unknown(c) => GenValue::Unknown(*c),
     }
@@ -574,8 +598,13 @@ fn far_bytes(order: ByteOrder) -> [u8; 6] {
 
 fn mem_reader(bytes: Vec<u8>) -> RecordReader {
     let n = bytes.len() as u64;
-    RecordReader::from_reader("mem.stdf", Box::new(Cursor::new(bytes)), Compression::None, n)
-        .expect("reader")
+    RecordReader::from_reader(
+        "mem.stdf",
+        Box::new(Cursor::new(bytes)),
+        Compression::None,
+        n,
+    )
+    .expect("reader")
 }
 
 type Extract = fn(&Record) -> Option<Vec<Option<OV>>>;
@@ -593,7 +622,11 @@ fn check_roundtrip(
     let mut w = Writer::new(Vec::new(), order);
     w.far().unwrap();
     w.write(rec).unwrap();
-    let sentinel = Pir { head_num: Some(7), site_num: Some(9), ..Default::default() };
+    let sentinel = Pir {
+        head_num: Some(7),
+        site_num: Some(9),
+        ..Default::default()
+    };
     w.write(&Record::Pir(sentinel)).unwrap();
     prop_assert_eq!(w.records_written(), 3);
     let bytes = w.into_inner();
@@ -606,13 +639,20 @@ fn check_roundtrip(
     };
     prop_assert_eq!(&bytes[..6], &far_bytes(order)[..]);
     prop_assert_eq!(&bytes[6..10], &[lb[0], lb[1], typ, sub][..]);
-    prop_assert_eq!(&bytes[10..10 + len], &payload[..], "writer payload differs from spec encoding");
+    prop_assert_eq!(
+        &bytes[10..10 + len],
+        &payload[..],
+        "writer payload differs from spec encoding"
+    );
     prop_assert_eq!(bytes.len(), 10 + len + 6);
 
     let mut rd = mem_reader(bytes.clone());
     {
         let far = rd.next_record().unwrap().unwrap();
-        prop_assert_eq!((far.typ, far.sub, far.offset, far.new_stream), (0, 10, 0, true));
+        prop_assert_eq!(
+            (far.typ, far.sub, far.offset, far.new_stream),
+            (0, 10, 0, true)
+        );
     }
     prop_assert_eq!(rd.byte_order(), Some(order));
     {
@@ -641,7 +681,10 @@ fn check_roundtrip(
 }
 
 fn config() -> Config {
-    Config { failure_persistence: None, ..Config::default() }
+    Config {
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 macro_rules! roundtrip_tests {
@@ -802,10 +845,13 @@ fn roundtrip_vur() {
         prop::collection::vec(bytes(255), MAXN),
         order_strategy(),
     )
-        .prop_filter("count layout needs a non-empty name", |(n, names, _)| match n {
-            None => true,
-            Some(n) => names[..*n as usize].iter().any(|s| !s.is_empty()),
-        });
+        .prop_filter(
+            "count layout needs a non-empty name",
+            |(n, names, _)| match n {
+                None => true,
+                Some(n) => names[..*n as usize].iter().any(|s| !s.is_empty()),
+            },
+        );
     let mut runner = TestRunner::new(config());
     runner
         .run(&strat, |(cnt, names, order)| {
@@ -827,7 +873,9 @@ fn roundtrip_vur() {
             prop_assert_eq!(&bytes[2..4], &[0u8, 30][..]);
             let (dec, cur) = Record::decode(0, 30, &bytes[4..], order);
             prop_assert_eq!(cur.remaining(), 0);
-            let Record::Vur(v) = dec else { panic!("not a VUR") };
+            let Record::Vur(v) = dec else {
+                panic!("not a VUR")
+            };
             prop_assert_eq!(v.upd_cnt, cnt);
             let got: Vec<Vec<u8>> = v.upd_nam.unwrap().iter().map(|s| s.0.to_vec()).collect();
             prop_assert_eq!(got, names);
@@ -935,7 +983,11 @@ const BE: ByteOrder = ByteOrder::Big;
 
 fn sample_stream_records() -> Vec<Record<'static>> {
     vec![
-        Record::Atr(Atr { mod_tim: Some(1_700_000_000), cmd_line: Some("merge a b".into()), ..Default::default() }),
+        Record::Atr(Atr {
+            mod_tim: Some(1_700_000_000),
+            cmd_line: Some("merge a b".into()),
+            ..Default::default()
+        }),
         Record::Mir(Mir {
             setup_t: Some(1_700_000_100),
             start_t: Some(1_700_000_200),
@@ -952,7 +1004,11 @@ fn sample_stream_records() -> Vec<Record<'static>> {
             job_nam: Some("job".into()),
             ..Default::default()
         }),
-        Record::Pir(Pir { head_num: Some(1), site_num: Some(0), ..Default::default() }),
+        Record::Pir(Pir {
+            head_num: Some(1),
+            site_num: Some(0),
+            ..Default::default()
+        }),
         Record::Ptr(Ptr {
             test_num: Some(100),
             head_num: Some(1),
@@ -969,7 +1025,11 @@ fn sample_stream_records() -> Vec<Record<'static>> {
             gen_data: Some(vec![GenValue::Cn("ID".into()), GenValue::I4(-5)]),
             ..Default::default()
         }),
-        Record::Unknown { typ: 180, sub: 1, payload: &[1, 2, 3] },
+        Record::Unknown {
+            typ: 180,
+            sub: 1,
+            payload: &[1, 2, 3],
+        },
         Record::Prr(Prr {
             head_num: Some(1),
             site_num: Some(0),
@@ -981,7 +1041,10 @@ fn sample_stream_records() -> Vec<Record<'static>> {
             y_coord: Some(4),
             ..Default::default()
         }),
-        Record::Mrr(Mrr { finish_t: Some(1_700_000_300), ..Default::default() }),
+        Record::Mrr(Mrr {
+            finish_t: Some(1_700_000_300),
+            ..Default::default()
+        }),
     ]
 }
 
@@ -995,14 +1058,23 @@ fn short_records_leave_trailing_fields_absent() {
         let (r, cur) = Record::decode(15, 10, p, order);
         let Record::Ptr(r) = r else { panic!() };
         assert_eq!(r.test_num, Some(1000));
-        assert_eq!((r.head_num, r.site_num, r.test_flg, r.parm_flg), (Some(1), Some(2), Some(0), Some(0)));
+        assert_eq!(
+            (r.head_num, r.site_num, r.test_flg, r.parm_flg),
+            (Some(1), Some(2), Some(0), Some(0))
+        );
         assert_eq!(r.result.map(f32::to_bits), Some(0x3FC0_0000));
         assert_eq!(r.test_txt, None);
         assert_eq!(r.alarm_id, None);
         assert_eq!(r.opt_flag, None);
         assert_eq!((r.res_scal, r.llm_scal, r.hlm_scal), (None, None, None));
-        assert_eq!((r.lo_limit, r.hi_limit, r.lo_spec, r.hi_spec), (None, None, None, None));
-        assert_eq!((r.units, r.c_resfmt, r.c_llmfmt, r.c_hlmfmt), (None, None, None, None));
+        assert_eq!(
+            (r.lo_limit, r.hi_limit, r.lo_spec, r.hi_spec),
+            (None, None, None, None)
+        );
+        assert_eq!(
+            (r.units, r.c_resfmt, r.c_llmfmt, r.c_hlmfmt),
+            (None, None, None, None)
+        );
         assert!(cur.was_short());
         assert_eq!(cur.remaining(), 0);
         // the writer leaves the same absent tail out
@@ -1012,13 +1084,22 @@ fn short_records_leave_trailing_fields_absent() {
     // PRR whose NUM_TEST is cut after 1 of its 2 bytes: the cut field and all later are absent.
     let (r, _) = Record::decode(5, 20, &[1, 2, 0x08, 0x05], LE);
     let Record::Prr(r) = r else { panic!() };
-    assert_eq!((r.head_num, r.site_num, r.part_flg), (Some(1), Some(2), Some(8)));
-    assert_eq!((r.num_test, r.hard_bin, r.soft_bin, r.x_coord, r.part_fix), (None, None, None, None, None));
+    assert_eq!(
+        (r.head_num, r.site_num, r.part_flg),
+        (Some(1), Some(2), Some(8))
+    );
+    assert_eq!(
+        (r.num_test, r.hard_bin, r.soft_bin, r.x_coord, r.part_fix),
+        (None, None, None, None, None)
+    );
 
     // PCR with REC_LEN 10 (HEAD 255, SITE 255, PART_CNT 100, RTST_CNT 0): ABRT/GOOD/FUNC absent.
     let (r, _) = Record::decode(1, 30, &[255, 255, 100, 0, 0, 0, 0, 0, 0, 0], LE);
     let Record::Pcr(r) = r else { panic!() };
-    assert_eq!((r.head_num, r.site_num, r.part_cnt, r.rtst_cnt), (Some(255), Some(255), Some(100), Some(0)));
+    assert_eq!(
+        (r.head_num, r.site_num, r.part_cnt, r.rtst_cnt),
+        (Some(255), Some(255), Some(100), Some(0))
+    );
     assert_eq!((r.abrt_cnt, r.good_cnt, r.func_cnt), (None, None, None));
 
     // A PTR with REC_LEN 0: every field absent; an EPS is always REC_LEN 0.
@@ -1036,7 +1117,14 @@ fn short_records_leave_trailing_fields_absent() {
     assert_eq!((r.rtn_stat, r.rtn_rslt, r.rtn_indx), (None, None, None));
 
     // And those short records read through the reader, one after the other.
-    let bytes = stream(LE, &[rec(LE, 15, 10, &ptr_le), rec(LE, 5, 20, &[1, 2, 0x08, 0x05]), rec(LE, 20, 20, &[])]);
+    let bytes = stream(
+        LE,
+        &[
+            rec(LE, 15, 10, &ptr_le),
+            rec(LE, 5, 20, &[1, 2, 0x08, 0x05]),
+            rec(LE, 20, 20, &[]),
+        ],
+    );
     let all = read_all(bytes);
     let offs: Vec<u64> = all.iter().map(|r| r.2).collect();
     assert_eq!(offs, vec![0, 6, 22, 30]);
@@ -1057,14 +1145,30 @@ fn long_record_extra_bytes_are_skipped() {
     assert_eq!(all[3].2, 6 + 4 + 5 + 4 + 6);
 
     let (r, cur) = Record::decode(5, 10, &all[1].3, LE);
-    assert_eq!(r, Record::Pir(Pir { head_num: Some(1), site_num: Some(3), ..Default::default() }));
+    assert_eq!(
+        r,
+        Record::Pir(Pir {
+            head_num: Some(1),
+            site_num: Some(3),
+            ..Default::default()
+        })
+    );
     assert_eq!(cur.rest(), &[0xDE, 0xAD, 0xBE]);
     let (r, cur) = Record::decode(50, 30, &all[2].3, LE);
-    assert_eq!(r, Record::Dtr(Dtr { text_dat: Some("abc".into()), ..Default::default() }));
+    assert_eq!(
+        r,
+        Record::Dtr(Dtr {
+            text_dat: Some("abc".into()),
+            ..Default::default()
+        })
+    );
     assert_eq!(cur.remaining(), 2);
     let (r, _) = Record::decode(5, 20, &all[3].3, LE);
     let Record::Prr(p) = r else { panic!() };
-    assert_eq!((p.head_num, p.site_num, p.num_test, p.hard_bin, p.soft_bin), (Some(1), Some(3), Some(2), Some(1), Some(1)));
+    assert_eq!(
+        (p.head_num, p.site_num, p.num_test, p.hard_bin, p.soft_bin),
+        (Some(1), Some(3), Some(2), Some(1), Some(1))
+    );
     assert_eq!(p.x_coord, None);
 }
 
@@ -1073,8 +1177,18 @@ fn byte_order_is_taken_from_the_far_bytes() {
     // WIR: HEAD 1, SITE_GRP 255, START_T 0x01020304, WAFER_ID "W1"
     let wir_le = [1, 255, 0x04, 0x03, 0x02, 0x01, 2, b'W', b'1'];
     let wir_be = [1, 255, 0x01, 0x02, 0x03, 0x04, 2, b'W', b'1'];
-    let le = [&[0x02, 0x00, 0x00, 0x0A, 0x02, 0x04][..], &[0x09, 0x00, 2, 10], &wir_le].concat();
-    let be = [&[0x00, 0x02, 0x00, 0x0A, 0x01, 0x04][..], &[0x00, 0x09, 2, 10], &wir_be].concat();
+    let le = [
+        &[0x02, 0x00, 0x00, 0x0A, 0x02, 0x04][..],
+        &[0x09, 0x00, 2, 10],
+        &wir_le,
+    ]
+    .concat();
+    let be = [
+        &[0x00, 0x02, 0x00, 0x0A, 0x01, 0x04][..],
+        &[0x00, 0x09, 2, 10],
+        &wir_be,
+    ]
+    .concat();
     for (bytes, order) in [(le, LE), (be, BE)] {
         let mut rd = mem_reader(bytes);
         assert_eq!(rd.byte_order(), None);
@@ -1084,7 +1198,14 @@ fn byte_order_is_taken_from_the_far_bytes() {
             assert!(far.new_stream);
             let (f, _) = Record::decode(far.typ, far.sub, far.payload, far.order);
             let want_cpu = if order == LE { 2 } else { 1 };
-            assert_eq!(f, Record::Far(Far { cpu_type: Some(want_cpu), stdf_ver: Some(4), ..Default::default() }));
+            assert_eq!(
+                f,
+                Record::Far(Far {
+                    cpu_type: Some(want_cpu),
+                    stdf_ver: Some(4),
+                    ..Default::default()
+                })
+            );
         }
         assert_eq!(rd.byte_order(), Some(order));
         let raw = rd.next_record().unwrap().unwrap();
@@ -1096,12 +1217,21 @@ fn byte_order_is_taken_from_the_far_bytes() {
     }
 
     // The header bytes decide, even when CPU_TYPE disagrees (little-endian header, CPU_TYPE 1).
-    let odd = [&[0x02, 0x00, 0x00, 0x0A, 0x01, 0x04][..], &[0x09, 0x00, 2, 10], &wir_le].concat();
+    let odd = [
+        &[0x02, 0x00, 0x00, 0x0A, 0x01, 0x04][..],
+        &[0x09, 0x00, 2, 10],
+        &wir_le,
+    ]
+    .concat();
     let all = read_all(odd);
     assert_eq!(all[1].4, LE);
 
     // Two streams in one file: little-endian, then big-endian. The second FAR starts a new stream.
-    let two = [stream(LE, &[rec(LE, 2, 10, &wir_le)]), stream(BE, &[rec(BE, 2, 10, &wir_be)])].concat();
+    let two = [
+        stream(LE, &[rec(LE, 2, 10, &wir_le)]),
+        stream(BE, &[rec(BE, 2, 10, &wir_be)]),
+    ]
+    .concat();
     let mut rd = mem_reader(two);
     let mut seen = Vec::new();
     while let Some(r) = rd.next_record().unwrap() {
@@ -1109,7 +1239,12 @@ fn byte_order_is_taken_from_the_far_bytes() {
     }
     assert_eq!(
         seen,
-        vec![(0, 10, LE, true, 0), (2, 10, LE, false, 6), (0, 10, BE, true, 19), (2, 10, BE, false, 25)]
+        vec![
+            (0, 10, LE, true, 0),
+            (2, 10, LE, false, 6),
+            (0, 10, BE, true, 19),
+            (2, 10, BE, false, 25)
+        ]
     );
 }
 
@@ -1121,7 +1256,13 @@ fn cn_length_overflow_is_clamped() {
     let all = read_all(stream(LE, &[dtr, pir]));
     assert_eq!(all.len(), 3);
     let (r, cur) = Record::decode(50, 30, &all[1].3, LE);
-    assert_eq!(r, Record::Dtr(Dtr { text_dat: Some("abc".into()), ..Default::default() }));
+    assert_eq!(
+        r,
+        Record::Dtr(Dtr {
+            text_dat: Some("abc".into()),
+            ..Default::default()
+        })
+    );
     assert!(cur.was_short());
     assert_eq!((all[2].0, all[2].1, all[2].2), (5, 10, 14));
 
@@ -1136,13 +1277,19 @@ fn cn_length_overflow_is_clamped() {
     let c = [5, 0, 7, 0, 0, 0, 0x00, 0x01, b'q', b'r'];
     let (r, _) = Record::decode(1, 92, &c, LE);
     let Record::Cnr(r) = r else { panic!() };
-    assert_eq!((r.chn_num, r.bit_pos, r.cell_nam), (Some(5), Some(7), Some(Str(b"qr"))));
+    assert_eq!(
+        (r.chn_num, r.bit_pos, r.cell_nam),
+        (Some(5), Some(7), Some(Str(b"qr")))
+    );
 
     // Array counts larger than the record: the items that fit.
     let pgr = [0x00, 0x80, 1, b'G', 5, 0, 1, 0, 2, 0, 3];
     let (r, _) = Record::decode(1, 62, &pgr, LE);
     let Record::Pgr(r) = r else { panic!() };
-    assert_eq!((r.grp_indx, r.indx_cnt, r.pmr_indx), (Some(0x8000), Some(5), Some(vec![1, 2])));
+    assert_eq!(
+        (r.grp_indx, r.indx_cnt, r.pmr_indx),
+        (Some(0x8000), Some(5), Some(vec![1, 2]))
+    );
 }
 
 #[test]
@@ -1262,8 +1409,22 @@ fn dn_uses_ceil_bits_over_8_bytes() {
         }
     }
     // bit i = bit (i % 8) of byte i / 8: bits {0, 8} for [0x01, 0x01] with 9 bits
-    assert_eq!(Dn { nbits: 9, bytes: &[0x01, 0x01] }.set_bits(), vec![0, 8]);
-    assert_eq!(Dn { nbits: 16, bytes: &[0xFF, 0x80] }.set_bits(), vec![0, 1, 2, 3, 4, 5, 6, 7, 15]);
+    assert_eq!(
+        Dn {
+            nbits: 9,
+            bytes: &[0x01, 0x01]
+        }
+        .set_bits(),
+        vec![0, 8]
+    );
+    assert_eq!(
+        Dn {
+            nbits: 16,
+            bytes: &[0xFF, 0x80]
+        }
+        .set_bits(),
+        vec![0, 1, 2, 3, 4, 5, 6, 7, 15]
+    );
     // The writer pads missing bytes with zeros when given fewer than ceil(n/8).
     let b = to_bytes(LE, &[Record::Ftr(ftr_with_fail_pin(12, &[0xAA]))]);
     assert_eq!(&b[4 + 38..4 + 42], &[12, 0, 0xAA, 0x00]);
@@ -1271,7 +1432,13 @@ fn dn_uses_ceil_bits_over_8_bytes() {
     let mut p = to_bytes(LE, &[Record::Ftr(ftr_with_fail_pin(17, &[1, 2, 3]))])[4..4 + 41].to_vec();
     let (r, _) = Record::decode(15, 20, &p, LE);
     let Record::Ftr(r) = r else { panic!() };
-    assert_eq!(r.fail_pin, Some(Dn { nbits: 17, bytes: &[1] }));
+    assert_eq!(
+        r.fail_pin,
+        Some(Dn {
+            nbits: 17,
+            bytes: &[1]
+        })
+    );
     p.truncate(39);
     let (r, _) = Record::decode(15, 20, &p, LE);
     let Record::Ftr(r) = r else { panic!() };
@@ -1283,10 +1450,22 @@ fn gdr_pads_and_unknown_codes() {
     // The spec's example: C*n "AB", U*1 7, a pad (B*0), I*2 -2; FLD_CNT 4 (the pad counts).
     let le = [4, 0, 10, 2, b'A', b'B', 1, 7, 0, 5, 0xFE, 0xFF];
     let be = [0, 4, 10, 2, b'A', b'B', 1, 7, 0, 5, 0xFF, 0xFE];
-    let want = vec![GenValue::Cn(Str(b"AB")), GenValue::U1(7), GenValue::Pad, GenValue::I2(-2)];
+    let want = vec![
+        GenValue::Cn(Str(b"AB")),
+        GenValue::U1(7),
+        GenValue::Pad,
+        GenValue::I2(-2),
+    ];
     for (order, p) in [(LE, &le), (BE, &be)] {
         let (r, cur) = Record::decode(50, 10, p, order);
-        assert_eq!(r, Record::Gdr(Gdr { fld_cnt: Some(4), gen_data: Some(want.clone()), ..Default::default() }));
+        assert_eq!(
+            r,
+            Record::Gdr(Gdr {
+                fld_cnt: Some(4),
+                gen_data: Some(want.clone()),
+                ..Default::default()
+            })
+        );
         assert_eq!(cur.remaining(), 0);
         assert_eq!(&to_bytes(order, &[r])[4..], &p[..]);
     }
@@ -1320,7 +1499,10 @@ fn gdr_pads_and_unknown_codes() {
             GenValue::R4(1.0),
             GenValue::R8(-2.0),
             GenValue::Bn(&[0xCA, 0xFE]),
-            GenValue::Dn(Dn { nbits: 10, bytes: &[0xFF, 0x03] }),
+            GenValue::Dn(Dn {
+                nbits: 10,
+                bytes: &[0xFF, 0x03]
+            }),
             GenValue::N1(6), // only the low nibble of the byte
         ]
     );
@@ -1332,10 +1514,17 @@ fn gdr_pads_and_unknown_codes() {
     let (r, cur) = Record::decode(50, 10, &all[1].3, LE);
     assert_eq!(
         r,
-        Record::Gdr(Gdr { fld_cnt: Some(3), gen_data: Some(vec![GenValue::U1(0x11), GenValue::Unknown(9)]), ..Default::default() })
+        Record::Gdr(Gdr {
+            fld_cnt: Some(3),
+            gen_data: Some(vec![GenValue::U1(0x11), GenValue::Unknown(9)]),
+            ..Default::default()
+        })
     );
     assert_eq!(cur.rest(), &[0xAA, 0xBB]);
-    assert_eq!((all[2].0, all[2].1, all[2].3.as_slice()), (50, 30, &[2, b'o', b'k'][..]));
+    assert_eq!(
+        (all[2].0, all[2].1, all[2].3.as_slice()),
+        (50, 30, &[2, b'o', b'k'][..])
+    );
     // codes above 13 are unknown too
     let (r, _) = Record::decode(50, 10, &[1, 0, 200, 1], LE);
     let Record::Gdr(g) = r else { panic!() };
@@ -1344,7 +1533,10 @@ fn gdr_pads_and_unknown_codes() {
     // FLD_CNT larger than the values present: the values up to REC_LEN.
     let (r, _) = Record::decode(50, 10, &[5, 0, 1, 1, 0, 1, 2], LE);
     let Record::Gdr(g) = r else { panic!() };
-    assert_eq!(g.gen_data, Some(vec![GenValue::U1(1), GenValue::Pad, GenValue::U1(2)]));
+    assert_eq!(
+        g.gen_data,
+        Some(vec![GenValue::U1(1), GenValue::Pad, GenValue::U1(2)])
+    );
 }
 
 #[test]
@@ -1355,13 +1547,19 @@ fn vur_both_layouts() {
     let counted = [&[2u8, 7][..], b"V4-2007", &[11], b"Scan:2007.1"].concat();
     for order in [LE, BE] {
         let (r, cur) = Record::decode(0, 30, &single, order);
-        let v1 = Vur { upd_cnt: None, upd_nam: Some(vec![Str(b"Scan:2007.1")]) };
+        let v1 = Vur {
+            upd_cnt: None,
+            upd_nam: Some(vec![Str(b"Scan:2007.1")]),
+        };
         assert_eq!(r, Record::Vur(v1.clone()));
         assert_eq!(cur.remaining(), 0);
         assert_eq!(&to_bytes(order, &[Record::Vur(v1)])[4..], &single[..]);
 
         let (r, cur) = Record::decode(0, 30, &counted, order);
-        let v2 = Vur { upd_cnt: Some(2), upd_nam: Some(vec![Str(b"V4-2007"), Str(b"Scan:2007.1")]) };
+        let v2 = Vur {
+            upd_cnt: Some(2),
+            upd_nam: Some(vec![Str(b"V4-2007"), Str(b"Scan:2007.1")]),
+        };
         assert_eq!(r, Record::Vur(v2.clone()));
         assert_eq!(cur.remaining(), 0);
         assert_eq!(&to_bytes(order, &[Record::Vur(v2)])[4..], &counted[..]);
@@ -1372,28 +1570,57 @@ fn vur_both_layouts() {
     // count layout with a single name
     let one = [&[1u8, 7][..], b"V4-2007"].concat();
     let (r, _) = Record::decode(0, 30, &one, LE);
-    assert_eq!(r, Record::Vur(Vur { upd_cnt: Some(1), upd_nam: Some(vec![Str(b"V4-2007")]) }));
+    assert_eq!(
+        r,
+        Record::Vur(Vur {
+            upd_cnt: Some(1),
+            upd_nam: Some(vec![Str(b"V4-2007")])
+        })
+    );
 }
 
 /// Documented ambiguity: a count-layout VUR whose names are all empty has the bytes of a
 /// single-name VUR (UPD_CNT n, then n zero length bytes = a C*n of n NULs).
 #[test]
 fn vur_ambiguous_all_empty_names() {
-    let v = Vur { upd_cnt: Some(2), upd_nam: Some(vec![Str(b""), Str(b"")]) };
+    let v = Vur {
+        upd_cnt: Some(2),
+        upd_nam: Some(vec![Str(b""), Str(b"")]),
+    };
     let b = to_bytes(LE, &[Record::Vur(v)]);
     assert_eq!(&b[4..], &[2, 0, 0]);
     let (r, _) = Record::decode(0, 30, &b[4..], LE);
-    assert_eq!(r, Record::Vur(Vur { upd_cnt: None, upd_nam: Some(vec![Str(&[0, 0])]) }));
+    assert_eq!(
+        r,
+        Record::Vur(Vur {
+            upd_cnt: None,
+            upd_nam: Some(vec![Str(&[0, 0])])
+        })
+    );
 }
 
 #[test]
 fn unknown_and_reserved_records_are_kept_raw() {
-    let bytes = stream(BE, &[rec(BE, 180, 1, &[1, 2, 3]), rec(BE, 200, 5, &[]), rec(BE, 1, 99, &[9])]);
+    let bytes = stream(
+        BE,
+        &[
+            rec(BE, 180, 1, &[1, 2, 3]),
+            rec(BE, 200, 5, &[]),
+            rec(BE, 1, 99, &[9]),
+        ],
+    );
     let all = read_all(bytes);
     assert_eq!(all.len(), 4);
     for (t, s, _, p, o) in &all[1..] {
         let (r, _) = Record::decode(*t, *s, p, *o);
-        assert_eq!(r, Record::Unknown { typ: *t, sub: *s, payload: p });
+        assert_eq!(
+            r,
+            Record::Unknown {
+                typ: *t,
+                sub: *s,
+                payload: p
+            }
+        );
         assert_eq!(&to_bytes(*o, &[r])[4..], &p[..]);
     }
 }
@@ -1411,8 +1638,11 @@ fn sample_file(order: ByteOrder) -> Vec<u8> {
     w.into_inner()
 }
 
+/// (typ, sub, offset, payload)
+type RecTuple = (u8, u8, u64, Vec<u8>);
+
 /// (typ, sub, offset, payload) of every record of a file on disk, and its compression.
-fn read_file(path: &std::path::Path) -> (Compression, Vec<(u8, u8, u64, Vec<u8>)>) {
+fn read_file(path: &std::path::Path) -> (Compression, Vec<RecTuple>) {
     let mut rd = RecordReader::open(path.to_str().unwrap()).unwrap();
     let mut out = Vec::new();
     while let Some(r) = rd.next_record().unwrap() {
@@ -1421,8 +1651,11 @@ fn read_file(path: &std::path::Path) -> (Compression, Vec<(u8, u8, u64, Vec<u8>)
     (rd.compression, out)
 }
 
-fn records_of(bytes: &[u8]) -> Vec<(u8, u8, u64, Vec<u8>)> {
-    read_all(bytes.to_vec()).into_iter().map(|(t, s, o, p, _)| (t, s, o, p)).collect()
+fn records_of(bytes: &[u8]) -> Vec<RecTuple> {
+    read_all(bytes.to_vec())
+        .into_iter()
+        .map(|(t, s, o, p, _)| (t, s, o, p))
+        .collect()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -1465,15 +1698,43 @@ fn compressed_inputs_are_sniffed() {
     let cases: Vec<(&str, Vec<u8>, Compression)> = vec![
         ("plain", plain.clone(), Compression::None),
         ("gzip", gzip(&plain), Compression::Gzip),
-        ("gzip-two-members", [gzip(&plain[..cut]), gzip(&plain[cut..])].concat(), Compression::Gzip),
+        (
+            "gzip-two-members",
+            [gzip(&plain[..cut]), gzip(&plain[cut..])].concat(),
+            Compression::Gzip,
+        ),
         ("bzip2", bzip2(&plain), Compression::Bzip2),
-        ("bzip2-two-streams", [bzip2(&plain[..cut]), bzip2(&plain[cut..])].concat(), Compression::Bzip2),
+        (
+            "bzip2-two-streams",
+            [bzip2(&plain[..cut]), bzip2(&plain[cut..])].concat(),
+            Compression::Bzip2,
+        ),
         ("zstd", zstd(&plain), Compression::Zstd),
-        ("zstd-two-frames", [zstd(&plain[..cut]), zstd(&plain[cut..])].concat(), Compression::Zstd),
-        ("zip-deflate", zip_bytes(zip::CompressionMethod::Deflated, false), Compression::Zip),
-        ("zip-stored-after-dir", zip_bytes(zip::CompressionMethod::Stored, true), Compression::Zip),
-        ("zip-bzip2", zip_bytes(zip::CompressionMethod::Bzip2, false), Compression::Zip),
-        ("zip-zstd", zip_bytes(zip::CompressionMethod::Zstd, false), Compression::Zip),
+        (
+            "zstd-two-frames",
+            [zstd(&plain[..cut]), zstd(&plain[cut..])].concat(),
+            Compression::Zstd,
+        ),
+        (
+            "zip-deflate",
+            zip_bytes(zip::CompressionMethod::Deflated, false),
+            Compression::Zip,
+        ),
+        (
+            "zip-stored-after-dir",
+            zip_bytes(zip::CompressionMethod::Stored, true),
+            Compression::Zip,
+        ),
+        (
+            "zip-bzip2",
+            zip_bytes(zip::CompressionMethod::Bzip2, false),
+            Compression::Zip,
+        ),
+        (
+            "zip-zstd",
+            zip_bytes(zip::CompressionMethod::Zstd, false),
+            Compression::Zip,
+        ),
     ];
     for (name, data, comp) in cases {
         // the name never tells the format: every file is called *.stdf
@@ -1531,20 +1792,29 @@ fn truncated_file_reports_offset_and_record() {
             Err(e) => break e,
         }
     };
-    assert_eq!((e.kind, e.offset, e.record.as_deref()), (ErrorKind::Truncated, Some(ptr_offset), Some("PTR")));
+    assert_eq!(
+        (e.kind, e.offset, e.record.as_deref()),
+        (ErrorKind::Truncated, Some(ptr_offset), Some("PTR"))
+    );
 
     // a stream that ends inside a record header (2 of 4 bytes)
     let mut b = full.clone();
     b.extend_from_slice(&[0x02, 0x00]);
     let (n, e) = read_err(b);
     assert_eq!(n, 3);
-    assert_eq!((e.kind, e.offset), (ErrorKind::Truncated, Some(full.len() as u64)));
+    assert_eq!(
+        (e.kind, e.offset),
+        (ErrorKind::Truncated, Some(full.len() as u64))
+    );
     assert_eq!(e.record.as_deref(), Some("header"));
 
     // an unknown record cut: named by its codes
     let b = [stream(LE, &[]), vec![10, 0, 200, 7, 1, 2]].concat();
     let (_, e) = read_err(b);
-    assert_eq!((e.kind, e.offset, e.record.as_deref()), (ErrorKind::Truncated, Some(6), Some("UNKNOWN 200/7")));
+    assert_eq!(
+        (e.kind, e.offset, e.record.as_deref()),
+        (ErrorKind::Truncated, Some(6), Some("UNKNOWN 200/7"))
+    );
 }
 
 #[test]
@@ -1576,7 +1846,11 @@ fn non_stdf_input_is_a_format_error() {
 #[test]
 fn v3_file_starting_with_mir_is_unsupported() {
     // A V3 file has no FAR: the first record is the MIR (1/10). REC_LEN 8 is arbitrary here.
-    let b = [rec(LE, 1, 10, &[0, 0, 0, 0, 0, 0, 0, 0]), rec(LE, 1, 20, &[0, 0, 0, 0])].concat();
+    let b = [
+        rec(LE, 1, 10, &[0, 0, 0, 0, 0, 0, 0, 0]),
+        rec(LE, 1, 20, &[0, 0, 0, 0]),
+    ]
+    .concat();
     let (n, e) = read_err(b);
     assert_eq!(n, 0);
     assert_eq!(e.kind, ErrorKind::Unsupported);
@@ -1592,7 +1866,9 @@ fn v3_file_starting_with_mir_is_unsupported() {
 fn missing_file_is_an_io_error() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("nope.stdf");
-    let e = RecordReader::open(p.to_str().unwrap()).err().expect("error");
+    let e = RecordReader::open(p.to_str().unwrap())
+        .err()
+        .expect("error");
     assert_eq!(e.kind, ErrorKind::Io);
     assert_eq!(e.io_kind.as_deref(), Some("NotFound"));
 }
