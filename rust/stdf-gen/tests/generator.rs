@@ -544,3 +544,44 @@ fn binary_writes_gzip_and_prints_json_lines() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A source that hands out at most 7 bytes per read.
+struct Trickle(Cursor<Vec<u8>>);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(7);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+/// A stream of several MiB (more than the reader's buffer) read through a source that returns
+/// tiny chunks: every record is found at the offset where the previous one ended.
+#[test]
+fn multi_megabyte_stream_through_a_trickling_source() {
+    let cfg = LotConfig {
+        wafers: 1,
+        dice_per_wafer: 2000,
+        target_mb: Some(6.0),
+        seed: 12,
+        ..Default::default()
+    };
+    let (bytes, st) = gen(&cfg);
+    assert!(bytes.len() > 6 << 20);
+    let n = bytes.len() as u64;
+    let mut rd = RecordReader::from_reader(
+        "trickle",
+        Box::new(Trickle(Cursor::new(bytes))),
+        Compression::None,
+        n,
+    )
+    .unwrap();
+    let (mut records, mut next, mut prrs) = (0u64, 0u64, 0u64);
+    while let Some(r) = rd.next_record().unwrap() {
+        assert_eq!(r.offset, next);
+        next += 4 + r.rec_len as u64;
+        records += 1;
+        prrs += (r.typ == 5 && r.sub == 20) as u64;
+    }
+    assert_eq!((records, next, prrs), (st.records, n, st.parts));
+}
