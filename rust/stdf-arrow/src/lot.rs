@@ -504,7 +504,7 @@ impl LotSink {
         self.warnings = scanner.state.warnings.clone();
         self.file_size = scanner.reader.file_size;
         self.compression = scanner.reader.compression.name();
-        self.stream_size = scanner.reader.position();
+        self.stream_size = scanner.reader.total_size();
         self.content_hash = scanner.reader.content_hash();
         self.stream_count = scanner.state.stream_count;
         let damaged = scanner.state.damage.is_some();

@@ -129,6 +129,22 @@ impl RecordReader {
     pub fn byte_order(&self) -> Option<ByteOrder> {
         self.order
     }
+    /// Size of the whole decompressed stream: reads (and discards) whatever is left.
+    pub fn total_size(&mut self) -> u64 {
+        loop {
+            if self.eof {
+                return self.base + self.end as u64;
+            }
+            self.base += self.end as u64;
+            self.start = 0;
+            self.end = 0;
+            let cap = self.buf.len();
+            if self.fill(cap).is_err() {
+                return self.base + self.end as u64;
+            }
+        }
+    }
+
     /// Records read so far.
     pub fn records_read(&self) -> u64 {
         self.index
@@ -181,6 +197,14 @@ impl RecordReader {
         self.fill(4)?;
         let avail = self.end - self.start;
         let offset = self.position();
+        if self.order.is_none() && avail < 4 {
+            return Err(self.err(
+                ErrorKind::Format,
+                offset,
+                "header",
+                format!("not an STDF file: {avail} byte(s), too short to hold a FAR"),
+            ));
+        }
         if avail == 0 {
             return Ok(None);
         }
