@@ -1,0 +1,70 @@
+# stdf_duck developer tasks. `make` or `make help` lists them.
+# Everything runs in ./.venv (created on demand); Rust builds use the release profile only, so
+# `cargo test --release` and `maturin develop --release` share one build of the dependencies.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+CARGO  ?= cargo
+export VIRTUAL_ENV := $(abspath $(VENV))
+
+# the dev extras of pyproject.toml, installed once per change of pyproject.toml
+DEV_STAMP := $(VENV)/.dev-deps
+
+.DEFAULT_GOAL := help
+.PHONY: help develop test test-rust test-python lint bench demo golden clean distclean
+
+help: ## list the targets
+	@echo "stdf_duck: make <target>"
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(DEV_STAMP): pyproject.toml | $(PY)
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(["maturin>=1.7,<2"] + p["dependencies"] + p["optional-dependencies"]["dev"]))' \
+		> $(VENV)/dev-requirements.txt
+	$(PIP) install --quiet -r $(VENV)/dev-requirements.txt
+	@touch $@
+
+develop: $(DEV_STAMP) ## create .venv, install maturin and the dev extras, build the native module (release)
+	$(VENV)/bin/maturin develop --release
+
+test: develop ## what CI runs: develop, cargo test --workspace --release, pytest
+	$(CARGO) test --workspace --release
+	$(PY) -m pytest -q
+
+test-rust: ## cargo test --workspace --release
+	$(CARGO) test --workspace --release
+
+test-python: ## pytest -q (needs `make develop`)
+	$(PY) -m pytest -q
+
+lint: develop ## clippy -D warnings (if installed), rustfmt --check, mypy, stubtest of stdf_duck._native
+	@if $(CARGO) clippy --version >/dev/null 2>&1; then \
+		echo "$(CARGO) clippy --workspace --release -- -D warnings"; \
+		$(CARGO) clippy --workspace --release -- -D warnings; \
+	else echo "cargo clippy is not installed: skipped"; fi
+	$(CARGO) fmt --all --check
+	$(PY) -m mypy --strict --ignore-missing-imports stdf_duck
+	$(PY) -m mypy.stubtest stdf_duck._native
+
+bench: develop ## benchmarks against the peers (bench/run.py)
+	$(PY) bench/run.py
+
+demo: develop ## write a sample lot with stdf-gen and query it with DuckDB (examples/demo.py)
+	$(PY) examples/demo.py
+
+golden: ## regenerate tests/fixtures with the project's writer (never edit them by hand)
+	$(CARGO) test -p stdf-gen --release -- --ignored regenerate_fixtures
+
+clean: ## remove build outputs (target/, the built module, caches, demo-out/)
+	$(CARGO) clean
+	rm -f stdf_duck/_native*.so stdf_duck/_native*.pyd
+	rm -rf demo-out .pytest_cache .mypy_cache
+	find . -name __pycache__ -type d -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)
