@@ -526,19 +526,8 @@ impl Sink for LotSink {
         match (raw.typ, raw.sub) {
             (15, 10) | (15, 15) | (15, 20) | (15, 30) => {
                 self.cur_file.n_results += 1;
-                let is_str = raw.sub == 30;
-                let at = if is_str { 1 } else { 0 };
+                let (tnum, flg) = raw.test_num_flg().unwrap_or((0, 0));
                 let p = raw.payload;
-                let tnum = if p.len() >= at + 4 {
-                    let b = [p[at], p[at + 1], p[at + 2], p[at + 3]];
-                    match raw.order {
-                        stdf_core::ByteOrder::Little => u32::from_le_bytes(b),
-                        stdf_core::ByteOrder::Big => u32::from_be_bytes(b),
-                    }
-                } else {
-                    0
-                };
-                let flg = p.get(if is_str { 9 } else { 6 }).copied().unwrap_or(0);
                 let id = st.catalog.get_or_add(tnum) as usize;
                 let needs_decode = self.need_tests() || !st.catalog.tests[id].captured || st.catalog.tests[id].test_txt.is_none();
                 if needs_decode {

@@ -330,20 +330,9 @@ impl Sink for RawSink {
         if raw.typ != self.typ || raw.sub != self.sub {
             return Flow::Continue;
         }
-        if let Some(t) = &self.tests {
-            if raw.typ == 15 {
-                let at = if raw.sub == 30 { 1 } else { 0 };
-                let p = raw.payload;
-                if p.len() >= at + 4 {
-                    let b = [p[at], p[at + 1], p[at + 2], p[at + 3]];
-                    let n = match raw.order {
-                        stdf_core::ByteOrder::Little => u32::from_le_bytes(b),
-                        stdf_core::ByteOrder::Big => u32::from_be_bytes(b),
-                    };
-                    if !t.contains(&n) {
-                        return Flow::Continue;
-                    }
-                }
+        if let (Some(t), Some((n, _))) = (&self.tests, raw.test_num_flg()) {
+            if !t.contains(&n) {
+                return Flow::Continue;
             }
         }
         self.file_id.push_cached(0, || Some(st.file_id.as_str()));

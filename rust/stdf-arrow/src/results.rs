@@ -386,19 +386,6 @@ impl ResultsSink {
     }
 }
 
-#[inline]
-fn test_num_of(raw: &RawRecord, at: usize) -> u32 {
-    let p = raw.payload;
-    if p.len() < at + 4 {
-        return 0;
-    }
-    let b = [p[at], p[at + 1], p[at + 2], p[at + 3]];
-    match raw.order {
-        stdf_core::ByteOrder::Little => u32::from_le_bytes(b),
-        stdf_core::ByteOrder::Big => u32::from_be_bytes(b),
-    }
-}
-
 impl Sink for ResultsSink {
     fn record(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
         if raw.typ == 1 && raw.sub == 60 {
@@ -416,7 +403,7 @@ impl Sink for ResultsSink {
             30 => TestType::Str,
             _ => return Flow::Continue,
         };
-        let tnum = test_num_of(raw, if ty == TestType::Str { 1 } else { 0 });
+        let tnum = raw.test_num_flg().map(|(n, _)| n).unwrap_or(0);
         if !self.selected(tnum) {
             st.catalog.get_or_add(tnum);
             return Flow::Continue;

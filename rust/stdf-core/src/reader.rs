@@ -32,6 +32,27 @@ impl RawRecord<'_> {
     pub fn name(&self) -> &'static str {
         display_name(self.typ, self.sub)
     }
+    /// TEST_NUM and TEST_FLG of a test record (PTR/MPR/FTR/STR) read straight from the payload
+    /// bytes, without decoding the record; None for other records or when cut short.
+    #[inline]
+    pub fn test_num_flg(&self) -> Option<(u32, u8)> {
+        if self.typ != 15 {
+            return None;
+        }
+        let (at, flg_at) = match self.sub {
+            10 | 15 | 20 => (0, 6),
+            30 => (1, 9),
+            _ => return None,
+        };
+        let p = self.payload;
+        let b: [u8; 4] = p.get(at..at + 4)?.try_into().ok()?;
+        let n = match self.order {
+            ByteOrder::Little => u32::from_le_bytes(b),
+            ByteOrder::Big => u32::from_be_bytes(b),
+        };
+        Some((n, p.get(flg_at).copied().unwrap_or(0)))
+    }
+
     pub fn label(&self) -> String {
         match crate::records::rec_name(self.typ, self.sub) {
             Some(n) => n.to_string(),
