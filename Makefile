@@ -7,6 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 CARGO  ?= cargo
+BENCH_ARGS ?=
 export VIRTUAL_ENV := $(abspath $(VENV))
 
 # the dev extras of pyproject.toml, installed once per change of pyproject.toml
@@ -51,8 +52,8 @@ lint: develop ## clippy -D warnings (if installed), rustfmt --check, mypy, stubt
 	$(PY) -m mypy --strict --ignore-missing-imports stdf_duck
 	$(PY) -m mypy.stubtest stdf_duck._native
 
-bench: develop ## benchmarks against the peers (bench/run.py)
-	$(PY) bench/run.py
+bench: develop ## benchmarks against the peers (bench/run.py; options: make bench BENCH_ARGS=--quick)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 demo: develop ## write a sample lot with stdf-gen and query it with DuckDB (examples/demo.py)
 	$(PY) examples/demo.py
