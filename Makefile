@@ -45,8 +45,8 @@ test-python: ## pytest -q (needs `make develop`)
 
 lint: develop ## clippy -D warnings (if installed), rustfmt --check, mypy, stubtest of stdf_duck._native
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then \
-		echo "$(CARGO) clippy --workspace --release -- -D warnings"; \
-		$(CARGO) clippy --workspace --release -- -D warnings; \
+		echo "$(CARGO) clippy --workspace -- -D warnings"; \
+		$(CARGO) clippy --workspace -- -D warnings; \
 	else echo "cargo clippy is not installed: skipped"; fi
 	$(CARGO) fmt --all --check
 	$(PY) -m mypy --strict --ignore-missing-imports stdf_duck
