@@ -36,9 +36,16 @@ impl DictCol {
         self.map.insert(s.to_string(), k);
         k
     }
+    /// Push a value; a run of equal values costs one comparison each.
     #[inline]
     pub fn push(&mut self, s: Option<&str>) {
-        let k = s.map(|s| self.intern(s));
+        let k = match s {
+            None => None,
+            Some(s) => match self.keys.last() {
+                Some(Some(k)) if self.values[*k as usize] == s => Some(*k),
+                _ => Some(self.intern(s)),
+            },
+        };
         self.keys.push(k);
     }
     /// Push the value for `id`, computing it with `f` only the first time in this batch.
