@@ -12,11 +12,27 @@ from ._errors import (
     StdfTruncatedError,
     StdfUnsupportedError,
 )
+from ._duck import StdfConnection, connect, extension_path, install, route
+from ._rewrite import RewriteError
 from ._read import TABLES, ParsedStdf, StdfTable, parse_stdf, parse_to_parquet, read
 
 __version__: str = _native.__version__
 
+def load_ipython_extension(ipython: object) -> None:
+    """`%load_ext stdf_duck`: registers the `%%stdf` cell magic."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
 __all__ = [
+    "RewriteError",
+    "StdfConnection",
+    "connect",
+    "extension_path",
+    "install",
+    "load_ipython_extension",
+    "route",
     "TABLES",
     "ParsedStdf",
     "StdfError",
