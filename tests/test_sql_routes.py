@@ -175,3 +175,21 @@ def test_magic_runs_sql(tmp_path: Path) -> None:
     exp = expected_of(LOT2)["hard_bin_counts"]
     assert dict(zip(df["hard_bin"].astype(str), df["n"])) == exp
     assert ip.user_ns["d"].shape == df.shape
+
+
+def test_jupysql_runs_stdf_functions(con: Any) -> None:
+    pytest.importorskip("sql")
+    from IPython.testing.globalipapp import start_ipython
+
+    f = real_file(LOT2)
+    ip = start_ipython()
+    ip.user_ns["stdfcon"] = con
+    ip.run_line_magic("load_ext", "sql")
+    ip.run_line_magic("sql", "stdfcon")
+    try:
+        res = ip.run_line_magic("sql", f"SELECT count(*) AS n FROM stdf_parts('{f}') WHERE complete")
+        assert res.dict()["n"] == (expected_of(LOT2)["parts"],)
+    finally:
+        from sql.connection import ConnectionManager
+
+        ConnectionManager.connections.clear()
