@@ -167,9 +167,9 @@ def test_errors_name_file_and_offset(con: Any) -> None:
 def test_magic_runs_sql(tmp_path: Path) -> None:
     f = real_file(LOT2)
     pytest.importorskip("IPython")
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
 
-    ip = start_ipython()
+    ip = get_ipython()
     ip.run_line_magic("load_ext", "stdf_duck")
     df = ip.run_cell_magic("stdf", "--out d", f"SELECT hard_bin, count(*) AS n FROM stdf_parts('{f}') GROUP BY 1 ORDER BY 2 DESC")
     exp = expected_of(LOT2)["hard_bin_counts"]
@@ -179,10 +179,10 @@ def test_magic_runs_sql(tmp_path: Path) -> None:
 
 def test_jupysql_runs_stdf_functions(con: Any) -> None:
     pytest.importorskip("sql")
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
 
     f = real_file(LOT2)
-    ip = start_ipython()
+    ip = get_ipython()
     ip.user_ns["stdfcon"] = con
     ip.run_line_magic("load_ext", "sql")
     ip.run_line_magic("sql", "stdfcon")
