@@ -86,6 +86,9 @@ pub(crate) struct ResultsSink {
     path: String,
     /// per-stream context dictionary keys, refreshed per batch
     ctx_cached: bool,
+    /// some requested column needs the decoded PTR (names, units, limits)
+    full_ptr: bool,
+    want_test_id: bool,
 }
 
 fn pb<T: arrow_array::types::ArrowPrimitiveType>(idx: &[usize], i: usize) -> Option<PrimitiveBuilder<T>> {
@@ -139,6 +142,8 @@ impl ResultsSink {
             seq_name: d(34),
             file_path: w(35),
         };
+        let full_ptr = [12, 13, 18, 19, 20, 21, 22, 23, 24].iter().any(|i| idx.contains(i));
+        let want_test_id = idx.contains(&10);
         let mut tests = tests;
         if let Some(t) = tests.as_mut() {
             t.sort_unstable();
@@ -155,6 +160,8 @@ impl ResultsSink {
             str_continues: false,
             path: path.to_string(),
             ctx_cached: false,
+            full_ptr,
+            want_test_id,
         }
     }
 
@@ -411,6 +418,39 @@ impl Sink for ResultsSink {
         let part_index = ctx.part.map(|p| p.part_index);
         let mut c = Cur::new(raw.payload, raw.order);
         match ty {
+            TestType::Ptr if !self.full_ptr => {
+                // only flags and the value are needed: read them from their fixed offsets
+                if ctx.part.is_none() {
+                    return Flow::Continue; // defaults-only record
+                }
+                let p = raw.payload;
+                let f = p.get(6).copied().unwrap_or(0);
+                let result = match p.get(8..12) {
+                    Some(b) if f & 0x12 == 0 => {
+                        let b = [b[0], b[1], b[2], b[3]];
+                        Some(match raw.order {
+                            stdf_core::ByteOrder::Little => f32::from_le_bytes(b),
+                            stdf_core::ByteOrder::Big => f32::from_be_bytes(b),
+                        })
+                    }
+                    _ => None,
+                };
+                let id = if self.want_test_id { st.catalog.get_or_add(tnum) } else { 0 };
+                let base = RowBase {
+                    part_index,
+                    head: p.get(4).copied().unwrap_or(0),
+                    site: p.get(5).copied().unwrap_or(0),
+                    record_index: raw.index,
+                    rec_type: ty,
+                    test_id: id,
+                    test_num: tnum,
+                    test_txt: None,
+                    res: Resolved::default(),
+                    test_flg: f,
+                    parm_flg: p.get(7).copied(),
+                };
+                self.push(st, &base, None, result, None, None, None);
+            }
             TestType::Ptr => {
                 let r = Ptr::decode(&mut c);
                 let (id, res) = st.catalog.resolve_ptr(&r, raw.index);
