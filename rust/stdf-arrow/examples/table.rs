@@ -18,7 +18,15 @@ fn main() {
         match b {
             Ok(b) => {
                 if first {
-                    println!("{}", arrow_schema::Schema::clone(&b.schema()).fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(","));
+                    println!(
+                        "{}",
+                        arrow_schema::Schema::clone(&b.schema())
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().clone())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    );
                     first = false;
                 }
                 rows += b.num_rows();

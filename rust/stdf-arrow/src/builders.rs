@@ -88,6 +88,9 @@ impl DictCol {
         let keys = Int32Array::from(std::mem::take(&mut self.keys));
         let values = StringArray::from_iter_values(self.values.iter());
         self.clear();
-        Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).expect("keys index values"))
+        Arc::new(
+            DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values))
+                .expect("keys index values"),
+        )
     }
 }

@@ -4,10 +4,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder, TimestampSecondBuilder, UInt16Builder};
+use arrow_array::builder::{
+    ListBuilder, StringBuilder, StructBuilder, TimestampSecondBuilder, UInt16Builder,
+};
 use arrow_array::*;
 use arrow_schema::{ArrowError, Field, Fields, SchemaRef};
-use stdf_core::records::{Atr, Far, Hbr, Mir, Mrr, Pcr, Pmr, Prr, Ptr, Mpr, Rdr, Sbr, Tsr, Vur, Wcr, Wir, Wrr, Ftr};
+use stdf_core::records::{
+    Atr, Far, Ftr, Hbr, Mir, Mpr, Mrr, Pcr, Pmr, Prr, Ptr, Rdr, Sbr, Tsr, Vur, Wcr, Wir, Wrr,
+};
 use stdf_core::scan::{Flow, RecCtx, ScanState, Scanner, Sink};
 use stdf_core::semantics::{clean, OpenPart};
 use stdf_core::{Cur, RawRecord, StdfError};
@@ -18,7 +22,14 @@ use crate::ReadOptions;
 type Send<'a> = dyn FnMut(Result<RecordBatch, ArrowError>) -> bool + 'a;
 
 /// Read one file as `table`, sending batches; Ok(false) when the consumer went away.
-pub(crate) fn read_table(table: Table, schema: &SchemaRef, idx: &[usize], opts: &ReadOptions, path: &str, send: &mut Send) -> Result<bool, StdfError> {
+pub(crate) fn read_table(
+    table: Table,
+    schema: &SchemaRef,
+    idx: &[usize],
+    opts: &ReadOptions,
+    path: &str,
+    send: &mut Send,
+) -> Result<bool, StdfError> {
     let mut scanner = match Scanner::open(path, opts.on_error) {
         Ok(s) => s,
         Err(e) if opts.on_error == stdf_core::scan::OnError::Warn => {
@@ -31,8 +42,12 @@ pub(crate) fn read_table(table: Table, schema: &SchemaRef, idx: &[usize], opts: 
                     code: "unreadable",
                     message: e.to_string(),
                 });
-                let full = sink.build(table, false).map_err(|x| StdfError::new(stdf_core::ErrorKind::Format, path, x.to_string()))?;
-                let batch = full.project(idx).map_err(|x| StdfError::new(stdf_core::ErrorKind::Format, path, x.to_string()))?;
+                let full = sink.build(table, false).map_err(|x| {
+                    StdfError::new(stdf_core::ErrorKind::Format, path, x.to_string())
+                })?;
+                let batch = full.project(idx).map_err(|x| {
+                    StdfError::new(stdf_core::ErrorKind::Format, path, x.to_string())
+                })?;
                 return Ok(send(Ok(batch)));
             }
             return Ok(true);
@@ -41,16 +56,42 @@ pub(crate) fn read_table(table: Table, schema: &SchemaRef, idx: &[usize], opts: 
     };
     match table {
         Table::Results => {
-            let mut sink = crate::results::ResultsSink::new(schema.clone(), idx.to_vec(), opts.tests.clone(), opts.batch_size, path);
-            drive(&mut scanner, &mut sink, send, |s| s.flush().map(|_| std::mem::take(&mut s.batches)))
+            let mut sink = crate::results::ResultsSink::new(
+                schema.clone(),
+                idx.to_vec(),
+                opts.tests.clone(),
+                opts.batch_size,
+                path,
+            );
+            drive(&mut scanner, &mut sink, send, |s| {
+                s.flush().map(|_| std::mem::take(&mut s.batches))
+            })
         }
         Table::Records => {
-            let mut sink = crate::records_table::RecordsSink::new(schema.clone(), idx.to_vec(), opts.batch_size, path);
-            drive(&mut scanner, &mut sink, send, |s| s.flush().map(|_| std::mem::take(&mut s.batches)))
+            let mut sink = crate::records_table::RecordsSink::new(
+                schema.clone(),
+                idx.to_vec(),
+                opts.batch_size,
+                path,
+            );
+            drive(&mut scanner, &mut sink, send, |s| {
+                s.flush().map(|_| std::mem::take(&mut s.batches))
+            })
         }
         Table::Raw(name, typ, sub) => {
-            let mut sink = crate::raw::RawSink::new(name, typ, sub, schema.clone(), idx.to_vec(), opts.tests.clone(), opts.batch_size, path);
-            drive(&mut scanner, &mut sink, send, |s| s.flush().map(|_| std::mem::take(&mut s.batches)))
+            let mut sink = crate::raw::RawSink::new(
+                name,
+                typ,
+                sub,
+                schema.clone(),
+                idx.to_vec(),
+                opts.tests.clone(),
+                opts.batch_size,
+                path,
+            );
+            drive(&mut scanner, &mut sink, send, |s| {
+                s.flush().map(|_| std::mem::take(&mut s.batches))
+            })
         }
         _ => {
             if table == Table::Files {
@@ -63,8 +104,12 @@ pub(crate) fn read_table(table: Table, schema: &SchemaRef, idx: &[usize], opts: 
                 }
             }
             sink.finish_file(&mut scanner);
-            let full = sink.build(table, opts.filename).map_err(|e| StdfError::new(stdf_core::ErrorKind::Format, path, e.to_string()))?;
-            let batch = full.project(idx).map_err(|e| StdfError::new(stdf_core::ErrorKind::Format, path, e.to_string()))?;
+            let full = sink
+                .build(table, opts.filename)
+                .map_err(|e| StdfError::new(stdf_core::ErrorKind::Format, path, e.to_string()))?;
+            let batch = full
+                .project(idx)
+                .map_err(|e| StdfError::new(stdf_core::ErrorKind::Format, path, e.to_string()))?;
             let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
                 .map_err(|e| StdfError::new(stdf_core::ErrorKind::Format, path, e.to_string()))?;
             Ok(send(Ok(batch)))
@@ -80,7 +125,13 @@ fn drive<S: Sink>(
 ) -> Result<bool, StdfError> {
     loop {
         let more = scanner.run(sink);
-        let batches = take(sink).map_err(|e| StdfError::new(stdf_core::ErrorKind::Format, &scanner.state.path, e.to_string()))?;
+        let batches = take(sink).map_err(|e| {
+            StdfError::new(
+                stdf_core::ErrorKind::Format,
+                &scanner.state.path,
+                e.to_string(),
+            )
+        })?;
         for b in batches {
             if !send(Ok(b)) {
                 return Ok(false);
@@ -99,7 +150,8 @@ fn time(v: Option<u32>) -> Option<i64> {
     v.filter(|&t| t != 0).map(|t| t as i64)
 }
 fn c1(v: Option<u8>) -> Option<String> {
-    v.filter(|&c| c != b' ' && c != 0).map(|c| (c as char).to_string())
+    v.filter(|&c| c != b' ' && c != 0)
+        .map(|c| (c as char).to_string())
 }
 fn pf(v: Option<u8>) -> Option<String> {
     match v {
@@ -309,12 +361,20 @@ impl LotSink {
         if let Some(i) = self.cur_wafers.iter().position(|r| r.wafer_index == w) {
             return &mut self.cur_wafers[i];
         }
-        self.cur_wafers.push(WaferRow { stream_index: st.stream_index, wafer_index: w, head, ..Default::default() });
+        self.cur_wafers.push(WaferRow {
+            stream_index: st.stream_index,
+            wafer_index: w,
+            head,
+            ..Default::default()
+        });
         self.cur_wafers.last_mut().expect("just pushed")
     }
 
     fn close_part(&mut self, st: &ScanState, p: &OpenPart, prr: Option<(&Prr, u64)>) {
-        let (n, nf, ff) = self.open_counts.remove(&p.part_index).unwrap_or((0, 0, None));
+        let (n, nf, ff) = self
+            .open_counts
+            .remove(&p.part_index)
+            .unwrap_or((0, 0, None));
         let mut row = PartRow {
             stream_index: st.stream_index,
             part_index: p.part_index,
@@ -357,12 +417,21 @@ impl LotSink {
         let lookup = |bins: &[BinRow], ty: &str, num: u16| -> (Option<String>, Option<String>) {
             let mut best: Option<&BinRow> = None;
             for b in bins.iter().filter(|b| b.bin_type == ty && b.bin_num == num) {
-                if best.is_none() || (b.is_summary == Some(true) && best.map(|x| x.is_summary) != Some(Some(true))) {
+                if best.is_none()
+                    || (b.is_summary == Some(true)
+                        && best.map(|x| x.is_summary) != Some(Some(true)))
+                {
                     best = Some(b);
                 }
             }
-            let name = bins.iter().filter(|b| b.bin_type == ty && b.bin_num == num).find_map(|b| b.bin_name.clone());
-            (best.and_then(|b| b.bin_name.clone()).or(name), best.and_then(|b| b.bin_pf.clone()))
+            let name = bins
+                .iter()
+                .filter(|b| b.bin_type == ty && b.bin_num == num)
+                .find_map(|b| b.bin_name.clone());
+            (
+                best.and_then(|b| b.bin_name.clone()).or(name),
+                best.and_then(|b| b.bin_pf.clone()),
+            )
         };
         // retests by (wafer, x, y) else part_id
         let mut last_by_key: HashMap<(Option<u16>, i32, i32, String), usize> = HashMap::new();
@@ -411,7 +480,10 @@ impl LotSink {
                 p.pass_source = src;
             }
             if let Some(ff) = p.first_fail {
-                p.first_fail_name = st.catalog.lookup(ff).and_then(|i| st.catalog.tests[i as usize].name().map(String::from));
+                p.first_fail_name = st
+                    .catalog
+                    .lookup(ff)
+                    .and_then(|i| st.catalog.tests[i as usize].name().map(String::from));
             }
         }
         // bins: counts from parts, PRR-only bins
@@ -419,8 +491,15 @@ impl LotSink {
         for b in bins.iter_mut() {
             b.ctx = ctx;
             let sel = |p: &&PartRow| {
-                let num = if b.bin_type == "H" { p.hard_bin } else { p.soft_bin };
-                num == Some(b.bin_num) && p.complete && (b.is_summary == Some(true) || (b.head == Some(p.head) && b.site == Some(p.site)))
+                let num = if b.bin_type == "H" {
+                    p.hard_bin
+                } else {
+                    p.soft_bin
+                };
+                num == Some(b.bin_num)
+                    && p.complete
+                    && (b.is_summary == Some(true)
+                        || (b.head == Some(p.head) && b.site == Some(p.site)))
             };
             b.n_parts = parts.iter().filter(sel).count() as u32;
             b.n_parts_final = parts.iter().filter(sel).filter(|p| p.is_final).count() as u32;
@@ -432,7 +511,10 @@ impl LotSink {
                 if bins.iter().any(|b| b.bin_type == ty && b.bin_num == num) {
                     continue;
                 }
-                match extra.iter_mut().find(|b| b.bin_type == ty && b.bin_num == num) {
+                match extra
+                    .iter_mut()
+                    .find(|b| b.bin_type == ty && b.bin_num == num)
+                {
                     Some(b) => {
                         b.n_parts += 1;
                         b.n_parts_final += p.is_final as u32;
@@ -456,7 +538,10 @@ impl LotSink {
         wafers.sort_by_key(|w| w.wafer_index);
         for w in wafers.iter_mut() {
             w.ctx = ctx;
-            let mine: Vec<&PartRow> = parts.iter().filter(|p| p.wafer_index == Some(w.wafer_index) && p.complete).collect();
+            let mine: Vec<&PartRow> = parts
+                .iter()
+                .filter(|p| p.wafer_index == Some(w.wafer_index) && p.complete)
+                .collect();
             w.n_parts = mine.len() as u32;
             let mut dice: HashMap<(i16, i16), u32> = HashMap::new();
             for p in &mine {
@@ -466,13 +551,25 @@ impl LotSink {
             }
             w.n_dice = dice.len() as u32;
             w.n_retested = dice.values().filter(|&&c| c > 1).count() as u32;
-            w.n_passed_final = mine.iter().filter(|p| p.is_final && p.passed == Some(true)).count() as u32;
+            w.n_passed_final = mine
+                .iter()
+                .filter(|p| p.is_final && p.passed == Some(true))
+                .count() as u32;
         }
         // tests
         if self.need_tests() {
             for def in st.catalog.tests.iter() {
-                let pin_names = def.defaults.rtn_indx.as_ref().map(|ix| ix.iter().map(|&i| st.pins.name(i).map(String::from)).collect());
-                self.tests.push(TestRow { stream_index: st.stream_index, ctx, def: def.clone(), pin_names });
+                let pin_names = def.defaults.rtn_indx.as_ref().map(|ix| {
+                    ix.iter()
+                        .map(|&i| st.pins.name(i).map(String::from))
+                        .collect()
+                });
+                self.tests.push(TestRow {
+                    stream_index: st.stream_index,
+                    ctx,
+                    def: def.clone(),
+                    pin_names,
+                });
             }
         }
         // file row
@@ -482,7 +579,10 @@ impl LotSink {
         f.n_records = st_records(st, self.first_record_of_stream);
         f.n_parts = parts.len() as u32;
         f.n_parts_final = parts.iter().filter(|p| p.is_final && p.complete).count() as u32;
-        f.n_passed_final = parts.iter().filter(|p| p.is_final && p.passed == Some(true)).count() as u32;
+        f.n_passed_final = parts
+            .iter()
+            .filter(|p| p.is_final && p.passed == Some(true))
+            .count() as u32;
         f.n_wafers = wafers.len() as u16;
         let mut sites: Vec<(u8, u8)> = parts.iter().map(|p| (p.head, p.site)).collect();
         sites.sort_unstable();
@@ -529,7 +629,9 @@ impl Sink for LotSink {
                 let (tnum, flg) = raw.test_num_flg().unwrap_or((0, 0));
                 let p = raw.payload;
                 let id = st.catalog.get_or_add(tnum) as usize;
-                let needs_decode = self.need_tests() || !st.catalog.tests[id].captured || st.catalog.tests[id].test_txt.is_none();
+                let needs_decode = self.need_tests()
+                    || !st.catalog.tests[id].captured
+                    || st.catalog.tests[id].test_txt.is_none();
                 if needs_decode {
                     let mut cc = Cur::new(p, raw.order);
                     match raw.sub {
@@ -544,11 +646,13 @@ impl Sink for LotSink {
                             st.catalog.note_ftr(&Ftr::decode(&mut cc), raw.index);
                         }
                         _ => {
-                            st.catalog.note_str(&stdf_core::records::StrRec::decode(&mut cc), raw.index);
+                            st.catalog
+                                .note_str(&stdf_core::records::StrRec::decode(&mut cc), raw.index);
                         }
                     }
                     if st.catalog.tests[id].seq_name.is_none() {
-                        st.catalog.tests[id].seq_name = st.sections.last().cloned().filter(|s| !s.is_empty());
+                        st.catalog.tests[id].seq_name =
+                            st.sections.last().cloned().filter(|s| !s.is_empty());
                     }
                 } else {
                     let ty = match raw.sub {
@@ -560,7 +664,10 @@ impl Sink for LotSink {
                     st.catalog.note_light(ty, tnum, flg, raw.index);
                 }
                 if let Some(part) = ctx.part {
-                    let e = self.open_counts.entry(part.part_index).or_insert((0, 0, None));
+                    let e = self
+                        .open_counts
+                        .entry(part.part_index)
+                        .or_insert((0, 0, None));
                     e.0 += 1;
                     let failed = flg & 0x10 == 0 && flg & 0x40 == 0 && flg & 0x80 != 0;
                     if failed {
@@ -591,7 +698,9 @@ impl Sink for LotSink {
             }
             (0, 20) => {
                 let r = Atr::decode(&mut c);
-                self.cur_file.audit.push((time(r.mod_tim), r.cmd_line.map(|s| s.text().into_owned())));
+                self.cur_file
+                    .audit
+                    .push((time(r.mod_tim), r.cmd_line.map(|s| s.text().into_owned())));
             }
             (0, 30) => {
                 let r = Vur::decode(&mut c);
@@ -605,7 +714,12 @@ impl Sink for LotSink {
                 f.setup_time = time(m.setup_t);
                 f.start_time = time(m.start_t);
                 f.stat_num = m.stat_num;
-                f.codes = [c1(m.mode_cod), c1(m.rtst_cod), c1(m.prot_cod), c1(m.cmod_cod)];
+                f.codes = [
+                    c1(m.mode_cod),
+                    c1(m.rtst_cod),
+                    c1(m.prot_cod),
+                    c1(m.cmod_cod),
+                ];
                 f.burn_tim = m.burn_tim.filter(|&b| b != 65535);
                 f.mir_text = schema::MIR_TEXT
                     .iter()
@@ -626,7 +740,13 @@ impl Sink for LotSink {
             }
             (1, 30) => {
                 let r = Pcr::decode(&mut c);
-                let vals = [r.part_cnt.filter(|&x| x != u32::MAX), u32s(r.rtst_cnt), u32s(r.abrt_cnt), u32s(r.good_cnt), u32s(r.func_cnt)];
+                let vals = [
+                    r.part_cnt.filter(|&x| x != u32::MAX),
+                    u32s(r.rtst_cnt),
+                    u32s(r.abrt_cnt),
+                    u32s(r.good_cnt),
+                    u32s(r.func_cnt),
+                ];
                 if r.head_num == Some(255) {
                     self.cur_file.pcr_summary = Some(vals);
                 } else {
@@ -645,11 +765,17 @@ impl Sink for LotSink {
             }
             (1, 40) => {
                 let r = Hbr::decode(&mut c);
-                self.cur_bins.push(bin_row(st, raw, "H", r.head_num, r.site_num, r.hbin_num, r.hbin_cnt, r.hbin_pf, r.hbin_nam));
+                self.cur_bins.push(bin_row(
+                    st, raw, "H", r.head_num, r.site_num, r.hbin_num, r.hbin_cnt, r.hbin_pf,
+                    r.hbin_nam,
+                ));
             }
             (1, 50) => {
                 let r = Sbr::decode(&mut c);
-                self.cur_bins.push(bin_row(st, raw, "S", r.head_num, r.site_num, r.sbin_num, r.sbin_cnt, r.sbin_pf, r.sbin_nam));
+                self.cur_bins.push(bin_row(
+                    st, raw, "S", r.head_num, r.site_num, r.sbin_num, r.sbin_cnt, r.sbin_pf,
+                    r.sbin_nam,
+                ));
             }
             (1, 60) if self.need_tests() => st.pins.add(&Pmr::decode(&mut c)),
             (10, 30) => st.catalog.add_tsr(&Tsr::decode(&mut c)),
@@ -718,7 +844,17 @@ impl Sink for LotSink {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn bin_row(st: &ScanState, raw: &RawRecord, ty: &'static str, head: Option<u8>, site: Option<u8>, num: Option<u16>, cnt: Option<u32>, pfc: Option<u8>, name: Option<stdf_core::Str>) -> BinRow {
+fn bin_row(
+    st: &ScanState,
+    raw: &RawRecord,
+    ty: &'static str,
+    head: Option<u8>,
+    site: Option<u8>,
+    num: Option<u16>,
+    cnt: Option<u32>,
+    pfc: Option<u8>,
+    name: Option<stdf_core::Str>,
+) -> BinRow {
     let summary = head == Some(255);
     BinRow {
         stream_index: st.stream_index,
@@ -739,7 +875,6 @@ fn bin_row(st: &ScanState, raw: &RawRecord, ty: &'static str, head: Option<u8>, 
 
 // ---------------------------------------------------------------------------------------
 // building the batches
-
 
 macro_rules! arr {
     ($ty:ident, $rows:expr, |$r:ident| $e:expr) => {
@@ -818,7 +953,10 @@ impl LotSink {
 
     fn id_cols(&self, n: usize, streams: impl Iterator<Item = u16>) -> Vec<ArrayRef> {
         vec![
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.file_id.as_str(), n))) as ArrayRef,
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                self.file_id.as_str(),
+                n,
+            ))) as ArrayRef,
             Arc::new(UInt16Array::from_iter_values(streams)) as ArrayRef,
         ]
     }
@@ -836,7 +974,15 @@ impl LotSink {
                     str_arr(r.iter().map(|p| self.ctxs(p.ctx).sblot_id.as_deref())),
                     arr!(UInt32Array, r, |p| Some(p.part_index)),
                     arr!(UInt16Array, r, |p| p.wafer_index),
-                    str_arr(r.iter().map(|p| p.wafer_index.and_then(|w| self.wafers.iter().find(|(x, _)| x.wafer_index == w && x.stream_index == p.stream_index)).and_then(|(x, _)| x.wafer_id.as_deref()))),
+                    str_arr(r.iter().map(|p| {
+                        p.wafer_index
+                            .and_then(|w| {
+                                self.wafers.iter().find(|(x, _)| {
+                                    x.wafer_index == w && x.stream_index == p.stream_index
+                                })
+                            })
+                            .and_then(|(x, _)| x.wafer_id.as_deref())
+                    })),
                     arr!(UInt8Array, r, |p| Some(p.head)),
                     arr!(UInt8Array, r, |p| Some(p.site)),
                     str_arr(r.iter().map(|p| p.part_id.as_deref())),
@@ -864,7 +1010,9 @@ impl LotSink {
                     str_arr(r.iter().map(|p| p.first_fail_name.as_deref())),
                     arr!(UInt32Array, r, |p| p.test_t),
                     arr!(UInt8Array, r, |p| p.part_flg),
-                    Arc::new(BinaryArray::from_iter(r.iter().map(|p| p.part_fix.as_deref()))) as ArrayRef,
+                    Arc::new(BinaryArray::from_iter(
+                        r.iter().map(|p| p.part_fix.as_deref()),
+                    )) as ArrayRef,
                     arr!(BooleanArray, r, |p| Some(p.complete)),
                     arr!(BooleanArray, r, |p| Some(p.has_pir)),
                     arr!(UInt64Array, r, |p| p.pir_rec),
@@ -895,7 +1043,9 @@ impl LotSink {
                 n = r.len();
                 cols = self.id_cols(n, r.iter().map(|(w, _)| w.stream_index));
                 cols.extend(self.context_cols(r.iter().map(|(w, _)| w.ctx)));
-                let wc = |f: fn(&WcrInfo) -> Option<f32>| -> ArrayRef { arr!(Float32Array, r, |x| x.1.as_ref().and_then(f)) };
+                let wc = |f: fn(&WcrInfo) -> Option<f32>| -> ArrayRef {
+                    arr!(Float32Array, r, |x| x.1.as_ref().and_then(f))
+                };
                 cols.extend([
                     arr!(UInt16Array, r, |x| Some(x.0.wafer_index)),
                     arr!(UInt8Array, r, |x| Some(x.0.head)),
@@ -917,17 +1067,33 @@ impl LotSink {
                     wc(|w| w.wafr_siz),
                     wc(|w| w.die_ht),
                     wc(|w| w.die_wid),
-                    str_arr(r.iter().map(|x| x.1.as_ref().and_then(|w| w.wf_units.as_deref()))),
-                    str_arr(r.iter().map(|x| x.1.as_ref().and_then(|w| w.wf_flat.as_deref()))),
-                    str_arr(r.iter().map(|x| x.1.as_ref().and_then(|w| w.pos_x.as_deref()))),
-                    str_arr(r.iter().map(|x| x.1.as_ref().and_then(|w| w.pos_y.as_deref()))),
+                    str_arr(
+                        r.iter()
+                            .map(|x| x.1.as_ref().and_then(|w| w.wf_units.as_deref())),
+                    ),
+                    str_arr(
+                        r.iter()
+                            .map(|x| x.1.as_ref().and_then(|w| w.wf_flat.as_deref())),
+                    ),
+                    str_arr(
+                        r.iter()
+                            .map(|x| x.1.as_ref().and_then(|w| w.pos_x.as_deref())),
+                    ),
+                    str_arr(
+                        r.iter()
+                            .map(|x| x.1.as_ref().and_then(|w| w.pos_y.as_deref())),
+                    ),
                     arr!(Int16Array, r, |x| x.1.as_ref().and_then(|w| w.center_x)),
                     arr!(Int16Array, r, |x| x.1.as_ref().and_then(|w| w.center_y)),
                     arr!(UInt32Array, r, |x| Some(x.0.n_parts)),
                     arr!(UInt32Array, r, |x| Some(x.0.n_dice)),
                     arr!(UInt32Array, r, |x| Some(x.0.n_retested)),
                     arr!(UInt32Array, r, |x| Some(x.0.n_passed_final)),
-                    arr!(Float64Array, r, |x| if x.0.n_dice > 0 { Some(x.0.n_passed_final as f64 / x.0.n_dice as f64) } else { None }),
+                    arr!(Float64Array, r, |x| if x.0.n_dice > 0 {
+                        Some(x.0.n_passed_final as f64 / x.0.n_dice as f64)
+                    } else {
+                        None
+                    }),
                 ]);
             }
             Table::Tests => {
@@ -941,12 +1107,28 @@ impl LotSink {
                     arr!(UInt32Array, r, |t| Some(t.def.test_num)),
                     str_arr(r.iter().map(|t| t.def.name())),
                     str_arr(r.iter().map(|t| t.def.test_txt.as_deref())),
-                    str_arr(r.iter().map(|t| t.def.test_type.map(|x| x.code()).or(t.def.tsr.test_typ.as_deref()))),
-                    str_arr(r.iter().map(|t| t.def.tsr.seq_name.as_deref().or(t.def.seq_name.as_deref()))),
+                    str_arr(r.iter().map(|t| {
+                        t.def
+                            .test_type
+                            .map(|x| x.code())
+                            .or(t.def.tsr.test_typ.as_deref())
+                    })),
+                    str_arr(
+                        r.iter()
+                            .map(|t| t.def.tsr.seq_name.as_deref().or(t.def.seq_name.as_deref())),
+                    ),
                     str_arr(r.iter().map(|t| t.def.tsr.test_lbl.as_deref())),
-                    str_arr(r.iter().map(|t| t.def.defaults.units.as_deref().filter(|s| !s.is_empty()))),
+                    str_arr(
+                        r.iter()
+                            .map(|t| t.def.defaults.units.as_deref().filter(|s| !s.is_empty())),
+                    ),
                     Arc::new(StringArray::from_iter(r.iter().map(|t| {
-                        t.def.defaults.units.as_deref().filter(|s| !s.is_empty()).map(|u| format!("{}{}", prefix(t.def.defaults.res_scal), u))
+                        t.def
+                            .defaults
+                            .units
+                            .as_deref()
+                            .filter(|s| !s.is_empty())
+                            .map(|u| format!("{}{}", prefix(t.def.defaults.res_scal), u))
                     }))) as ArrayRef,
                     arr!(Int8Array, r, |t| t.def.defaults.res_scal),
                     arr!(Int8Array, r, |t| t.def.defaults.llm_scal),
@@ -959,12 +1141,20 @@ impl LotSink {
                     str_arr(r.iter().map(|t| t.def.defaults.c_llmfmt.as_deref())),
                     str_arr(r.iter().map(|t| t.def.defaults.c_hlmfmt.as_deref())),
                     arr!(UInt8Array, r, |t| t.def.defaults.opt_flag),
-                    arr!(UInt16Array, r, |t| t.def.defaults.rtn_indx.as_ref().map(|v| v.len() as u16)),
+                    arr!(UInt16Array, r, |t| t
+                        .def
+                        .defaults
+                        .rtn_indx
+                        .as_ref()
+                        .map(|v| v.len() as u16)),
                     u16_list(r.iter().map(|t| d(t).rtn_indx)),
                     str_list(r.iter().map(|t| t.pin_names.clone())),
                     arr!(Float32Array, r, |t| t.def.defaults.start_in),
                     arr!(Float32Array, r, |t| t.def.defaults.incr_in),
-                    str_arr(r.iter().map(|t| t.def.defaults.units_in.as_deref().filter(|s| !s.is_empty()))),
+                    str_arr(
+                        r.iter()
+                            .map(|t| t.def.defaults.units_in.as_deref().filter(|s| !s.is_empty())),
+                    ),
                     arr!(UInt8Array, r, |t| t.def.defaults.patg_num),
                     arr!(BooleanArray, r, |t| Some(t.def.limits_overridden)),
                     arr!(UInt64Array, r, |t| Some(t.def.n_executed)),
@@ -987,8 +1177,14 @@ impl LotSink {
                 let r = &self.warnings;
                 n = r.len();
                 cols = vec![
-                    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.file_id.as_str(), n))) as ArrayRef,
-                    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.path.as_str(), n))) as ArrayRef,
+                    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                        self.file_id.as_str(),
+                        n,
+                    ))) as ArrayRef,
+                    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                        self.path.as_str(),
+                        n,
+                    ))) as ArrayRef,
                     arr!(UInt64Array, r, |w| w.record_index),
                     arr!(UInt64Array, r, |w| w.byte_offset),
                     str_arr(r.iter().map(|w| Some(w.code))),
@@ -1000,7 +1196,9 @@ impl LotSink {
             _ => unreachable!("streaming tables are not built here"),
         }
         if filename {
-            cols.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.path.as_str(), n))));
+            cols.push(Arc::new(StringArray::from_iter_values(
+                std::iter::repeat_n(self.path.as_str(), n),
+            )));
         }
         RecordBatch::try_new(Arc::new(table.full_schema(filename)), cols)
     }
@@ -1008,22 +1206,39 @@ impl LotSink {
     fn build_files(&self) -> Result<RecordBatch, ArrowError> {
         let r = &self.files;
         let n = r.len();
-        let name = std::path::Path::new(&self.path).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let rep = |s: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(s, n))) };
+        let name = std::path::Path::new(&self.path)
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rep = |s: &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(s, n)))
+        };
         let mut cols: Vec<ArrayRef> = vec![
             rep(&self.file_id),
             rep(&self.path),
             rep(&name),
             str_arr(std::iter::repeat_n(self.content_hash.as_deref(), n)),
-            Arc::new(UInt64Array::from_iter_values(std::iter::repeat_n(self.file_size, n))),
-            Arc::new(UInt64Array::from_iter_values(std::iter::repeat_n(self.stream_size, n))),
+            Arc::new(UInt64Array::from_iter_values(std::iter::repeat_n(
+                self.file_size,
+                n,
+            ))),
+            Arc::new(UInt64Array::from_iter_values(std::iter::repeat_n(
+                self.stream_size,
+                n,
+            ))),
             rep(self.compression),
             arr!(UInt16Array, r, |f| Some(f.stream_index)),
-            Arc::new(UInt16Array::from_iter_values(std::iter::repeat_n(self.stream_count, n))),
+            Arc::new(UInt16Array::from_iter_values(std::iter::repeat_n(
+                self.stream_count,
+                n,
+            ))),
             str_arr(r.iter().map(|f| f.byte_order)),
             arr!(UInt8Array, r, |f| f.cpu_type),
             arr!(UInt8Array, r, |f| f.stdf_ver),
-            str_list(r.iter().map(|f| Some(f.extensions.iter().cloned().map(Some).collect()))),
+            str_list(
+                r.iter()
+                    .map(|f| Some(f.extensions.iter().cloned().map(Some).collect())),
+            ),
             ts_arr(r.iter().map(|f| f.setup_time)),
             ts_arr(r.iter().map(|f| f.start_time)),
             ts_arr(r.iter().map(|f| f.finish_time)),
@@ -1034,7 +1249,10 @@ impl LotSink {
         }
         cols.push(arr!(UInt16Array, r, |f| f.burn_tim));
         for i in 0..schema::MIR_TEXT.len() {
-            cols.push(str_arr(r.iter().map(|f| f.mir_text.get(i).and_then(|s| s.as_deref()))));
+            cols.push(str_arr(
+                r.iter()
+                    .map(|f| f.mir_text.get(i).and_then(|s| s.as_deref())),
+            ));
         }
         cols.extend([
             str_arr(r.iter().map(|f| self.ctxs(f.ctx).test_stage.as_deref())),
@@ -1043,21 +1261,38 @@ impl LotSink {
             str_arr(r.iter().map(|f| f.exc_desc.as_deref())),
         ]);
         for i in 0..5 {
-            cols.push(arr!(UInt32Array, r, |f| f.pcr_summary.map(|s| s[i]).unwrap_or_else(|| f.pcr_sites.and_then(|s| s[i]))));
+            cols.push(arr!(UInt32Array, r, |f| f
+                .pcr_summary
+                .map(|s| s[i])
+                .unwrap_or_else(|| f.pcr_sites.and_then(|s| s[i]))));
         }
         cols.push(u16_list(r.iter().map(|f| f.retest_bins.clone())));
         // audit trail
         let fields = Fields::from(vec![
-            Field::new("mod_time", arrow_schema::DataType::Timestamp(arrow_schema::TimeUnit::Second, None), true),
+            Field::new(
+                "mod_time",
+                arrow_schema::DataType::Timestamp(arrow_schema::TimeUnit::Second, None),
+                true,
+            ),
             Field::new("cmd_line", arrow_schema::DataType::Utf8, true),
         ]);
-        let sb = StructBuilder::new(fields.clone(), vec![Box::new(TimestampSecondBuilder::new()), Box::new(StringBuilder::new())]);
+        let sb = StructBuilder::new(
+            fields.clone(),
+            vec![
+                Box::new(TimestampSecondBuilder::new()),
+                Box::new(StringBuilder::new()),
+            ],
+        );
         let mut lb = ListBuilder::new(sb);
         for f in r {
             for (t, c) in &f.audit {
                 let s = lb.values();
-                s.field_builder::<TimestampSecondBuilder>(0).expect("ts").append_option(*t);
-                s.field_builder::<StringBuilder>(1).expect("str").append_option(c.as_deref());
+                s.field_builder::<TimestampSecondBuilder>(0)
+                    .expect("ts")
+                    .append_option(*t);
+                s.field_builder::<StringBuilder>(1)
+                    .expect("str")
+                    .append_option(c.as_deref());
                 s.append(true);
             }
             lb.append(true);
@@ -1068,13 +1303,20 @@ impl LotSink {
             arr!(UInt32Array, r, |f| Some(f.n_parts)),
             arr!(UInt32Array, r, |f| Some(f.n_parts_final)),
             arr!(UInt32Array, r, |f| Some(f.n_passed_final)),
-            arr!(Float64Array, r, |f| if f.n_parts_final > 0 { Some(f.n_passed_final as f64 / f.n_parts_final as f64) } else { None }),
+            arr!(Float64Array, r, |f| if f.n_parts_final > 0 {
+                Some(f.n_passed_final as f64 / f.n_parts_final as f64)
+            } else {
+                None
+            }),
             arr!(UInt16Array, r, |f| Some(f.n_wafers)),
             arr!(UInt16Array, r, |f| Some(f.n_sites)),
             arr!(UInt32Array, r, |f| Some(f.n_tests)),
             arr!(UInt64Array, r, |f| Some(f.n_results)),
             arr!(BooleanArray, r, |f| Some(f.complete)),
-            Arc::new(UInt32Array::from_iter_values(std::iter::repeat_n(self.warnings.len() as u32, n))),
+            Arc::new(UInt32Array::from_iter_values(std::iter::repeat_n(
+                self.warnings.len() as u32,
+                n,
+            ))),
         ]);
         let schema = Arc::new(Table::Files.full_schema(false));
         RecordBatch::try_new(schema, cols)

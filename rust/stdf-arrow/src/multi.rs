@@ -21,7 +21,9 @@ pub fn expand_paths(patterns: &[String]) -> Result<Vec<String>, StdfError> {
     for p in patterns {
         if p.contains(['*', '?', '[']) {
             let mut matched: Vec<String> = glob::glob(p)
-                .map_err(|e| StdfError::new(ErrorKind::Io, p, format!("invalid glob pattern: {e}")))?
+                .map_err(|e| {
+                    StdfError::new(ErrorKind::Io, p, format!("invalid glob pattern: {e}"))
+                })?
                 .filter_map(|r| r.ok())
                 .filter(|pb| pb.is_file())
                 .map(|pb| pb.to_string_lossy().into_owned())
@@ -56,9 +58,19 @@ pub(crate) fn external(e: StdfError) -> ArrowError {
 }
 
 /// Read one file and send its batches; returns false when the consumer went away.
-fn read_file(table: Table, schema: &SchemaRef, idx: &[usize], opts: &ReadOptions, path: &str, tx: &SyncSender<Msg>, cancel: &AtomicBool) -> bool {
+fn read_file(
+    table: Table,
+    schema: &SchemaRef,
+    idx: &[usize],
+    opts: &ReadOptions,
+    path: &str,
+    tx: &SyncSender<Msg>,
+    cancel: &AtomicBool,
+) -> bool {
     let mut send = |m: Msg| -> bool { !cancel.load(Ordering::Relaxed) && tx.send(m).is_ok() };
-    let result = catch_unwind(AssertUnwindSafe(|| crate::lot::read_table(table, schema, idx, opts, path, &mut send)));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        crate::lot::read_table(table, schema, idx, opts, path, &mut send)
+    }));
     match result {
         Ok(Ok(alive)) => alive,
         Ok(Err(e)) => {
@@ -71,7 +83,11 @@ fn read_file(table: Table, schema: &SchemaRef, idx: &[usize], opts: &ReadOptions
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown".into());
-            send(Err(external(StdfError::new(ErrorKind::Format, path, format!("internal error while decoding (please report): {msg}")))));
+            send(Err(external(StdfError::new(
+                ErrorKind::Format,
+                path,
+                format!("internal error while decoding (please report): {msg}"),
+            ))));
             false
         }
     }
@@ -84,7 +100,9 @@ impl TableReader {
             .map_err(|m| StdfError::new(ErrorKind::Format, &opts.table, m))?;
         let paths = expand_paths(patterns)?;
         let threads = if opts.threads == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         } else {
             opts.threads
         };
@@ -96,8 +114,15 @@ impl TableReader {
         let idx = Arc::new(idx);
         let mut workers = Vec::new();
         for _ in 0..nworkers {
-            let (tx, cancel, next, paths, idx, schema, opts) =
-                (tx.clone(), cancel.clone(), next.clone(), paths.clone(), idx.clone(), schema.clone(), opts.clone());
+            let (tx, cancel, next, paths, idx, schema, opts) = (
+                tx.clone(),
+                cancel.clone(),
+                next.clone(),
+                paths.clone(),
+                idx.clone(),
+                schema.clone(),
+                opts.clone(),
+            );
             workers.push(std::thread::spawn(move || loop {
                 if cancel.load(Ordering::Relaxed) {
                     return;
@@ -109,7 +134,13 @@ impl TableReader {
                 }
             }));
         }
-        Ok(TableReader { schema, rx: Some(rx), cancel, workers, failed: false })
+        Ok(TableReader {
+            schema,
+            rx: Some(rx),
+            cancel,
+            workers,
+            failed: false,
+        })
     }
 }
 

@@ -23,7 +23,12 @@ pub struct ParquetStats {
 /// Write `<output_dir>/<table>/part_typ=<product>/test_stage=<test_type>/<file_id>.parquet` for
 /// parts, tests and results of one STDF file. Files are written under a temporary name and
 /// renamed into place.
-pub fn parse_to_parquet(stdf_path: &str, output_dir: &str, product: &str, test_type: &str) -> Result<ParquetStats, StdfError> {
+pub fn parse_to_parquet(
+    stdf_path: &str,
+    output_dir: &str,
+    product: &str,
+    test_type: &str,
+) -> Result<ParquetStats, StdfError> {
     let mut stats = ParquetStats::default();
     let ioe = |e: std::io::Error, p: &str| StdfError::io(p, &e);
     for table in ["parts", "tests", "results"] {
@@ -40,17 +45,23 @@ pub fn parse_to_parquet(stdf_path: &str, output_dir: &str, product: &str, test_t
         let tmp = dir.join(format!(".tmp-{}.parquet", std::process::id()));
         let file = File::create(&tmp).map_err(|e| ioe(e, &tmp.to_string_lossy()))?;
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).expect("valid level"),
+            ))
             .build();
-        let perr = |e: parquet::errors::ParquetError| StdfError::new(ErrorKind::Io, stdf_path, format!("writing parquet: {e}"));
+        let perr = |e: parquet::errors::ParquetError| {
+            StdfError::new(ErrorKind::Io, stdf_path, format!("writing parquet: {e}"))
+        };
         let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(perr)?;
         let mut rows = 0u64;
         for b in reader {
             let b = b.map_err(|e| match e {
-                arrow_schema::ArrowError::ExternalError(inner) => match inner.downcast::<StdfError>() {
-                    Ok(s) => *s,
-                    Err(o) => StdfError::new(ErrorKind::Format, stdf_path, o.to_string()),
-                },
+                arrow_schema::ArrowError::ExternalError(inner) => {
+                    match inner.downcast::<StdfError>() {
+                        Ok(s) => *s,
+                        Err(o) => StdfError::new(ErrorKind::Format, stdf_path, o.to_string()),
+                    }
+                }
                 other => StdfError::new(ErrorKind::Format, stdf_path, other.to_string()),
             })?;
             if file_id.is_none() && b.num_rows() > 0 {
@@ -64,7 +75,9 @@ pub fn parse_to_parquet(stdf_path: &str, output_dir: &str, product: &str, test_t
         w.close().map_err(perr)?;
         let fid = match file_id {
             Some(f) => f,
-            None => stdf_core::RecordReader::open(stdf_path)?.file_id().to_string(),
+            None => stdf_core::RecordReader::open(stdf_path)?
+                .file_id()
+                .to_string(),
         };
         let dest = dir.join(format!("{fid}.parquet"));
         std::fs::rename(&tmp, &dest).map_err(|e| ioe(e, &dest.to_string_lossy()))?;
@@ -87,7 +100,10 @@ fn arrow_cast_first(col: &arrow_array::ArrayRef) -> Option<String> {
     }
     if let Some(d) = col.as_dictionary_opt::<Int32Type>() {
         let k = d.keys().value(0) as usize;
-        return d.values().as_string_opt::<i32>().map(|v| v.value(k).to_string());
+        return d
+            .values()
+            .as_string_opt::<i32>()
+            .map(|v| v.value(k).to_string());
     }
     None
 }
@@ -96,7 +112,13 @@ fn arrow_cast_first(col: &arrow_array::ArrayRef) -> Option<String> {
 pub fn sanitize(v: &str) -> String {
     let t: String = v
         .chars()
-        .map(|c| if c == '/' || c == '\\' || c == '=' || c.is_control() || c == ':' { '_' } else { c })
+        .map(|c| {
+            if c == '/' || c == '\\' || c == '=' || c.is_control() || c == ':' {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let t = t.trim().to_string();
     if t.is_empty() || t == "." || t == ".." {

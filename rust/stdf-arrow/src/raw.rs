@@ -45,7 +45,10 @@ fn dn_builder() -> StructBuilder {
             arrow_schema::Field::new("nbits", DataType::UInt16, true),
             arrow_schema::Field::new("bytes", DataType::Binary, true),
         ],
-        vec![Box::new(UInt16Builder::new()), Box::new(BinaryBuilder::new())],
+        vec![
+            Box::new(UInt16Builder::new()),
+            Box::new(BinaryBuilder::new()),
+        ],
     )
 }
 
@@ -90,13 +93,21 @@ impl Col {
             (Col::F32(b), FieldValue::R4(x)) => b.append_option(x),
             (Col::F64(b), FieldValue::R8(x)) => b.append_option(x),
             (Col::Utf8(b), FieldValue::C1(x)) => b.append_option(x.map(|c| {
-                if c.is_ascii() { (c as char).to_string() } else { char::from(c).to_string() }
+                if c.is_ascii() {
+                    (c as char).to_string()
+                } else {
+                    char::from(c).to_string()
+                }
             })),
             (Col::Utf8(b), FieldValue::Str(x)) => b.append_option(x.map(|s| text(&s))),
             (Col::Bin(b), FieldValue::Bytes(x)) => b.append_option(x),
             (Col::Dn(b), FieldValue::Dn(x)) => {
-                b.field_builder::<UInt16Builder>(0).expect("nbits").append_option(x.map(|d| d.nbits));
-                b.field_builder::<BinaryBuilder>(1).expect("bytes").append_option(x.map(|d| d.bytes));
+                b.field_builder::<UInt16Builder>(0)
+                    .expect("nbits")
+                    .append_option(x.map(|d| d.nbits));
+                b.field_builder::<BinaryBuilder>(1)
+                    .expect("bytes")
+                    .append_option(x.map(|d| d.bytes));
                 b.append(x.is_some());
             }
             (Col::LU8(b), FieldValue::ArrU1(x)) => list(b, x, |vb, v| vb.append_value(*v)),
@@ -109,7 +120,12 @@ impl Col {
                 Some(vals) => {
                     for g in vals.iter().filter(|g| !matches!(g, GenValue::Pad)) {
                         let s = b.values();
-                        let (i, f, t, by): (Option<i64>, Option<f64>, Option<String>, Option<Vec<u8>>) = match g {
+                        let (i, f, t, by): (
+                            Option<i64>,
+                            Option<f64>,
+                            Option<String>,
+                            Option<Vec<u8>>,
+                        ) = match g {
                             GenValue::U1(v) => (Some(*v as i64), None, None, None),
                             GenValue::U2(v) => (Some(*v as i64), None, None, None),
                             GenValue::U4(v) => (Some(*v as i64), None, None, None),
@@ -121,15 +137,29 @@ impl Col {
                             GenValue::R8(v) => (None, Some(*v), None, None),
                             GenValue::Cn(v) => (None, None, Some(text(v)), None),
                             GenValue::Bn(v) => (None, None, None, Some(v.to_vec())),
-                            GenValue::Dn(d) => (Some(d.nbits as i64), None, None, Some(d.bytes.to_vec())),
+                            GenValue::Dn(d) => {
+                                (Some(d.nbits as i64), None, None, Some(d.bytes.to_vec()))
+                            }
                             GenValue::Pad | GenValue::Unknown(_) => (None, None, None, None),
                         };
-                        s.field_builder::<UInt8Builder>(0).expect("code").append_value(g.type_code());
-                        s.field_builder::<StringBuilder>(1).expect("type").append_value(g.type_name());
-                        s.field_builder::<Int64Builder>(2).expect("int").append_option(i);
-                        s.field_builder::<Float64Builder>(3).expect("float").append_option(f);
-                        s.field_builder::<StringBuilder>(4).expect("text").append_option(t);
-                        s.field_builder::<BinaryBuilder>(5).expect("bytes").append_option(by);
+                        s.field_builder::<UInt8Builder>(0)
+                            .expect("code")
+                            .append_value(g.type_code());
+                        s.field_builder::<StringBuilder>(1)
+                            .expect("type")
+                            .append_value(g.type_name());
+                        s.field_builder::<Int64Builder>(2)
+                            .expect("int")
+                            .append_option(i);
+                        s.field_builder::<Float64Builder>(3)
+                            .expect("float")
+                            .append_option(f);
+                        s.field_builder::<StringBuilder>(4)
+                            .expect("text")
+                            .append_option(t);
+                        s.field_builder::<BinaryBuilder>(5)
+                            .expect("bytes")
+                            .append_option(by);
                         s.append(true);
                     }
                     b.append(true);
@@ -155,8 +185,12 @@ impl Col {
             Col::Utf8(b) => b.append_null(),
             Col::Bin(b) => b.append_null(),
             Col::Dn(b) => {
-                b.field_builder::<UInt16Builder>(0).expect("nbits").append_null();
-                b.field_builder::<BinaryBuilder>(1).expect("bytes").append_null();
+                b.field_builder::<UInt16Builder>(0)
+                    .expect("nbits")
+                    .append_null();
+                b.field_builder::<BinaryBuilder>(1)
+                    .expect("bytes")
+                    .append_null();
                 b.append(false)
             }
             Col::LU8(b) => b.append(false),
@@ -243,9 +277,24 @@ pub(crate) struct RawSink {
 
 impl RawSink {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(name: &str, typ: u8, sub: u8, schema: SchemaRef, idx: Vec<usize>, tests: Option<Vec<u32>>, batch_size: usize, path: &str) -> Self {
+    pub fn new(
+        name: &str,
+        typ: u8,
+        sub: u8,
+        schema: SchemaRef,
+        idx: Vec<usize>,
+        tests: Option<Vec<u32>>,
+        batch_size: usize,
+        path: &str,
+    ) -> Self {
         let fields = stdf_core::records::fields_of(name).unwrap_or(&[]);
-        let mut order: Vec<Src> = vec![Src::FileId, Src::Stream, Src::RecordIndex, Src::Offset, Src::RecLen];
+        let mut order: Vec<Src> = vec![
+            Src::FileId,
+            Src::Stream,
+            Src::RecordIndex,
+            Src::Offset,
+            Src::RecLen,
+        ];
         if raw_has_part(name) {
             order.push(Src::PartIndex);
         }
@@ -314,11 +363,18 @@ impl RawSink {
                 Src::PartIndex => part.clone(),
                 Src::WaferIndex => wafer.clone(),
                 Src::FailPins => fp.clone(),
-                Src::FilePath => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.path.as_str(), n))),
+                Src::FilePath => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                    self.path.as_str(),
+                    n,
+                ))),
                 Src::Field(f) => self.prims[*f].as_mut().expect("projected").finish(),
             });
         }
-        let b = RecordBatch::try_new_with_options(self.schema.clone(), arrays, &RecordBatchOptions::new().with_row_count(Some(n)))?;
+        let b = RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )?;
         self.batches.push(b);
         self.rows = 0;
         Ok(())

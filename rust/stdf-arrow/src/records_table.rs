@@ -35,7 +35,11 @@ pub(crate) struct RecordsSink {
 
 impl RecordsSink {
     pub fn new(schema: SchemaRef, idx: Vec<usize>, batch_size: usize, path: &str) -> Self {
-        let payload = if idx.contains(&12) { Some(BinaryBuilder::new()) } else { None };
+        let payload = if idx.contains(&12) {
+            Some(BinaryBuilder::new())
+        } else {
+            None
+        };
         RecordsSink {
             schema,
             idx,
@@ -80,11 +84,20 @@ impl RecordsSink {
         ];
         all.push(match self.payload.as_mut() {
             Some(b) => Arc::new(b.finish()),
-            None => Arc::new(arrow_array::new_null_array(&arrow_schema::DataType::Binary, n)),
+            None => Arc::new(arrow_array::new_null_array(
+                &arrow_schema::DataType::Binary,
+                n,
+            )),
         });
-        all.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.path.as_str(), n))));
+        all.push(Arc::new(StringArray::from_iter_values(
+            std::iter::repeat_n(self.path.as_str(), n),
+        )));
         let arrays = self.idx.iter().map(|&i| all[i].clone()).collect();
-        let b = RecordBatch::try_new_with_options(self.schema.clone(), arrays, &RecordBatchOptions::new().with_row_count(Some(n)))?;
+        let b = RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )?;
         self.batches.push(b);
         self.rows = 0;
         Ok(())
@@ -99,11 +112,15 @@ impl Sink for RecordsSink {
         self.byte_offset.append_value(raw.offset);
         self.rec_typ.append_value(raw.typ);
         self.rec_sub.append_value(raw.sub);
-        self.rec_name.push_cached(((raw.typ as usize) << 8) | raw.sub as usize, || Some(raw.name()));
+        self.rec_name
+            .push_cached(((raw.typ as usize) << 8) | raw.sub as usize, || {
+                Some(raw.name())
+            });
         self.rec_len.append_value(raw.rec_len);
         self.head_num.append_option(ctx.part.map(|p| p.head));
         self.site_num.append_option(ctx.part.map(|p| p.site));
-        self.part_index.append_option(ctx.part.map(|p| p.part_index));
+        self.part_index
+            .append_option(ctx.part.map(|p| p.part_index));
         let status = if stdf_core::records::rec_name(raw.typ, raw.sub).is_none() {
             if raw.typ == 180 || raw.typ == 181 || raw.typ >= 200 {
                 "reserved"
@@ -122,7 +139,16 @@ impl Sink for RecordsSink {
         } else {
             "ok"
         };
-        self.decode_status.push_cached(match status { "ok" => 0, "short" => 1, "long" => 2, "reserved" => 3, _ => 4 }, || Some(status));
+        self.decode_status.push_cached(
+            match status {
+                "ok" => 0,
+                "short" => 1,
+                "long" => 2,
+                "reserved" => 3,
+                _ => 4,
+            },
+            || Some(status),
+        );
         if let Some(b) = self.payload.as_mut() {
             b.append_value(raw.payload);
         }

@@ -91,8 +91,15 @@ pub(crate) struct ResultsSink {
     want_test_id: bool,
 }
 
-fn pb<T: arrow_array::types::ArrowPrimitiveType>(idx: &[usize], i: usize) -> Option<PrimitiveBuilder<T>> {
-    if want(idx, i) { Some(PrimitiveBuilder::new()) } else { None }
+fn pb<T: arrow_array::types::ArrowPrimitiveType>(
+    idx: &[usize],
+    i: usize,
+) -> Option<PrimitiveBuilder<T>> {
+    if want(idx, i) {
+        Some(PrimitiveBuilder::new())
+    } else {
+        None
+    }
 }
 
 fn want(idx: &[usize], i: usize) -> bool {
@@ -100,10 +107,22 @@ fn want(idx: &[usize], i: usize) -> bool {
 }
 
 impl ResultsSink {
-    pub fn new(schema: SchemaRef, idx: Vec<usize>, tests: Option<Vec<u32>>, batch_size: usize, path: &str) -> Self {
+    pub fn new(
+        schema: SchemaRef,
+        idx: Vec<usize>,
+        tests: Option<Vec<u32>>,
+        batch_size: usize,
+        path: &str,
+    ) -> Self {
         let w = |i| want(&idx, i);
         let d = |i| if w(i) { Some(DictCol::default()) } else { None };
-        let b = |i| if w(i) { Some(BooleanBuilder::new()) } else { None };
+        let b = |i| {
+            if w(i) {
+                Some(BooleanBuilder::new())
+            } else {
+                None
+            }
+        };
         let cols = Cols {
             file_id: d(0),
             stream_index: pb(&idx, 1),
@@ -142,7 +161,9 @@ impl ResultsSink {
             seq_name: d(34),
             file_path: w(35),
         };
-        let full_ptr = [12, 13, 18, 19, 20, 21, 22, 23, 24].iter().any(|i| idx.contains(i));
+        let full_ptr = [12, 13, 18, 19, 20, 21, 22, 23, 24]
+            .iter()
+            .any(|i| idx.contains(i));
         let want_test_id = idx.contains(&10);
         let mut tests = tests;
         if let Some(t) = tests.as_mut() {
@@ -228,7 +249,9 @@ impl ResultsSink {
         }
         if let Some(x) = c.test_txt.as_mut() {
             match b.test_txt {
-                Some(s) if !s.trimmed_bytes().is_empty() => x.push_bytes_for(tid, s.trimmed_bytes(), || s.text().trim().to_string()),
+                Some(s) if !s.trimmed_bytes().is_empty() => {
+                    x.push_bytes_for(tid, s.trimmed_bytes(), || s.text().trim().to_string())
+                }
                 _ => x.push(None),
             }
         }
@@ -250,7 +273,13 @@ impl ResultsSink {
         if let Some(x) = c.units.as_mut() {
             match b.res.units_override {
                 Some(u) => x.push(Some(u.text().trim())),
-                None => x.push_cached(tid, || st.catalog.tests[tid].defaults.units.as_deref().filter(|s| !s.is_empty())),
+                None => x.push_cached(tid, || {
+                    st.catalog.tests[tid]
+                        .defaults
+                        .units
+                        .as_deref()
+                        .filter(|s| !s.is_empty())
+                }),
             }
         }
         if let Some(x) = c.res_scal.as_mut() {
@@ -285,7 +314,11 @@ impl ResultsSink {
         }
         let f = b.test_flg;
         let executed = f & 0x10 == 0;
-        let passed = if !executed || f & 0x40 != 0 { None } else { Some(f & 0x80 == 0) };
+        let passed = if !executed || f & 0x40 != 0 {
+            None
+        } else {
+            Some(f & 0x80 == 0)
+        };
         if let Some(x) = c.executed.as_mut() {
             x.append_value(executed);
         }
@@ -313,7 +346,12 @@ impl ResultsSink {
             x.append_value(f & 0x01 != 0);
         }
         if let Some(x) = c.seq_name.as_mut() {
-            x.push(st.sections.last().map(|s| s.as_str()).filter(|s| !s.is_empty()));
+            x.push(
+                st.sections
+                    .last()
+                    .map(|s| s.as_str())
+                    .filter(|s| !s.is_empty()),
+            );
         }
         self.rows += 1;
     }
@@ -371,11 +409,18 @@ impl ResultsSink {
         all.push(bo(&mut c.alarm));
         all.push(d(&mut c.seq_name));
         all.push(if c.file_path {
-            Some(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(self.path.as_str(), n))) as ArrayRef)
+            Some(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                self.path.as_str(),
+                n,
+            ))) as ArrayRef)
         } else {
             None
         });
-        let arrays: Vec<ArrayRef> = self.idx.iter().map(|&i| all[i].clone().expect("projected column built")).collect();
+        let arrays: Vec<ArrayRef> = self
+            .idx
+            .iter()
+            .map(|&i| all[i].clone().expect("projected column built"))
+            .collect();
         let opts = arrow_array::RecordBatchOptions::new().with_row_count(Some(n));
         let batch = RecordBatch::try_new_with_options(self.schema.clone(), arrays, &opts)?;
         self.batches.push(batch);
@@ -435,7 +480,11 @@ impl Sink for ResultsSink {
                     }
                     _ => None,
                 };
-                let id = if self.want_test_id { st.catalog.get_or_add(tnum) } else { 0 };
+                let id = if self.want_test_id {
+                    st.catalog.get_or_add(tnum)
+                } else {
+                    0
+                };
                 let base = RowBase {
                     part_index,
                     head: p.get(4).copied().unwrap_or(0),
@@ -486,7 +535,15 @@ impl Sink for ResultsSink {
                 let stats = r.rtn_stat.as_deref().unwrap_or(&[]);
                 let n = vals.len().max(stats.len());
                 if !vals.is_empty() && !stats.is_empty() && vals.len() != stats.len() {
-                    st.warn_once(Some(raw), "mpr_count_mismatch", format!("MPR test {tnum}: RTN_ICNT {} differs from RSLT_CNT {}", stats.len(), vals.len()));
+                    st.warn_once(
+                        Some(raw),
+                        "mpr_count_mismatch",
+                        format!(
+                            "MPR test {tnum}: RTN_ICNT {} differs from RSLT_CNT {}",
+                            stats.len(),
+                            vals.len()
+                        ),
+                    );
                 }
                 let (start_in, incr_in) = (res.start_in, res.incr_in);
                 let base = RowBase {
@@ -506,13 +563,25 @@ impl Sink for ResultsSink {
                     self.push(st, &base, None, None, None, None, None);
                 } else {
                     for i in 0..n {
-                        let v = if f & 0x10 != 0 { None } else { vals.get(i).copied() };
+                        let v = if f & 0x10 != 0 {
+                            None
+                        } else {
+                            vals.get(i).copied()
+                        };
                         let input = match (start_in, incr_in) {
                             (Some(s), Some(d)) => Some(s + d * i as f32),
                             (Some(s), None) => Some(s),
                             _ => None,
                         };
-                        self.push(st, &base, Some(i as u16), v, pins.get(i).copied(), stats.get(i).copied(), input);
+                        self.push(
+                            st,
+                            &base,
+                            Some(i as u16),
+                            v,
+                            pins.get(i).copied(),
+                            stats.get(i).copied(),
+                            input,
+                        );
                     }
                 }
             }
@@ -561,7 +630,11 @@ impl Sink for ResultsSink {
         self.full()
     }
 
-    fn end_stream(&mut self, _st: &mut ScanState, _incomplete: &[stdf_core::semantics::OpenPart]) -> Flow {
+    fn end_stream(
+        &mut self,
+        _st: &mut ScanState,
+        _incomplete: &[stdf_core::semantics::OpenPart],
+    ) -> Flow {
         // context columns are per stream: close the batch so dictionaries stay per stream
         let _ = self.flush();
         self.str_continues = false;

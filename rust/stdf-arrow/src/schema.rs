@@ -21,7 +21,9 @@ pub enum Table {
     Raw(&'static str, u8, u8),
 }
 
-const DERIVED: &[&str] = &["files", "parts", "tests", "results", "bins", "wafers", "records", "warnings"];
+const DERIVED: &[&str] = &[
+    "files", "parts", "tests", "results", "bins", "wafers", "records", "warnings",
+];
 
 /// Every table name (without the `stdf_` prefix).
 pub fn table_names() -> Vec<String> {
@@ -44,7 +46,9 @@ impl Table {
             "records" => Table::Records,
             "warnings" => Table::Warnings,
             other => {
-                let (nm, t, s) = ALL_TYPES.iter().find(|(nm, _, _)| nm.eq_ignore_ascii_case(other))?;
+                let (nm, t, s) = ALL_TYPES
+                    .iter()
+                    .find(|(nm, _, _)| nm.eq_ignore_ascii_case(other))?;
                 Table::Raw(nm, *t, *s)
             }
         })
@@ -83,7 +87,11 @@ fn utf8(names: &[&str]) -> Vec<Field> {
     names.iter().map(|n| f(n, DataType::Utf8)).collect()
 }
 fn context_fields() -> Vec<Field> {
-    vec![f("part_typ", DataType::Utf8), f("test_stage", DataType::Utf8), f("lot_id", DataType::Utf8)]
+    vec![
+        f("part_typ", DataType::Utf8),
+        f("test_stage", DataType::Utf8),
+        f("lot_id", DataType::Utf8),
+    ]
 }
 fn list(t: DataType) -> DataType {
     DataType::List(Arc::new(Field::new("item", t, true)))
@@ -249,8 +257,14 @@ pub(crate) fn wafers_fields() -> Vec<Field> {
     use DataType::*;
     let mut v = vec![f("file_id", Utf8), f("stream_index", UInt16)];
     v.extend(context_fields());
-    v.extend([f("wafer_index", UInt16), f("head_num", UInt8), f("site_grp", UInt8)]);
-    v.extend(utf8(&["wafer_id", "fabwf_id", "frame_id", "mask_id", "usr_desc", "exc_desc"]));
+    v.extend([
+        f("wafer_index", UInt16),
+        f("head_num", UInt8),
+        f("site_grp", UInt8),
+    ]);
+    v.extend(utf8(&[
+        "wafer_id", "fabwf_id", "frame_id", "mask_id", "usr_desc", "exc_desc",
+    ]));
     v.extend([
         f("start_time", ts()),
         f("finish_time", ts()),
@@ -279,10 +293,10 @@ pub(crate) fn wafers_fields() -> Vec<Field> {
 }
 
 pub(crate) const MIR_TEXT: &[&str] = &[
-    "lot_id", "part_typ", "node_nam", "tstr_typ", "job_nam", "job_rev", "sblot_id", "oper_nam", "exec_typ",
-    "exec_ver", "test_cod", "tst_temp", "user_txt", "aux_file", "pkg_typ", "famly_id", "date_cod", "facil_id",
-    "floor_id", "proc_id", "oper_frq", "spec_nam", "spec_ver", "flow_id", "setup_id", "dsgn_rev", "eng_id",
-    "rom_cod", "serl_num", "supr_nam",
+    "lot_id", "part_typ", "node_nam", "tstr_typ", "job_nam", "job_rev", "sblot_id", "oper_nam",
+    "exec_typ", "exec_ver", "test_cod", "tst_temp", "user_txt", "aux_file", "pkg_typ", "famly_id",
+    "date_cod", "facil_id", "floor_id", "proc_id", "oper_frq", "spec_nam", "spec_ver", "flow_id",
+    "setup_id", "dsgn_rev", "eng_id", "rom_cod", "serl_num", "supr_nam",
 ];
 
 pub(crate) fn files_fields() -> Vec<Field> {
@@ -316,7 +330,10 @@ pub(crate) fn files_fields() -> Vec<Field> {
         f("retest_bins", list(UInt16)),
         f(
             "audit_trail",
-            list(DataType::Struct(Fields::from(vec![f("mod_time", ts()), f("cmd_line", Utf8)]))),
+            list(DataType::Struct(Fields::from(vec![
+                f("mod_time", ts()),
+                f("cmd_line", Utf8),
+            ]))),
         ),
         f("n_records", UInt64),
         f("n_parts", UInt32),
@@ -379,7 +396,9 @@ pub(crate) fn raw_type(k: FieldKind) -> DataType {
         FieldKind::R8 => Float64,
         FieldKind::C1 | FieldKind::Str => Utf8,
         FieldKind::Bytes => Binary,
-        FieldKind::Dn => DataType::Struct(Fields::from(vec![f("nbits", UInt16), f("bytes", Binary)])),
+        FieldKind::Dn => {
+            DataType::Struct(Fields::from(vec![f("nbits", UInt16), f("bytes", Binary)]))
+        }
         FieldKind::ArrU1 => list(UInt8),
         FieldKind::ArrU2 => list(UInt16),
         FieldKind::ArrU4 => list(UInt32),
@@ -436,9 +455,16 @@ pub(crate) fn raw_fields(name: &str) -> Vec<Field> {
 }
 
 /// The output schema of a read: the table's columns, projected to `columns` in that order.
-pub fn schema_for(table: &str, columns: Option<&[String]>, filename: bool) -> Result<(Table, SchemaRef, Vec<usize>), String> {
+pub fn schema_for(
+    table: &str,
+    columns: Option<&[String]>,
+    filename: bool,
+) -> Result<(Table, SchemaRef, Vec<usize>), String> {
     let t = Table::parse(table).ok_or_else(|| {
-        format!("unknown table '{table}': expected one of {}", table_names().join(", "))
+        format!(
+            "unknown table '{table}': expected one of {}",
+            table_names().join(", ")
+        )
     })?;
     let full = t.full_schema(filename);
     let idx: Vec<usize> = match columns {
@@ -447,8 +473,13 @@ pub fn schema_for(table: &str, columns: Option<&[String]>, filename: bool) -> Re
             let mut v = Vec::with_capacity(cols.len());
             for c in cols {
                 let i = full.index_of(&c.to_ascii_lowercase()).map_err(|_| {
-                    let names: Vec<&str> = full.fields().iter().map(|f| f.name().as_str()).collect();
-                    format!("table stdf_{} has no column '{c}'; columns are: {}", table.trim_start_matches("stdf_"), names.join(", "))
+                    let names: Vec<&str> =
+                        full.fields().iter().map(|f| f.name().as_str()).collect();
+                    format!(
+                        "table stdf_{} has no column '{c}'; columns are: {}",
+                        table.trim_start_matches("stdf_"),
+                        names.join(", ")
+                    )
                 })?;
                 v.push(i);
             }

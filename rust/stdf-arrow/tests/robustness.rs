@@ -11,12 +11,37 @@ use stdf_core::{ByteOrder, Record, Str};
 fn sample(order: ByteOrder) -> Vec<u8> {
     let mut w = Writer::new(Vec::new(), order);
     w.far().unwrap();
-    w.write(&Record::Mir(Mir { setup_t: Some(1), start_t: Some(2), stat_num: Some(1), lot_id: Some(Str::from("LOT")), part_typ: Some(Str::from("P")), ..Default::default() })).unwrap();
-    w.write(&Record::Pmr(Pmr { pmr_indx: Some(1), log_nam: Some(Str::from("VDD")), ..Default::default() })).unwrap();
-    w.write(&Record::Wir(Wir { head_num: Some(1), site_grp: Some(255), start_t: Some(3), wafer_id: Some(Str::from("W1")), ..Default::default() })).unwrap();
+    w.write(&Record::Mir(Mir {
+        setup_t: Some(1),
+        start_t: Some(2),
+        stat_num: Some(1),
+        lot_id: Some(Str::from("LOT")),
+        part_typ: Some(Str::from("P")),
+        ..Default::default()
+    }))
+    .unwrap();
+    w.write(&Record::Pmr(Pmr {
+        pmr_indx: Some(1),
+        log_nam: Some(Str::from("VDD")),
+        ..Default::default()
+    }))
+    .unwrap();
+    w.write(&Record::Wir(Wir {
+        head_num: Some(1),
+        site_grp: Some(255),
+        start_t: Some(3),
+        wafer_id: Some(Str::from("W1")),
+        ..Default::default()
+    }))
+    .unwrap();
     for part in 0..4u8 {
         for site in 0..2u8 {
-            w.write(&Record::Pir(Pir { head_num: Some(1), site_num: Some(site), ..Default::default() })).unwrap();
+            w.write(&Record::Pir(Pir {
+                head_num: Some(1),
+                site_num: Some(site),
+                ..Default::default()
+            }))
+            .unwrap();
         }
         for t in 0..5u32 {
             for site in 0..2u8 {
@@ -41,16 +66,73 @@ fn sample(order: ByteOrder) -> Vec<u8> {
                 .unwrap();
             }
         }
-        w.write(&Record::Mpr(Mpr { test_num: Some(7), head_num: Some(1), site_num: Some(0), test_flg: Some(0), parm_flg: Some(0), rtn_icnt: Some(1), rslt_cnt: Some(1), rtn_stat: Some(vec![1]), rtn_rslt: Some(vec![0.5]), ..Default::default() })).unwrap();
-        w.write(&Record::Ftr(Ftr { test_num: Some(9), head_num: Some(1), site_num: Some(1), test_flg: Some(0x80), ..Default::default() })).unwrap();
+        w.write(&Record::Mpr(Mpr {
+            test_num: Some(7),
+            head_num: Some(1),
+            site_num: Some(0),
+            test_flg: Some(0),
+            parm_flg: Some(0),
+            rtn_icnt: Some(1),
+            rslt_cnt: Some(1),
+            rtn_stat: Some(vec![1]),
+            rtn_rslt: Some(vec![0.5]),
+            ..Default::default()
+        }))
+        .unwrap();
+        w.write(&Record::Ftr(Ftr {
+            test_num: Some(9),
+            head_num: Some(1),
+            site_num: Some(1),
+            test_flg: Some(0x80),
+            ..Default::default()
+        }))
+        .unwrap();
         for site in 0..2u8 {
-            w.write(&Record::Prr(Prr { head_num: Some(1), site_num: Some(site), part_flg: Some(0), num_test: Some(6), hard_bin: Some(1), soft_bin: Some(1), x_coord: Some(part as i16), y_coord: Some(site as i16), ..Default::default() })).unwrap();
+            w.write(&Record::Prr(Prr {
+                head_num: Some(1),
+                site_num: Some(site),
+                part_flg: Some(0),
+                num_test: Some(6),
+                hard_bin: Some(1),
+                soft_bin: Some(1),
+                x_coord: Some(part as i16),
+                y_coord: Some(site as i16),
+                ..Default::default()
+            }))
+            .unwrap();
         }
     }
-    w.write(&Record::Wrr(Wrr { head_num: Some(1), site_grp: Some(255), finish_t: Some(4), part_cnt: Some(8), ..Default::default() })).unwrap();
-    w.write(&Record::Hbr(Hbr { head_num: Some(255), site_num: Some(0), hbin_num: Some(1), hbin_cnt: Some(8), hbin_pf: Some(b'P'), hbin_nam: Some(Str::from("PASS")), ..Default::default() })).unwrap();
-    w.write(&Record::Tsr(Tsr { head_num: Some(255), site_num: Some(0), test_num: Some(100), exec_cnt: Some(8), ..Default::default() })).unwrap();
-    w.write(&Record::Mrr(Mrr { finish_t: Some(5), ..Default::default() })).unwrap();
+    w.write(&Record::Wrr(Wrr {
+        head_num: Some(1),
+        site_grp: Some(255),
+        finish_t: Some(4),
+        part_cnt: Some(8),
+        ..Default::default()
+    }))
+    .unwrap();
+    w.write(&Record::Hbr(Hbr {
+        head_num: Some(255),
+        site_num: Some(0),
+        hbin_num: Some(1),
+        hbin_cnt: Some(8),
+        hbin_pf: Some(b'P'),
+        hbin_nam: Some(Str::from("PASS")),
+        ..Default::default()
+    }))
+    .unwrap();
+    w.write(&Record::Tsr(Tsr {
+        head_num: Some(255),
+        site_num: Some(0),
+        test_num: Some(100),
+        exec_cnt: Some(8),
+        ..Default::default()
+    }))
+    .unwrap();
+    w.write(&Record::Mrr(Mrr {
+        finish_t: Some(5),
+        ..Default::default()
+    }))
+    .unwrap();
     w.into_inner()
 }
 
@@ -77,7 +159,10 @@ fn read_all(path: &str, table: &str, on_error: OnError) -> Result<usize, String>
     Ok(n)
 }
 
-const TABLES: &[&str] = &["results", "parts", "tests", "bins", "wafers", "files", "records", "warnings", "ptr", "mpr", "ftr", "prr", "gdr", "mir"];
+const TABLES: &[&str] = &[
+    "results", "parts", "tests", "bins", "wafers", "files", "records", "warnings", "ptr", "mpr",
+    "ftr", "prr", "gdr", "mir",
+];
 
 #[test]
 fn clean_file_reads_fully() {
@@ -87,7 +172,10 @@ fn clean_file_reads_fully() {
         std::fs::write(&p, sample(order)).unwrap();
         let path = p.to_str().unwrap();
         // 4 touchdowns x 2 sites x 5 PTR + 4 MPR + 4 FTR
-        assert_eq!(read_all(path, "results", OnError::Raise).unwrap(), 4 * 2 * 5 + 4 + 4);
+        assert_eq!(
+            read_all(path, "results", OnError::Raise).unwrap(),
+            4 * 2 * 5 + 4 + 4
+        );
         assert_eq!(read_all(path, "parts", OnError::Raise).unwrap(), 8);
         assert_eq!(read_all(path, "tests", OnError::Raise).unwrap(), 7);
         assert_eq!(read_all(path, "warnings", OnError::Raise).unwrap(), 0);
@@ -121,7 +209,10 @@ fn mutated_and_truncated_files_never_panic() {
             }
         }
         let p = dir.path().join(format!("m{case}.stdf"));
-        std::fs::File::create(&p).unwrap().write_all(&bytes).unwrap();
+        std::fs::File::create(&p)
+            .unwrap()
+            .write_all(&bytes)
+            .unwrap();
         let path = p.to_str().unwrap();
         for t in TABLES {
             for mode in [OnError::Raise, OnError::Warn] {

@@ -19,7 +19,14 @@ fn main() {
                     break;
                 }
                 let (rec, _) = Record::decode(raw.typ, raw.sub, raw.payload, raw.order);
-                println!("#{} @{} {} len={} {:?}", raw.index, raw.offset, raw.label(), raw.rec_len, rec);
+                println!(
+                    "#{} @{} {} len={} {:?}",
+                    raw.index,
+                    raw.offset,
+                    raw.label(),
+                    raw.rec_len,
+                    rec
+                );
             }
             Ok(None) => break,
             Err(e) => {

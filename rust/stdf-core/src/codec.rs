@@ -111,7 +111,11 @@ macro_rules! num_reader {
                 let mut a = [0u8; $n];
                 a.copy_from_slice(&self.b[self.p..end]);
                 self.p = end;
-                Some(if self.be { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) })
+                Some(if self.be {
+                    <$t>::from_be_bytes(a)
+                } else {
+                    <$t>::from_le_bytes(a)
+                })
             } else {
                 self.p = self.b.len();
                 self.short = true;
@@ -123,7 +127,12 @@ macro_rules! num_reader {
 
 impl<'a> Cur<'a> {
     pub fn new(b: &'a [u8], order: ByteOrder) -> Self {
-        Cur { b, p: 0, be: order == ByteOrder::Big, short: false }
+        Cur {
+            b,
+            p: 0,
+            be: order == ByteOrder::Big,
+            short: false,
+        }
     }
     #[inline]
     pub fn remaining(&self) -> usize {
@@ -215,7 +224,10 @@ impl<'a> Cur<'a> {
         if nbytes > self.remaining() {
             self.short = true;
         }
-        Some(Dn { nbits, bytes: self.take(nbytes) })
+        Some(Dn {
+            nbits,
+            bytes: self.take(nbytes),
+        })
     }
     /// C*1: one character.
     pub fn c1(&mut self) -> Option<u8> {
@@ -284,7 +296,11 @@ impl<'a> Cur<'a> {
         let got = self.array_len(nbytes, 1)?;
         let bytes = self.take(got);
         let n = n.min(got * 2);
-        Some((0..n).map(|i| (bytes[i / 2] >> ((i % 2) * 4)) & 0x0f).collect())
+        Some(
+            (0..n)
+                .map(|i| (bytes[i / 2] >> ((i % 2) * 4)) & 0x0f)
+                .collect(),
+        )
     }
     pub fn arr_cn(&mut self, n: usize) -> Option<Vec<Str<'a>>> {
         if self.remaining() == 0 {
@@ -320,7 +336,11 @@ impl<'a> Cur<'a> {
     }
     pub fn arr_cf(&mut self, n: usize, size: usize) -> Option<Vec<Str<'a>>> {
         if size == 0 {
-            return if self.remaining() == 0 { None } else { Some(vec![Str(&[]); n]) };
+            return if self.remaining() == 0 {
+                None
+            } else {
+                Some(vec![Str(&[]); n])
+            };
         }
         let n = self.array_len(n, size)?;
         Some((0..n).map(|_| Str(self.take(size))).collect())
@@ -352,7 +372,10 @@ macro_rules! num_writer {
 
 impl Enc {
     pub fn new(order: ByteOrder) -> Self {
-        Enc { buf: Vec::with_capacity(64), be: order == ByteOrder::Big }
+        Enc {
+            buf: Vec::with_capacity(64),
+            be: order == ByteOrder::Big,
+        }
     }
     pub fn u1(&mut self, v: u8) {
         self.buf.push(v)

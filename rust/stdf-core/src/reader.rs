@@ -133,7 +133,9 @@ impl RecordReader {
         if !self.eof {
             return None;
         }
-        self.hasher.as_ref().map(|h| format!("{:032x}", h.digest128()))
+        self.hasher
+            .as_ref()
+            .map(|h| format!("{:032x}", h.digest128()))
     }
 
     /// 128-bit hash of (file size, first 1 MiB of the stream), hex.
@@ -246,7 +248,11 @@ impl RecordReader {
         let (typ, sub) = (h[2], h[3]);
         let mut new_stream = false;
         if typ == 0 && sub == 10 && (h[0..2] == [2, 0] || h[0..2] == [0, 2]) {
-            let o = if h[0] == 2 { ByteOrder::Little } else { ByteOrder::Big };
+            let o = if h[0] == 2 {
+                ByteOrder::Little
+            } else {
+                ByteOrder::Big
+            };
             new_stream = true;
             self.order = Some(o);
         }

@@ -21,8 +21,8 @@ pub enum OnError {
 impl OnError {
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
-            "raise" | "error" | "strict" => Some(OnError::Raise),
-            "warn" | "warning" | "ignore" => Some(OnError::Warn),
+            "raise" => Some(OnError::Raise),
+            "warn" => Some(OnError::Warn),
             _ => None,
         }
     }
@@ -120,7 +120,10 @@ pub struct Scanner {
 
 #[inline]
 fn hs(p: &[u8], at: usize) -> (u8, u8) {
-    (p.get(at).copied().unwrap_or(0), p.get(at + 1).copied().unwrap_or(0))
+    (
+        p.get(at).copied().unwrap_or(0),
+        p.get(at + 1).copied().unwrap_or(0),
+    )
 }
 
 impl Scanner {
@@ -135,7 +138,13 @@ impl Scanner {
             path: reader.path().to_string(),
             ..Default::default()
         };
-        Scanner { reader, state, on_error, done: false, stream_open: false }
+        Scanner {
+            reader,
+            state,
+            on_error,
+            done: false,
+            stream_open: false,
+        }
     }
 
     pub fn is_done(&self) -> bool {
@@ -150,15 +159,25 @@ impl Scanner {
         let (parts, _wafers) = self.state.parts.end_stream();
         for p in &parts {
             let msg = if p.has_pir {
-                format!("part {} (head {}, site {}) has no PRR", p.part_index, p.head, p.site)
+                format!(
+                    "part {} (head {}, site {}) has no PRR",
+                    p.part_index, p.head, p.site
+                )
             } else {
-                format!("part {} (head {}, site {}) has neither PIR nor PRR", p.part_index, p.head, p.site)
+                format!(
+                    "part {} (head {}, site {}) has neither PIR nor PRR",
+                    p.part_index, p.head, p.site
+                )
             };
             self.state.warn(None, "part_without_prr", msg);
         }
         Self::report_unknown(&mut self.state);
         if !self.state.mrr_seen {
-            self.state.warn(None, "no_mrr", format!("stream {} has no MRR", self.state.stream_index));
+            self.state.warn(
+                None,
+                "no_mrr",
+                format!("stream {} has no MRR", self.state.stream_index),
+            );
         }
         sink.end_stream(&mut self.state, &parts)
     }
@@ -213,7 +232,14 @@ impl Scanner {
                     self.stream_open = false;
                     let (parts, _) = st.parts.end_stream();
                     for p in &parts {
-                        st.warn(None, "part_without_prr", format!("part {} (head {}, site {}) has no PRR", p.part_index, p.head, p.site));
+                        st.warn(
+                            None,
+                            "part_without_prr",
+                            format!(
+                                "part {} (head {}, site {}) has no PRR",
+                                p.part_index, p.head, p.site
+                            ),
+                        );
                     }
                     sink.end_stream(st, &parts);
                     st.stream_index += 1;
@@ -229,10 +255,15 @@ impl Scanner {
                 let cpu = raw.payload.first().copied();
                 let order = raw.order;
                 match (cpu, order) {
-                    (Some(1), crate::ByteOrder::Little) | (Some(2), crate::ByteOrder::Big) => st.warn(
+                    (Some(1), crate::ByteOrder::Little) | (Some(2), crate::ByteOrder::Big) => st
+                        .warn(
                         Some(&raw),
                         "byte_order_mismatch",
-                        format!("FAR.CPU_TYPE {} disagrees with the {}-endian header; the header wins", cpu.unwrap_or(0), order.name()),
+                        format!(
+                            "FAR.CPU_TYPE {} disagrees with the {}-endian header; the header wins",
+                            cpu.unwrap_or(0),
+                            order.name()
+                        ),
                     ),
                     (Some(0), _) => st.warn(
                         Some(&raw),
@@ -243,7 +274,11 @@ impl Scanner {
                 }
                 if let Some(v) = raw.payload.get(1) {
                     if *v != 4 {
-                        st.warn(Some(&raw), "stdf_version", format!("FAR.STDF_VER is {v}, not 4"));
+                        st.warn(
+                            Some(&raw),
+                            "stdf_version",
+                            format!("FAR.STDF_VER is {v}, not 4"),
+                        );
                     }
                 }
             }
@@ -254,8 +289,10 @@ impl Scanner {
                 (15, 10) | (15, 15) | (15, 20) => {
                     let (h, s) = hs(p, 4);
                     let flg = p.get(6).copied().unwrap_or(0);
-                    let defaults_only =
-                        raw.typ == 15 && raw.sub != 20 && flg & 0x10 != 0 && p.get(7).copied().unwrap_or(0) == 0;
+                    let defaults_only = raw.typ == 15
+                        && raw.sub != 20
+                        && flg & 0x10 != 0
+                        && p.get(7).copied().unwrap_or(0) == 0;
                     if let Some((part, opened)) = st.parts.attach(h, s, !defaults_only) {
                         ctx.part = Some(part);
                         if opened {
@@ -301,7 +338,11 @@ impl Scanner {
                     let (w, closed) = st.parts.wir(p.first().copied().unwrap_or(0));
                     ctx.wafer_index = Some(w);
                     if let Some(c) = closed {
-                        st.warn(Some(&raw), "wafer_without_wrr", format!("wafer {c} has no WRR"));
+                        st.warn(
+                            Some(&raw),
+                            "wafer_without_wrr",
+                            format!("wafer {c} has no WRR"),
+                        );
                     }
                 }
                 (2, 20) => {
@@ -317,7 +358,8 @@ impl Scanner {
                 (20, 10) => {
                     let (rec, _) = Record::decode(raw.typ, raw.sub, p, raw.order);
                     if let Record::Bps(b) = rec {
-                        st.sections.push(crate::semantics::clean(b.seq_name).unwrap_or_default());
+                        st.sections
+                            .push(crate::semantics::clean(b.seq_name).unwrap_or_default());
                     }
                 }
                 (20, 20) => {

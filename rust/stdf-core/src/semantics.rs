@@ -49,7 +49,6 @@ impl Context {
     }
 }
 
-
 /// A part that has been opened (PIR or implicitly) and not yet closed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OpenPart {
@@ -87,7 +86,10 @@ impl PartTracker {
                 return Some(self.last_hit);
             }
         }
-        let i = self.open.iter().position(|p| p.head == head && p.site == site)?;
+        let i = self
+            .open
+            .iter()
+            .position(|p| p.head == head && p.site == site)?;
         self.last_hit = i;
         Some(i)
     }
@@ -381,7 +383,11 @@ impl Catalog {
             return i;
         }
         let id = self.tests.len() as u32;
-        self.tests.push(TestDef { test_id: id, test_num, ..Default::default() });
+        self.tests.push(TestDef {
+            test_id: id,
+            test_num,
+            ..Default::default()
+        });
         self.index.insert(test_num, id);
         id
     }
@@ -444,8 +450,16 @@ impl Catalog {
         } else {
             (dflt(|d| d.hi_limit), d.and_then(|d| d.hlm_scal))
         };
-        let lo_spec = if bit(2) { None } else { p.lo_spec.or_else(|| dflt(|d| d.lo_spec)) };
-        let hi_spec = if bit(3) { None } else { p.hi_spec.or_else(|| dflt(|d| d.hi_spec)) };
+        let lo_spec = if bit(2) {
+            None
+        } else {
+            p.lo_spec.or_else(|| dflt(|d| d.lo_spec))
+        };
+        let hi_spec = if bit(3) {
+            None
+        } else {
+            p.hi_spec.or_else(|| dflt(|d| d.hi_spec))
+        };
         let units_override = match p.units {
             Some(s) if !s.is_empty() => Some(s),
             _ => None,
@@ -523,7 +537,11 @@ impl Catalog {
     }
 
     /// Resolve an MPR; also returns the pin indexes in force (record's, else the default).
-    pub fn resolve_mpr<'r, 's>(&'s mut self, r: &'s Mpr<'r>, record_index: u64) -> (u32, Resolved<'r>, &'s [u16]) {
+    pub fn resolve_mpr<'r, 's>(
+        &'s mut self,
+        r: &'s Mpr<'r>,
+        record_index: u64,
+    ) -> (u32, Resolved<'r>, &'s [u16]) {
         let id = self.get_or_add(r.test_num.unwrap_or(0));
         let t = &mut self.tests[id as usize];
         let first = !t.captured;
@@ -595,7 +613,13 @@ impl Catalog {
     }
 
     /// Register only the execution counts of a record whose body is not decoded.
-    pub fn note_light(&mut self, ty: TestType, test_num: u32, test_flg: u8, record_index: u64) -> u32 {
+    pub fn note_light(
+        &mut self,
+        ty: TestType,
+        test_num: u32,
+        test_flg: u8,
+        record_index: u64,
+    ) -> u32 {
         let id = self.get_or_add(test_num);
         let t = &mut self.tests[id as usize];
         Self::note_exec(t, ty, Some(test_flg), None, record_index);
@@ -619,7 +643,10 @@ impl Catalog {
                 _ => None,
             }
         };
-        let typ = r.test_typ.filter(|&c| c != b' ' && c != 0).map(|c| (c as char).to_string());
+        let typ = r
+            .test_typ
+            .filter(|&c| c != b' ' && c != 0)
+            .map(|c| (c as char).to_string());
         let info = TsrInfo {
             test_typ: typ,
             test_nam: clean(r.test_nam),
@@ -637,7 +664,10 @@ impl Catalog {
         };
         if summary {
             t.has_tsr_summary = true;
-            t.tsr = TsrInfo { source: Some("summary"), ..info };
+            t.tsr = TsrInfo {
+                source: Some("summary"),
+                ..info
+            };
         } else {
             let s = &mut t.tsr_sites;
             let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
@@ -684,7 +714,9 @@ pub struct Pins {
 
 impl Pins {
     pub fn add(&mut self, p: &crate::records::Pmr) {
-        let name = clean(p.log_nam).or_else(|| clean(p.phy_nam)).or_else(|| clean(p.chan_nam));
+        let name = clean(p.log_nam)
+            .or_else(|| clean(p.phy_nam))
+            .or_else(|| clean(p.chan_nam));
         if let (Some(i), Some(n)) = (p.pmr_indx, name) {
             self.names.insert(i, n);
         }

@@ -63,13 +63,21 @@ pub fn open(path: &str) -> Result<Source> {
         ),
         Compression::Zip => open_zip_member(path, br.into_inner())?,
     };
-    Ok(Source { reader, compression, file_size })
+    Ok(Source {
+        reader,
+        compression,
+        file_size,
+    })
 }
 
 /// The first file member of a zip archive, streamed from its data offset.
 fn open_zip_member(path: &str, file: File) -> Result<Box<dyn Read + Send>> {
     let zerr = |e: zip::result::ZipError| {
-        StdfError::new(crate::ErrorKind::Io, path, format!("cannot read zip archive: {e}"))
+        StdfError::new(
+            crate::ErrorKind::Io,
+            path,
+            format!("cannot read zip archive: {e}"),
+        )
     };
     let mut archive = zip::ZipArchive::new(file).map_err(zerr)?;
     let mut chosen = None;
@@ -84,14 +92,17 @@ fn open_zip_member(path: &str, file: File) -> Result<Box<dyn Read + Send>> {
         StdfError::new(crate::ErrorKind::Format, path, "zip archive holds no file")
     })?;
     let mut file = archive.into_inner();
-    file.seek(SeekFrom::Start(start)).map_err(|e| StdfError::io(path, &e))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| StdfError::io(path, &e))?;
     let raw = BufReader::with_capacity(IO_BUF, file).take(csize);
     use zip::CompressionMethod as M;
     Ok(match method {
         M::Stored => Box::new(raw),
         M::Deflated => Box::new(flate2::read::DeflateDecoder::new(raw)),
         M::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
-        M::Zstd => Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| StdfError::io(path, &e))?),
+        M::Zstd => {
+            Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| StdfError::io(path, &e))?)
+        }
         other => {
             return Err(StdfError::new(
                 crate::ErrorKind::Unsupported,

@@ -17,7 +17,12 @@ pub struct Writer<W: Write> {
 impl<W: Write> Writer<W> {
     /// A writer for one stream; the FAR is not written automatically (see [`Writer::far`]).
     pub fn new(w: W, order: ByteOrder) -> Self {
-        Writer { w, order, enc: Enc::new(order), records: 0 }
+        Writer {
+            w,
+            order,
+            enc: Enc::new(order),
+            records: 0,
+        }
     }
 
     pub fn order(&self) -> ByteOrder {
@@ -26,8 +31,16 @@ impl<W: Write> Writer<W> {
 
     /// Write the FAR matching this writer's byte order (CPU_TYPE 2 little, 1 big; STDF_VER 4).
     pub fn far(&mut self) -> io::Result<()> {
-        let cpu = if self.order == ByteOrder::Little { 2 } else { 1 };
-        self.write(&Record::Far(Far { cpu_type: Some(cpu), stdf_ver: Some(4), ..Default::default() }))
+        let cpu = if self.order == ByteOrder::Little {
+            2
+        } else {
+            1
+        };
+        self.write(&Record::Far(Far {
+            cpu_type: Some(cpu),
+            stdf_ver: Some(4),
+            ..Default::default()
+        }))
     }
 
     /// Encode and write one record.
@@ -46,7 +59,10 @@ impl<W: Write> Writer<W> {
         let len = u16::try_from(payload.len()).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("record {typ}/{sub} payload of {} bytes exceeds 65535", payload.len()),
+                format!(
+                    "record {typ}/{sub} payload of {} bytes exceeds 65535",
+                    payload.len()
+                ),
             )
         })?;
         let lb = match self.order {

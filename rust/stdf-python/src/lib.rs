@@ -15,7 +15,12 @@ use pyo3::types::{PyCapsule, PyDict};
 use stdf_arrow::{OnError, ReadOptions, TableReader};
 use stdf_core::StdfError;
 
-create_exception!(_native, NativeError, PyException, "An STDF error: args = (kind, message, path, offset, record, io_kind).");
+create_exception!(
+    _native,
+    NativeError,
+    PyException,
+    "An STDF error: args = (kind, message, path, offset, record, io_kind)."
+);
 
 fn to_py(e: &StdfError) -> PyErr {
     NativeError::new_err((
@@ -34,6 +39,16 @@ fn stdf_error_of(e: &ArrowError) -> Option<StdfError> {
         _ => None,
     }
 }
+
+/// NativeError args: (kind, message, path, offset, record, io_kind).
+type ErrorArgs = (
+    String,
+    String,
+    String,
+    Option<u64>,
+    Option<String>,
+    Option<String>,
+);
 
 /// A re-openable source of one table over files: every `__arrow_c_stream__` call starts a new
 /// scan, so DuckDB views and repeated queries work.
@@ -85,8 +100,11 @@ impl TableSource {
         batch_size: usize,
         filename: bool,
     ) -> PyResult<Self> {
-        let on_error = OnError::parse(on_error)
-            .ok_or_else(|| PyValueError::new_err(format!("on_error must be 'raise' or 'warn', not {on_error:?}")))?;
+        let on_error = OnError::parse(on_error).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "on_error must be 'raise' or 'warn', not {on_error:?}"
+            ))
+        })?;
         let mut opts = ReadOptions::new(table);
         opts.columns = columns;
         opts.tests = tests;
@@ -94,9 +112,15 @@ impl TableSource {
         opts.threads = threads;
         opts.batch_size = batch_size.max(1);
         opts.filename = filename;
-        let (_, schema, _) = stdf_arrow::schema_for(table, opts.columns.as_deref(), filename).map_err(PyValueError::new_err)?;
+        let (_, schema, _) = stdf_arrow::schema_for(table, opts.columns.as_deref(), filename)
+            .map_err(PyValueError::new_err)?;
         let paths = stdf_arrow::expand_paths(&paths).map_err(|e| to_py(&e))?;
-        Ok(TableSource { paths, opts, schema, last_error: Arc::new(Mutex::new(None)) })
+        Ok(TableSource {
+            paths,
+            opts,
+            schema,
+            last_error: Arc::new(Mutex::new(None)),
+        })
     }
 
     /// Files this source reads (globs expanded).
@@ -113,36 +137,63 @@ impl TableSource {
     /// Column names of the output.
     #[getter]
     fn column_names(&self) -> Vec<String> {
-        self.schema.fields().iter().map(|f| f.name().clone()).collect()
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     }
 
     fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
-        let ffi = FFI_ArrowSchema::try_from(self.schema.as_ref()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let ffi = FFI_ArrowSchema::try_from(self.schema.as_ref())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
         PyCapsule::new_with_value(py, ffi, c"arrow_schema")
     }
 
     #[pyo3(signature = (requested_schema=None))]
-    fn __arrow_c_stream__<'py>(&self, py: Python<'py>, requested_schema: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyCapsule>> {
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
         let _ = requested_schema; // the schema is fixed by `columns`
         let paths = self.paths.clone();
         let opts = self.opts.clone();
-        let reader = py.detach(|| TableReader::open(&paths, opts)).map_err(|e| to_py(&e))?;
+        let reader = py
+            .detach(|| TableReader::open(&paths, opts))
+            .map_err(|e| to_py(&e))?;
         if let Ok(mut s) = self.last_error.lock() {
             *s = None;
         }
-        let rec = Recording { inner: reader, slot: self.last_error.clone() };
+        let rec = Recording {
+            inner: reader,
+            slot: self.last_error.clone(),
+        };
         let stream = FFI_ArrowArrayStream::new(Box::new(rec));
         PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
     }
 
     /// The STDF error that ended the last stream, as NativeError args, or None.
-    fn last_error(&self) -> Option<(String, String, String, Option<u64>, Option<String>, Option<String>)> {
+    fn last_error(&self) -> Option<ErrorArgs> {
         let s = self.last_error.lock().ok()?;
-        s.as_ref().map(|e| (e.kind.name().to_string(), e.to_string(), e.path.clone(), e.offset, e.record.clone(), e.io_kind.clone()))
+        s.as_ref().map(|e| {
+            (
+                e.kind.name().to_string(),
+                e.to_string(),
+                e.path.clone(),
+                e.offset,
+                e.record.clone(),
+                e.io_kind.clone(),
+            )
+        })
     }
 
     fn __repr__(&self) -> String {
-        format!("<stdf_duck source stdf_{} over {} file(s)>", self.opts.table.trim_start_matches("stdf_"), self.paths.len())
+        format!(
+            "<stdf_duck source stdf_{} over {} file(s)>",
+            self.opts.table.trim_start_matches("stdf_"),
+            self.paths.len()
+        )
     }
 }
 
@@ -154,9 +205,22 @@ fn table_names() -> Vec<String> {
 
 /// STDF -> Parquet for parts, tests and results, written by Rust (GIL released).
 #[pyfunction]
-fn parse_to_parquet<'py>(py: Python<'py>, stdf_path: &str, output_dir: &str, product: &str, test_type: &str) -> PyResult<Bound<'py, PyDict>> {
-    let (a, b, c, d) = (stdf_path.to_string(), output_dir.to_string(), product.to_string(), test_type.to_string());
-    let stats = py.detach(move || stdf_arrow::parse_to_parquet(&a, &b, &c, &d)).map_err(|e| to_py(&e))?;
+fn parse_to_parquet<'py>(
+    py: Python<'py>,
+    stdf_path: &str,
+    output_dir: &str,
+    product: &str,
+    test_type: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (a, b, c, d) = (
+        stdf_path.to_string(),
+        output_dir.to_string(),
+        product.to_string(),
+        test_type.to_string(),
+    );
+    let stats = py
+        .detach(move || stdf_arrow::parse_to_parquet(&a, &b, &c, &d))
+        .map_err(|e| to_py(&e))?;
     let out = PyDict::new(py);
     out.set_item("parts", stats.parts)?;
     out.set_item("tests", stats.tests)?;
@@ -169,7 +233,8 @@ fn parse_to_parquet<'py>(py: Python<'py>, stdf_path: &str, output_dir: &str, pro
 #[pyfunction]
 fn file_id(py: Python<'_>, path: &str) -> PyResult<String> {
     let p = path.to_string();
-    py.detach(move || stdf_core::RecordReader::open(&p).map(|r| r.file_id().to_string())).map_err(|e| to_py(&e))
+    py.detach(move || stdf_core::RecordReader::open(&p).map(|r| r.file_id().to_string()))
+        .map_err(|e| to_py(&e))
 }
 
 #[pymodule]

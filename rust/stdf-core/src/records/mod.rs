@@ -286,15 +286,46 @@ macro_rules! record_modules {
 }
 
 record_modules!(
-    far::Far, atr::Atr, vur::Vur, mir::Mir, mrr::Mrr, pcr::Pcr, hbr::Hbr, sbr::Sbr, pmr::Pmr,
-    pgr::Pgr, plr::Plr, rdr::Rdr, sdr::Sdr, psr::Psr, nmr::Nmr, cnr::Cnr, ssr::Ssr, cdr::Cdr,
-    wir::Wir, wrr::Wrr, wcr::Wcr, pir::Pir, prr::Prr, tsr::Tsr, ptr::Ptr, mpr::Mpr, ftr::Ftr,
-    str_::StrRec, bps::Bps, eps::Eps, gdr::Gdr, dtr::Dtr,
+    far::Far,
+    atr::Atr,
+    vur::Vur,
+    mir::Mir,
+    mrr::Mrr,
+    pcr::Pcr,
+    hbr::Hbr,
+    sbr::Sbr,
+    pmr::Pmr,
+    pgr::Pgr,
+    plr::Plr,
+    rdr::Rdr,
+    sdr::Sdr,
+    psr::Psr,
+    nmr::Nmr,
+    cnr::Cnr,
+    ssr::Ssr,
+    cdr::Cdr,
+    wir::Wir,
+    wrr::Wrr,
+    wcr::Wcr,
+    pir::Pir,
+    prr::Prr,
+    tsr::Tsr,
+    ptr::Ptr,
+    mpr::Mpr,
+    ftr::Ftr,
+    str_::StrRec,
+    bps::Bps,
+    eps::Eps,
+    gdr::Gdr,
+    dtr::Dtr,
 );
 
 /// The three-letter name of a record type; `None` for undefined codes.
 pub fn rec_name(typ: u8, sub: u8) -> Option<&'static str> {
-    ALL_TYPES.iter().find(|(_, t, s)| *t == typ && *s == sub).map(|(n, _, _)| *n)
+    ALL_TYPES
+        .iter()
+        .find(|(_, t, s)| *t == typ && *s == sub)
+        .map(|(n, _, _)| *n)
 }
 
 /// (typ, sub) for a record name (case-insensitive).
