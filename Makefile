@@ -14,7 +14,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 DEV_STAMP := $(VENV)/.dev-deps
 
 .DEFAULT_GOAL := help
-.PHONY: help develop test test-rust test-python lint bench demo golden clean distclean
+.PHONY: help develop extension test test-rust test-python lint bench demo golden clean distclean
 
 help: ## list the targets
 	@echo "stdf_duck: make <target>"
@@ -33,7 +33,11 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 develop: $(DEV_STAMP) ## create .venv, install maturin and the dev extras, build the native module (release)
 	$(VENV)/bin/maturin develop --release
 
-test: develop ## what CI runs: develop, cargo test --workspace --release, pytest
+extension: ## build the DuckDB extension target/release/stdf.duckdb_extension (cdylib + metadata footer)
+	$(CARGO) build --release -p stdf-duckdb
+	$(CARGO) run --release -q -p stdf-duckdb --bin stdf-duckdb-footer
+
+test: develop extension ## what CI runs: develop, extension, cargo test --workspace --release, pytest
 	$(CARGO) test --workspace --release
 	$(PY) -m pytest -q
 
@@ -55,7 +59,7 @@ lint: develop ## clippy -D warnings (if installed), rustfmt --check, mypy, stubt
 bench: develop ## benchmarks against the peers (bench/run.py; options: make bench BENCH_ARGS=--quick)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-demo: develop ## write a sample lot with stdf-gen and query it with DuckDB (examples/demo.py)
+demo: develop extension ## write a sample lot with stdf-gen and query it with DuckDB (examples/demo.py)
 	$(PY) examples/demo.py
 
 golden: ## regenerate tests/fixtures with the project's writer (never edit them by hand)
