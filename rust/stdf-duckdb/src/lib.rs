@@ -17,7 +17,6 @@ pub mod footer;
 mod table;
 mod types;
 
-use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -89,13 +88,4 @@ pub unsafe extern "C" fn stdf_init_c_api(
 /// Version string of this extension (`v` + crate version), written into the footer.
 pub fn extension_version() -> String {
     format!("v{}", env!("CARGO_PKG_VERSION"))
-}
-
-#[allow(dead_code)]
-fn c_str(p: *const c_char) -> String {
-    if p.is_null() {
-        return String::new();
-    }
-    // SAFETY: DuckDB strings are NUL-terminated.
-    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
