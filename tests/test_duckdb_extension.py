@@ -377,7 +377,9 @@ def test_copy_to_partitioned_parquet(ext: duckdb.DuckDBPyConnection, tmp_path: P
         ext,
         f"SELECT count(*), sum(result) FROM read_parquet({sql_str(out / '**' / '*.parquet')}, hive_partitioning = true)",
     )
-    assert back == one(ext, f"SELECT count(*), sum(result) FROM stdf_results({path})")
+    want = one(ext, f"SELECT count(*), sum(result) FROM stdf_results({path})")
+    assert back[0] == want[0]
+    assert back[1] == pytest.approx(want[1], rel=1e-12)  # parallel sums add in any order
 
 
 def test_view_queried_twice(ext: duckdb.DuckDBPyConnection) -> None:
