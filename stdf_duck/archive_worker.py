@@ -1,0 +1,291 @@
+"""One source file -> temporary Parquet files, one per archive table and partition.
+
+Runs in the `stdf-duck materialize` process or in its worker processes. It never touches the
+visible archive: the parent renames the temporary files into place and records them in the
+ledger (`stdf_duck.archive`), so a kill at any point leaves no partial file visible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from string import Template
+from typing import Any
+
+#: The archive's tables, in the order they are written (files last: it is the smallest).
+ARCHIVE_TABLES: tuple[str, ...] = ("parts", "results", "tests", "bins", "wafers", "files")
+#: Partition columns, in directory order (stdf-reference.md section 4.11).
+PARTITION_COLUMNS: tuple[str, ...] = ("part_typ", "test_stage", "lot_id")
+NULL_PARTITION = "__NULL__"
+_MAX_VALUE_BYTES = 180
+
+_UNSAFE = re.compile(r"[/\\=%*?\[\]\x00-\x1f\x7f]")
+_sources = itertools.count()
+
+
+def sanitize(value: object) -> str:
+    """A partition value that is safe as a directory name and reads back unchanged in DuckDB,
+    pyarrow and polars: `/ \\ = % * ? [ ]` and control characters become `_`; empty or NULL
+    becomes `__NULL__`; a value longer than 180 UTF-8 bytes is cut and suffixed with a hash."""
+    if value is None:
+        return NULL_PARTITION
+    s = _UNSAFE.sub("_", str(value))
+    if not s.strip():
+        return NULL_PARTITION
+    if len(s.encode("utf-8")) > _MAX_VALUE_BYTES:
+        import hashlib
+
+        digest = hashlib.sha1(s.encode("utf-8")).hexdigest()[:12]
+        cut = s.encode("utf-8")[: _MAX_VALUE_BYTES - 13].decode("utf-8", "ignore")
+        s = f"{cut}~{digest}"
+    return s
+
+
+def sql_literal(value: str) -> str:
+    """An SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+_TEMPLATES: dict[str, Template] = {}
+
+
+def sql_template(name: str) -> Template:
+    """stdf_duck/sql/archive/<name>.sql, shipped as package data."""
+    t = _TEMPLATES.get(name)
+    if t is None:
+        text = resources.files("stdf_duck").joinpath("sql", "archive", f"{name}.sql").read_text(encoding="utf-8")
+        t = _TEMPLATES[name] = Template(text)
+    return t
+
+
+def render(template: str, /, **values: str) -> str:
+    """stdf_duck/sql/archive/<template>.sql with its ${...} placeholders filled."""
+    return sql_template(template).substitute(values)
+
+
+_WRAPPERS = (
+    re.compile(r"reading the stream registered as '[^']*' failed: (External error: )?"),
+    re.compile(r"^Invalid Input Error: (?=STDF )"),
+    re.compile(r"^STDF \w+ error: "),
+)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: DuckDB's `LINE 1: ...` context and carets are dropped, and so
+    are the wrappers an STDF error gets on its way through DuckDB (same text on both routes)."""
+    text = str(exc).strip() or type(exc).__name__
+    lines = [ln.strip() for ln in text.splitlines()]
+    keep = [ln for ln in lines if ln and not ln.startswith("LINE ") and set(ln) != {"^"}]
+    out = " ".join(keep) if keep else type(exc).__name__
+    for rx in _WRAPPERS:
+        out = rx.sub("", out)
+    if out.startswith("Invalid Input Error: /"):
+        out = out[len("Invalid Input Error: ") :]
+    return out
+
+
+@dataclass
+class Job:
+    """One source file to write (`path` absolute)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    product: str | None = None
+    stage: str | None = None
+    on_error: str = "raise"
+    staging: str = ""
+    token: str = ""
+
+
+@dataclass
+class JobResult:
+    path: str
+    size: int
+    mtime_ns: int
+    status: str  # 'ok' or 'failed'
+    error: str | None = None
+    file_id: str | None = None
+    content_hash: str | None = None
+    n_streams: int = 0
+    stream_size: int = 0
+    n_warnings: int = 0
+    partitions: list[tuple[str, str, str]] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    # (temporary file, target relative to the archive), in the order they must be renamed
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    route: str = ""
+
+    @property
+    def n_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def connect(threads: int = 0, memory_limit: str | None = None, temp_directory: str | None = None) -> Any:
+    """A stdf_duck connection (native extension when available, else the rewrite route)."""
+    import stdf_duck
+
+    con = stdf_duck.connect()
+    if threads > 0:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+    if temp_directory:
+        con.execute(f"SET temp_directory = {sql_literal(temp_directory)}")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _arrow_table(rel: Any) -> Any:
+    for name in ("to_arrow_table", "fetch_arrow_table"):
+        fn = getattr(rel, name, None)
+        if fn is not None:
+            return fn()
+    return rel.arrow()
+
+
+def _warning_message(con: Any, path: str) -> str | None:
+    try:
+        rows = con.execute(
+            f"SELECT message FROM stdf_warnings({sql_literal(path)}, on_error := 'warn') LIMIT 1"
+        ).fetchall()
+    except Exception:
+        return None
+    return str(rows[0][0]) if rows else None
+
+
+#: set by the SIGINT/SIGTERM handler of `stdf_duck.archive.materialize`: an error raised while it
+#: is set is the interrupt seen through DuckDB or an Arrow callback, not a fault of the file
+INTERRUPTED = threading.Event()
+
+
+def _is_interrupt(e: BaseException) -> bool:
+    if INTERRUPTED.is_set():
+        return True
+    name = type(e).__name__
+    text = str(e)
+    return (
+        name == "InterruptException"
+        or "KeyboardInterrupt" in text
+        or (isinstance(e, RuntimeError) and "interrupted" in text.lower())
+    )
+
+
+def partition_of(row: dict[str, Any], product: str | None, stage: str | None) -> tuple[str, str, str]:
+    """(part_typ, test_stage, lot_id) directory values of one stdf_files row."""
+    return (
+        sanitize(product if product is not None else row.get("part_typ")),
+        sanitize(stage if stage is not None else row.get("test_stage")),
+        sanitize(row.get("lot_id")),
+    )
+
+
+def target_of(table: str, part: tuple[str, str, str], file_id: str) -> str:
+    dirs = "/".join(f"{c}={v}" for c, v in zip(PARTITION_COLUMNS, part))
+    return f"{table}/{dirs}/{file_id}.parquet"
+
+
+def run_job(job: Job, con: Any) -> JobResult:
+    """Write every archive table of `job.path` to temporary files under `job.staging`.
+
+    Never raises for a bad source file: the error is returned in the result (status 'failed')."""
+    import stdf_duck
+
+    t0 = time.perf_counter()
+    res = JobResult(path=job.path, size=job.size, mtime_ns=job.mtime_ns, status="failed")
+    try:
+        res.route = stdf_duck.route(con)
+    except Exception:
+        res.route = "?"
+    written: list[str] = []
+    src_name = f"_stdf_duck_files_{os.getpid()}_{next(_sources)}"
+    registered = False
+    try:
+        path = sql_literal(job.path)
+        on_error = sql_literal(job.on_error)
+        files = _arrow_table(con.sql(render("scan_files", path=path, on_error=on_error)))
+        rows = files.to_pylist()
+        if not rows:
+            msg = _warning_message(con, job.path) or "no STDF stream found"
+            raise ValueError(msg)
+        res.file_id = str(rows[0]["file_id"])
+        res.content_hash = rows[0].get("content_hash")
+        res.n_streams = len(rows)
+        res.stream_size = int(rows[0].get("stream_size") or 0)
+        res.n_warnings = sum(int(r.get("n_warnings") or 0) for r in rows)
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for r in rows:
+            groups.setdefault(partition_of(r, job.product, job.stage), []).append(int(r["stream_index"]))
+        res.partitions = list(groups)
+        con.register(src_name, files)
+        registered = True
+        for table in ARCHIVE_TABLES:
+            n_table = 0
+            for g, (part, streams) in enumerate(groups.items()):
+                where = "" if len(groups) == 1 else f"WHERE stream_index IN ({', '.join(map(str, streams))})"
+                tmp = os.path.join(job.staging, f"{job.token}-{table}-{g}.parquet.tmp")
+                values = {"path": path, "on_error": on_error, "where": where, "target": sql_literal(tmp)}
+                if table == "files":
+                    values["source"] = src_name
+                out = con.execute(render(f"copy_{table}", **values)).fetchone()
+                written.append(tmp)
+                n_table += int(out[0]) if out else 0
+                res.outputs.append((tmp, target_of(table, part, res.file_id)))
+            res.rows[table] = n_table
+        res.status = "ok"
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # a bad file is recorded, the run goes on
+        if _is_interrupt(e):  # Ctrl-C while DuckDB ran the query
+            raise KeyboardInterrupt from None
+        res.status = "failed"
+        msg = one_line(e)
+        res.error = msg[len(job.path) + 2 :] if msg.startswith(job.path + ": ") else msg
+        res.outputs = []
+        for tmp in written:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    finally:
+        if registered:
+            try:
+                con.unregister(src_name)
+            except Exception:
+                pass
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+# ---- worker processes ------------------------------------------------------------------------
+
+_CON: Any = None
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit at once when the parent dies (kill -9 included): an orphan must not keep writing."""
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(1)
+        time.sleep(0.2)
+
+
+def worker_init(parent_pid: int, threads: int, memory_limit: str | None, temp_directory: str | None) -> None:
+    global _CON
+    # Ctrl-C reaches the whole process group: the parent decides, workers do not print tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    _CON = connect(threads, memory_limit, temp_directory)
+
+
+def worker_run(job: Job) -> JobResult:
+    if _CON is None:  # pragma: no cover - worker_init always runs first
+        raise RuntimeError("worker not initialised")
+    return run_job(job, _CON)
