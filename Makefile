@@ -30,12 +30,13 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet -r $(VENV)/dev-requirements.txt
 	@touch $@
 
-develop: $(DEV_STAMP) ## create .venv, install maturin and the dev extras, build the native module (release)
+develop: $(DEV_STAMP) extension ## create .venv, install maturin and the dev extras, build the native module (release)
 	$(VENV)/bin/maturin develop --release
 
-extension: ## build the DuckDB extension target/release/stdf.duckdb_extension (cdylib + metadata footer)
+extension: ## build the DuckDB extension (cdylib + metadata footer) into target/release and the package
 	$(CARGO) build --release -p stdf-duckdb
 	$(CARGO) run --release -q -p stdf-duckdb --bin stdf-duckdb-footer
+	$(CARGO) run --release -q -p stdf-duckdb --bin stdf-duckdb-footer -- --out stdf_duck/stdf.duckdb_extension
 
 test: develop extension ## what CI runs: develop, extension, cargo test --workspace --release, pytest
 	$(CARGO) test --workspace --release

@@ -428,18 +428,33 @@ impl ResultsSink {
         self.ctx_cached = false;
         Ok(())
     }
+}
 
-    fn full(&self) -> Flow {
-        if self.rows >= self.batch_size {
+impl Sink for ResultsSink {
+    fn record(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
+        self.record_inner(st, raw, ctx);
+        // pause as soon as a batch is complete (full, or closed at the end of a stream)
+        if self.rows >= self.batch_size || !self.batches.is_empty() {
             Flow::Pause
         } else {
             Flow::Continue
         }
     }
+
+    fn end_stream(
+        &mut self,
+        _st: &mut ScanState,
+        _incomplete: &[stdf_core::semantics::OpenPart],
+    ) -> Flow {
+        // context columns are per stream: close the batch so dictionaries stay per stream
+        let _ = self.flush();
+        self.str_continues = false;
+        Flow::Continue
+    }
 }
 
-impl Sink for ResultsSink {
-    fn record(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
+impl ResultsSink {
+    fn record_inner(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
         if raw.typ == 1 && raw.sub == 60 {
             let mut c = Cur::new(raw.payload, raw.order);
             st.pins.add(&stdf_core::records::Pmr::decode(&mut c));
@@ -627,17 +642,6 @@ impl Sink for ResultsSink {
                 self.push(st, &base, None, None, None, None, None);
             }
         }
-        self.full()
-    }
-
-    fn end_stream(
-        &mut self,
-        _st: &mut ScanState,
-        _incomplete: &[stdf_core::semantics::OpenPart],
-    ) -> Flow {
-        // context columns are per stream: close the batch so dictionaries stay per stream
-        let _ = self.flush();
-        self.str_continues = false;
         Flow::Continue
     }
 }
