@@ -193,6 +193,7 @@ class FileOutcome:
     duplicate_of: str | None = None
     file_id: str | None = None
     partitions: list[tuple[str, str, str]] = field(default_factory=list)
+    stream_size: int = 0  # decompressed bytes (0 when not read)
 
     @property
     def n_rows(self) -> int:
@@ -223,7 +224,13 @@ class MaterializeReport:
 
     @property
     def bytes_processed(self) -> int:
+        """Bytes on disk of the files read in this run (all but the unchanged ones)."""
         return sum(o.size for o in self.outcomes if o.status != "unchanged")
+
+    @property
+    def stream_bytes_processed(self) -> int:
+        """Decompressed STDF bytes of the files read in this run."""
+        return sum(o.stream_size or o.size for o in self.outcomes if o.status != "unchanged")
 
     def rows(self) -> dict[str, int]:
         tot = {t: 0 for t in ARCHIVE_TABLES}
@@ -587,7 +594,7 @@ class _Run:
                         row.update(outputs=prev_outputs, file_id=prev[3], content_hash=prev[4])
                         row.update(zip(("rows_files", "rows_parts", "rows_results", "rows_tests", "rows_bins", "rows_wafers"), prev[5:]))
                     _upsert(con, row)
-                    outcomes.append(FileOutcome(r.path, "failed", r.size, seconds=r.seconds, error=r.error))
+                    outcomes.append(FileOutcome(r.path, "failed", r.size, seconds=r.seconds, error=r.error, stream_size=r.stream_size))
                     continue
                 other = None
                 if r.file_id and by_id.get(r.file_id, r.path) != r.path:
@@ -607,7 +614,8 @@ class _Run:
                         publish.append((JobResult(r.path, r.size, r.mtime_ns, "duplicate"), replaced))
                         stale.append(r.path)
                     outcomes.append(
-                        FileOutcome(r.path, "duplicate", r.size, seconds=r.seconds, duplicate_of=other, file_id=r.file_id)
+                        FileOutcome(r.path, "duplicate", r.size, seconds=r.seconds, duplicate_of=other, file_id=r.file_id,
+                                    stream_size=r.stream_size)
                     )
                     continue
                 new_rel = [rel for _tmp, rel in r.outputs]
@@ -629,7 +637,8 @@ class _Run:
                     referenced[rel] = r.path
                 publish.append((r, replaced))
                 outcomes.append(
-                    FileOutcome(r.path, "ok", r.size, dict(r.rows), r.seconds, file_id=r.file_id, partitions=list(r.partitions))
+                    FileOutcome(r.path, "ok", r.size, dict(r.rows), r.seconds, file_id=r.file_id, partitions=list(r.partitions),
+                                stream_size=r.stream_size)
                 )
             if stale:  # duplicates of content that is now gone must be ingested again
                 con.execute(
@@ -692,12 +701,14 @@ def materialize(
     on_error: str = "raise",
     progress: Progress | None = None,
     command: str | None = None,
+    threads: int | None = None,
 ) -> MaterializeReport:
     """STDF files, directories or globs -> the Hive-partitioned Parquet archive at `archive`.
 
     product / stage: partition values for every file (default: MIR PART_TYP, and TEST_COD else
     FLOW_ID). workers: files written in parallel (default: the number of CPUs, at most the number of
     files). on_error: 'raise' (a damaged file fails) or 'warn' (keep the rows before the damage).
+    threads: DuckDB threads per worker (default: CPUs / workers).
 
     Raises SourceError (a missing source), ArchiveBusyError (another run holds the archive);
     failures of single files are in the report (`report.failed`), never raised. A
@@ -706,7 +717,7 @@ def materialize(
     if on_error not in ("raise", "warn"):
         raise ValueError("on_error must be 'raise' or 'warn'")
     with _interrupt_handlers():
-        return _materialize(sources, archive, product, stage, workers, on_error, progress, command)
+        return _materialize(sources, archive, product, stage, workers, on_error, progress, command, threads)
 
 
 @contextmanager
@@ -750,6 +761,7 @@ def _materialize(
     on_error: str,
     progress: Progress | None,
     command: str | None,
+    threads: int | None = None,
 ) -> MaterializeReport:
     import stdf_duck
 
@@ -815,9 +827,9 @@ def _materialize(
             report.outcomes.append(o)
         try:
             if nw == 1:
-                _run_inline(run, jobs, ncpu)
+                _run_inline(run, jobs, threads or 0)
             else:
-                _run_pool(run, jobs, nw, ncpu)
+                _run_pool(run, jobs, nw, threads or max(1, ncpu // nw))
         except KeyboardInterrupt:
             report.interrupted = True
             try:
@@ -849,13 +861,13 @@ def _commit_due(run: _Run, last: float, force: bool = False) -> float:
     return last
 
 
-def _run_inline(run: _Run, jobs: list[Job], ncpu: int) -> None:
+def _run_inline(run: _Run, jobs: list[Job], threads: int) -> None:
     from .archive_worker import connect, run_job
 
     if not jobs:
         return
     tmp = os.path.join(run.a.staging, f"duckdb-tmp-{os.getpid()}")
-    con = connect(0, _memory_limit(1), tmp)
+    con = connect(threads, _memory_limit(1), tmp)
     run.report.route = _route(con)
     last = time.monotonic()
     try:
@@ -877,7 +889,7 @@ def _route(con: Any) -> str:
         return "?"
 
 
-def _run_pool(run: _Run, jobs: list[Job], nw: int, ncpu: int) -> None:
+def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
     """Jobs in `nw` worker processes (largest first); a worker that dies takes only its own file
     down: the jobs it may have held are retried one at a time, and the one that crashes again fails."""
     import multiprocessing as mp
@@ -887,7 +899,6 @@ def _run_pool(run: _Run, jobs: list[Job], nw: int, ncpu: int) -> None:
     from .archive_worker import worker_init, worker_run
 
     ctx = mp.get_context("spawn")
-    threads = max(1, ncpu // nw)
     queue = sorted(jobs, key=lambda j: -j.size)
     quarantine: list[Job] = []
     last = time.monotonic()

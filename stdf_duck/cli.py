@@ -440,10 +440,11 @@ def _print_summary(report: Any) -> None:
     if any(rows.values()):
         console.print("rows written: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
     route = f", {report.route} route" if report.route else ""
-    console.print(
-        f"{report.seconds:.1f} s, {report.workers} worker{'s' if report.workers != 1 else ''}{route}, "
-        f"{report.bytes_processed / 1e6 / dt:,.1f} MB/s of STDF read"
-    )
+    line = f"{report.seconds:.1f} s, {report.workers} worker{'s' if report.workers != 1 else ''}{route}, "
+    line += f"{report.bytes_processed / 1e6 / dt:,.1f} MB/s read"
+    if report.stream_bytes_processed != report.bytes_processed:
+        line += f" ({report.stream_bytes_processed / 1e6 / dt:,.1f} MB/s of decompressed STDF)"
+    console.print(line)
     if report.failed:  # each one was reported on stderr as it happened
         console.print(
             f"{len(report.failed)} file{'s' if len(report.failed) > 1 else ''} failed; the errors are in the ledger: "
