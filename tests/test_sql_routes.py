@@ -193,3 +193,23 @@ def test_jupysql_runs_stdf_functions(con: Any) -> None:
         from sql.connection import ConnectionManager
 
         ConnectionManager.connections.clear()
+
+
+def test_default_connection_and_magic_duckdb() -> None:
+    """Native route: duckdb.sql() after set_default_connection, and magic-duckdb's %dql."""
+    con = _native_con()
+    fx = Path(__file__).parent / "fixtures" / "multisite_le.stdf"
+    parts = 94  # tests/fixtures/README.md: multisite_le.stdf holds 94 parts
+    duckdb.set_default_connection(con)
+    try:
+        assert duckdb.sql(f"SELECT count(*) FROM stdf_parts('{fx}')").fetchall() == [(parts,)]
+    finally:
+        duckdb.set_default_connection(duckdb.connect())
+    pytest.importorskip("magic_duckdb")
+    from IPython.testing.globalipapp import get_ipython
+
+    ip = get_ipython()
+    ip.user_ns["stdfcon"] = con
+    ip.run_line_magic("load_ext", "magic_duckdb")
+    df = ip.run_line_magic("dql", f"-co stdfcon SELECT count(*) AS n FROM stdf_parts('{fx}')")
+    assert int(df["n"][0]) == parts
