@@ -158,7 +158,7 @@ def expand_sources(sources: Iterable[str]) -> list[str]:
             matches = sorted(_glob.glob(s, recursive=True))
             if not matches:
                 raise SourceError(f"no file matches {src}")
-            found = []
+            found: list[str] = []
             for m in matches:
                 if os.path.isdir(m):
                     found.extend(f for f in _walk(m) if looks_like_stdf(f))
@@ -508,12 +508,15 @@ _LEDGER_COLS = (
 )  # fmt: skip
 
 
-def _upsert(con: Any, row: dict[str, Any]) -> None:
-    con.execute("DELETE FROM ingest WHERE path = ?", [row["path"]])
-    cols = [c for c in _LEDGER_COLS if c in row]
-    con.execute(
+def _upsert(con: Any, rows: list[dict[str, Any]]) -> None:
+    """Replace the ledger rows of these paths (one statement each for the whole batch)."""
+    if not rows:
+        return
+    con.execute("DELETE FROM ingest WHERE list_contains(?, path)", [[r["path"] for r in rows]])
+    cols = list(_LEDGER_COLS)
+    con.executemany(
         f"INSERT INTO ingest ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-        [row[c] for c in cols],
+        [[r.get(c) for c in cols] for r in rows],
     )
 
 
@@ -577,8 +580,12 @@ class _Run:
                 ).fetchall()
             }
             now = _utcnow()
+            for r in batch:  # the data is on disk before the ledger says it can be published
+                for tmp, _rel in r.outputs:
+                    _fsync_path(tmp)
             con.execute("BEGIN TRANSACTION")
             stale: list[str] = []
+            rows: list[dict[str, Any]] = []
             for r in batch:
                 prev = prev_rows.get(r.path)
                 prev_outputs = list(prev[2] or []) if prev else []
@@ -593,7 +600,7 @@ class _Run:
                     if prev and prev_outputs and prev[1] in ("ok", "failed"):  # old rows stay until it reads again
                         row.update(outputs=prev_outputs, file_id=prev[3], content_hash=prev[4])
                         row.update(zip(("rows_files", "rows_parts", "rows_results", "rows_tests", "rows_bins", "rows_wafers"), prev[5:]))
-                    _upsert(con, row)
+                    rows.append(row)
                     outcomes.append(FileOutcome(r.path, "failed", r.size, seconds=r.seconds, error=r.error, stream_size=r.stream_size))
                     continue
                 other = None
@@ -609,7 +616,7 @@ class _Run:
                     replaced = [x for x in prev_outputs if referenced.get(x) == r.path]
                     row = dict(base, **ident, status="committing" if replaced else "duplicate", duplicate_of=other,
                                outputs=[], staged=[], replaced=replaced or None)  # fmt: skip
-                    _upsert(con, row)
+                    rows.append(row)
                     if replaced:
                         publish.append((JobResult(r.path, r.size, r.mtime_ns, "duplicate"), replaced))
                         stale.append(r.path)
@@ -629,7 +636,12 @@ class _Run:
                     outputs=new_rel, staged=[os.path.relpath(t, self.a.root).replace(os.sep, "/") for t, _ in r.outputs],
                     replaced=replaced, **{f"rows_{t}": n for t, n in r.rows.items()},
                 )  # fmt: skip
-                _upsert(con, row)
+                rows.append(row)
+                if prev is not None:  # this path's previous content is no longer in the archive
+                    if by_id.get(prev[3]) == r.path:
+                        del by_id[prev[3]]
+                    if by_hash.get(prev[4]) == r.path:
+                        del by_hash[prev[4]]
                 by_id[r.file_id or ""] = r.path
                 if r.content_hash:
                     by_hash[r.content_hash] = r.path
@@ -640,10 +652,12 @@ class _Run:
                     FileOutcome(r.path, "ok", r.size, dict(r.rows), r.seconds, file_id=r.file_id, partitions=list(r.partitions),
                                 stream_size=r.stream_size)
                 )
+            _upsert(con, rows)
             if stale:  # duplicates of content that is now gone must be ingested again
                 con.execute(
-                    "UPDATE ingest SET status = 'stale' WHERE status = 'duplicate' AND list_contains(?, duplicate_of)",
-                    [stale],
+                    "UPDATE ingest SET status = 'stale' WHERE status = 'duplicate' AND list_contains(?, duplicate_of) "
+                    "AND NOT list_contains(?, path)",
+                    [stale, [r["path"] for r in rows]],
                 )
             con.execute("COMMIT")
             # publish: rename into place, delete what the sources had before
@@ -825,11 +839,32 @@ def _materialize(
         progress.start(len(jobs), sum(j.size for j in jobs), len(unchanged))
         for o in unchanged:
             report.outcomes.append(o)
-        try:
-            if nw == 1:
-                _run_inline(run, jobs, threads or 0)
+        def execute(js: list[Job]) -> None:
+            per_worker = threads or (ncpu if nw == 1 or len(js) == 1 else max(1, ncpu // nw))
+            for j in js:
+                j.parallel = per_worker
+            if nw == 1 or len(js) == 1:
+                _run_inline(run, js, per_worker)
             else:
-                _run_pool(run, jobs, nw, threads or max(1, ncpu // nw))
+                _run_pool(run, js, nw, per_worker)
+
+        try:
+            execute(jobs)
+            # a duplicate whose original changed in this run holds content no longer in the archive
+            with a.database() as con:
+                stale = {
+                    r[0]
+                    for r in con.execute(
+                        "SELECT path FROM ingest WHERE status = 'stale' AND list_contains(?, path)", [paths]
+                    ).fetchall()
+                }
+            if stale:
+                report.outcomes = [o for o in report.outcomes if not (o.path in stale and o.status == "unchanged")]
+                again = []
+                for i, p in enumerate(sorted(stale)):
+                    st = os.stat(p)
+                    again.append(Job(p, st.st_size, st.st_mtime_ns, product, stage, on_error, a.staging, f"{os.getpid()}-s{i}"))
+                execute(again)
         except KeyboardInterrupt:
             report.interrupted = True
             try:

@@ -102,6 +102,7 @@ class Job:
     on_error: str = "raise"
     staging: str = ""
     token: str = ""
+    parallel: int = 1  # DuckDB threads of the worker: > 1 writes the small tables concurrently
 
 
 @dataclass
@@ -226,19 +227,56 @@ def run_job(job: Job, con: Any) -> JobResult:
         res.partitions = list(groups)
         con.register(src_name, files)
         registered = True
-        for table in ARCHIVE_TABLES:
+        file_id = res.file_id
+
+        def copy(c: Any, table: str) -> int:
             n_table = 0
-            for g, (part, streams) in enumerate(groups.items()):
+            for g, (_part, streams) in enumerate(groups.items()):
                 where = "" if len(groups) == 1 else f"WHERE stream_index IN ({', '.join(map(str, streams))})"
-                tmp = os.path.join(job.staging, f"{job.token}-{table}-{g}.parquet.tmp")
-                values = {"path": path, "on_error": on_error, "where": where, "target": sql_literal(tmp)}
+                values = {"path": path, "on_error": on_error, "where": where, "target": sql_literal(tmp_of(table, g))}
                 if table == "files":
                     values["source"] = src_name
-                out = con.execute(render(f"copy_{table}", **values)).fetchone()
-                written.append(tmp)
+                out = c.execute(render(f"copy_{table}", **values)).fetchone()
                 n_table += int(out[0]) if out else 0
-                res.outputs.append((tmp, target_of(table, part, res.file_id)))
-            res.rows[table] = n_table
+            return n_table
+
+        def tmp_of(table: str, g: int) -> str:
+            return os.path.join(job.staging, f"{job.token}-{table}-{g}.parquet.tmp")
+
+        written.extend(tmp_of(t, g) for t in ARCHIVE_TABLES for g in range(len(groups)))
+        # the small tables in other connections while this one writes results (one file, many cores)
+        side = [t for t in ARCHIVE_TABLES if t not in ("results", "files")] if job.parallel > 1 else []
+        counts: dict[str, int] = {}
+        if side:
+            from concurrent.futures import ThreadPoolExecutor
+
+            all_cursors = [con.cursor() for _ in range(min(job.parallel - 1, len(side)))]
+            cursors = list(all_cursors)
+            pool = ThreadPoolExecutor(len(cursors))
+            try:
+                futs = {t: pool.submit(_on_cursor, cursors, copy, t) for t in side}
+                for t in ("results", "files"):
+                    counts[t] = copy(con, t)
+                for t, f in futs.items():
+                    counts[t] = f.result()
+            except BaseException:
+                for c in all_cursors:
+                    try:
+                        c.interrupt()
+                    except Exception:
+                        pass
+                raise
+            finally:
+                pool.shutdown(wait=True)
+                for c in all_cursors:
+                    c.close()
+        else:
+            for t in ARCHIVE_TABLES:
+                counts[t] = copy(con, t)
+        for t in ARCHIVE_TABLES:
+            res.rows[t] = counts[t]
+            for g, part in enumerate(groups):
+                res.outputs.append((tmp_of(t, g), target_of(t, part, file_id)))
         res.status = "ok"
     except KeyboardInterrupt:
         raise
@@ -262,6 +300,20 @@ def run_job(job: Job, con: Any) -> JobResult:
                 pass
     res.seconds = time.perf_counter() - t0
     return res
+
+
+_cursor_lock = threading.Lock()
+
+
+def _on_cursor(cursors: list[Any], fn: Any, table: str) -> int:
+    """Run fn(cursor, table) on a free cursor of the pool (one query per cursor at a time)."""
+    with _cursor_lock:
+        c = cursors.pop()
+    try:
+        return int(fn(c, table))
+    finally:
+        with _cursor_lock:
+            cursors.append(c)
 
 
 # ---- worker processes ------------------------------------------------------------------------

@@ -381,7 +381,8 @@ class _RichProgress:
         self.n_files, self.n_bytes = n_files, n_bytes
         self.t0 = time.perf_counter()
         self.bar.start()
-        self.task = self.bar.add_task("materialize", total=max(n_bytes, 1), **self._fields())
+        f = self._fields()
+        self.task = self.bar.add_task("materialize", total=max(n_bytes, 1), files=f["files"], mb=f["mb"], rows=f["rows"], rate=f["rate"])
 
     def file_done(self, o: Any) -> None:
         self.done_files += 1
@@ -389,7 +390,8 @@ class _RichProgress:
         self.rows += o.n_rows
         if o.status == "failed":
             self.console.print(f"[red]failed[/red] {o.path}: {o.error}", highlight=False, markup=True)
-        self.bar.update(self.task, completed=self.done_bytes, **self._fields())
+        f = self._fields()
+        self.bar.update(self.task, completed=self.done_bytes, files=f["files"], mb=f["mb"], rows=f["rows"], rate=f["rate"])
 
     def message(self, text: str) -> None:
         self.console.print(text)

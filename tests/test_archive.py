@@ -575,3 +575,18 @@ def test_native_and_rewrite_routes_write_the_same_archive(tmp_path: Path) -> Non
         for x, y in ((a, b), (b, a)):
             diff = con.execute(f"SELECT count(*) FROM (FROM read_parquet('{x}') EXCEPT ALL FROM read_parquet('{y}'))").fetchall()
             assert diff == [(0,)], rel
+
+
+def test_duplicate_of_a_changed_file_is_written_in_the_same_run(tmp_path: Path) -> None:
+    a, b, root = tmp_path / "a.stdf", tmp_path / "b.stdf", tmp_path / "arch"
+    shutil.copy(fx("multisite_le.stdf"), a)
+    shutil.copy(fx("multisite_le.stdf"), b)
+    materialize([str(a), str(b)], root, workers=1)
+    assert dict(q(root, "SELECT regexp_extract(path, '[^/]+$'), status FROM ingest")) == {"a.stdf": "ok", "b.stdf": "duplicate"}
+    time.sleep(0.01)
+    shutil.copy(fx("no_pir.stdf"), a)  # b's content is now only in b
+    report = materialize([str(a), str(b)], root, workers=1)
+    assert sorted((Path(o.path).name, o.status) for o in report.outcomes) == [("a.stdf", "ok"), ("b.stdf", "ok")]
+    assert parts_by_lot(root) == {"NOPIR01": 25, "MS4LOT": 94}
+    assert q(root, "SELECT DISTINCT status FROM ingest") == [("ok",)]
+    assert materialize([str(a), str(b)], root, workers=1).count("unchanged") == 2
