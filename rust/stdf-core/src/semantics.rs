@@ -375,6 +375,39 @@ struct ParamView<'a> {
     units: Option<Str<'a>>,
 }
 
+/// PTR and MPR share their parametric fields.
+trait HasParams<'a> {
+    fn params(&self) -> ParamView<'a>;
+}
+
+macro_rules! has_params {
+    ($t:ident) => {
+        impl<'a> HasParams<'a> for $t<'a> {
+            fn params(&self) -> ParamView<'a> {
+                ParamView {
+                    opt_flag: self.opt_flag,
+                    res_scal: self.res_scal,
+                    llm_scal: self.llm_scal,
+                    hlm_scal: self.hlm_scal,
+                    lo_limit: self.lo_limit,
+                    hi_limit: self.hi_limit,
+                    lo_spec: self.lo_spec,
+                    hi_spec: self.hi_spec,
+                    units: self.units,
+                }
+            }
+        }
+    };
+}
+has_params!(Ptr);
+has_params!(Mpr);
+
+impl<'a> ParamView<'a> {
+    fn of(r: &impl HasParams<'a>) -> Self {
+        r.params()
+    }
+}
+
 impl Catalog {
     /// The test with this number, created (with the next test_id) when first seen.
     #[inline]
@@ -514,20 +547,7 @@ impl Catalog {
         let t = &mut self.tests[id as usize];
         let first = !t.captured;
         Self::note_exec(t, TestType::Ptr, r.test_flg, r.test_txt, record_index);
-        let res = Self::resolve_param(
-            t,
-            &ParamView {
-                opt_flag: r.opt_flag,
-                res_scal: r.res_scal,
-                llm_scal: r.llm_scal,
-                hlm_scal: r.hlm_scal,
-                lo_limit: r.lo_limit,
-                hi_limit: r.hi_limit,
-                lo_spec: r.lo_spec,
-                hi_spec: r.hi_spec,
-                units: r.units,
-            },
-        );
+        let res = Self::resolve_param(t, &ParamView::of(r));
         if first {
             t.defaults.c_resfmt = pick_text(r.c_resfmt, &None);
             t.defaults.c_llmfmt = pick_text(r.c_llmfmt, &None);
@@ -546,20 +566,7 @@ impl Catalog {
         let t = &mut self.tests[id as usize];
         let first = !t.captured;
         Self::note_exec(t, TestType::Mpr, r.test_flg, r.test_txt, record_index);
-        let mut res = Self::resolve_param(
-            t,
-            &ParamView {
-                opt_flag: r.opt_flag,
-                res_scal: r.res_scal,
-                llm_scal: r.llm_scal,
-                hlm_scal: r.hlm_scal,
-                lo_limit: r.lo_limit,
-                hi_limit: r.hi_limit,
-                lo_spec: r.lo_spec,
-                hi_spec: r.hi_spec,
-                units: r.units,
-            },
-        );
+        let mut res = Self::resolve_param(t, &ParamView::of(r));
         let sweep_invalid = r.opt_flag.map(|f| f & 0x02 != 0).unwrap_or(true);
         if sweep_invalid || r.start_in.is_none() {
             res.start_in = if first { None } else { t.defaults.start_in };
