@@ -13,7 +13,8 @@ Measured, each in a fresh process with the page cache warm, best of --repeat:
   copy/3 tables      the COPY statements alone for parts, tests, results (what the direct route writes)
   rust/3 tables      `stdf_duck.parse_to_parquet` (parts, tests, results; one Rust pass, zstd)
 
-each with 1 worker on 1 file (DuckDB threads = 1) and with one worker per CPU on one file per CPU.
+each with 1 worker on 1 file (DuckDB threads = 1), with one worker per CPU on one file per CPU, and for
+materialize also 1 worker with all CPUs on 1 file (the small tables are then written beside results).
 MB = 10^6 bytes of uncompressed STDF read; MB/s = MB / wall second; MB/cpu-s = MB / CPU second
 (user + system of the process and its children: per-core throughput whatever the parallelism).
 Files are synthetic PTR-heavy multi-site lots written by rust/stdf-gen (cached in bench/data/materialize/),
@@ -74,7 +75,7 @@ def warm(paths: list[Path]) -> None:
 # ---- measurements (run in a child process: `--measure KIND WORKERS FILE...`) -----------------
 
 
-def measure(kind: str, workers: int, files: list[str]) -> dict[str, Any]:
+def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str, Any]:
     import stdf_duck
     from stdf_duck import archive as arc
     from stdf_duck.archive_worker import connect, render, sql_literal
@@ -84,7 +85,7 @@ def measure(kind: str, workers: int, files: list[str]) -> dict[str, Any]:
     route = ""
     try:
         if kind == "copy/materialize":
-            rep = arc.materialize(files, out, workers=workers, threads=1)
+            rep = arc.materialize(files, out, workers=workers, threads=threads)
             assert rep.ok and rep.count("ok") == len(files), [o.error for o in rep.failed]
             route = rep.route
         elif kind == "copy/3 tables":
@@ -118,13 +119,13 @@ def measure(kind: str, workers: int, files: list[str]) -> dict[str, Any]:
     return {"wall": wall, "cpu": cpu, "route": route}
 
 
-def run_child(kind: str, workers: int, files: list[Path], repeat: int, extension: str | None) -> dict[str, Any]:
+def run_child(kind: str, workers: int, threads: int, files: list[Path], repeat: int, extension: str | None) -> dict[str, Any]:
     best: dict[str, Any] | None = None
     env = dict(os.environ)
     # the COPY route runs natively when stdf_duck.connect() finds the extension, else by SQL rewrite
     env["STDF_DUCK_EXTENSION"] = extension or str(DATA / "no-extension")
     for _ in range(repeat):
-        p = subprocess.run([sys.executable, __file__, "--measure", kind, str(workers), *map(str, files)],
+        p = subprocess.run([sys.executable, __file__, "--measure", kind, str(workers), str(threads), *map(str, files)],
                            capture_output=True, text=True, cwd=REPO, env=env)  # fmt: skip
         if p.returncode != 0:
             raise SystemExit(f"{kind} failed:\n{p.stderr[-3000:]}")
@@ -134,7 +135,7 @@ def run_child(kind: str, workers: int, files: list[Path], repeat: int, extension
     assert best is not None
     mb = sum(f.stat().st_size for f in files) / 1e6
     # the child's CPU time includes the interpreter start and imports; wall is measured inside
-    return {"kind": kind, "workers": workers, "files": len(files), "mb": mb, **best,
+    return {"kind": kind, "workers": workers, "threads": threads, "files": len(files), "mb": mb, **best,
             "mb_s": mb / best["wall"], "mb_cpu_s": mb / best["cpu"]}  # fmt: skip
 
 
@@ -150,8 +151,8 @@ def main() -> None:
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
-        kind, workers, *files = args.measure
-        print(json.dumps(measure(kind, int(workers), files)))
+        kind, workers, threads, *files = args.measure
+        print(json.dumps(measure(kind, int(workers), int(threads), files)))
         return
     if args.quick:
         args.size_mb, args.repeat = 20, 1
@@ -164,19 +165,26 @@ def main() -> None:
         log(f"no extension at {args.extension}: the COPY route is measured on the rewrite route only")
     plan: list[tuple[str, str | None]] = [(k, e) for k in ("copy/materialize", "copy/3 tables") for e in routes]
     plan.append(("rust/3 tables", None))
-    shapes = [(1, files[:1])] + ([(len(files), files)] if len(files) > 1 else [])
+    # (workers, DuckDB threads per worker, files): one core; all cores on one file (materialize only);
+    # one worker per CPU on one file each
+    shapes = [(1, 1, files[:1])]
     rows = []
     for kind, ext in plan:
-        for workers, fs in shapes:
+        sh = list(shapes)
+        if kind == "copy/materialize" and NCPU > 1:
+            sh.append((1, NCPU, files[:1]))
+        if len(files) > 1:
+            sh.append((len(files), 1, files))
+        for workers, threads, fs in sh:
             log(f"{kind} ({'native' if ext else 'rewrite' if kind.startswith('copy') else 'rust'}): "
-                f"{workers} worker(s), {len(fs)} file(s) ...")  # fmt: skip
-            rows.append(run_child(kind, workers, fs, args.repeat, ext))
+                f"{workers} worker(s) x {threads} thread(s), {len(fs)} file(s) ...")  # fmt: skip
+            rows.append(run_child(kind, workers, threads, fs, args.repeat, ext))
     print(f"\nmaterialize throughput, {args.size_mb} MiB uncompressed STDF per file, {NCPU} CPUs "
           f"({platform.processor() or platform.machine()}), best of {args.repeat}")  # fmt: skip
-    print(f"{'route':<20}{'workers':>8}{'files':>6}{'MB':>9}{'wall s':>9}{'MB/s':>9}{'MB/cpu-s':>10}  engine")
+    print(f"{'route':<20}{'workers':>8}{'threads':>8}{'files':>6}{'MB':>9}{'wall s':>9}{'MB/s':>9}{'MB/cpu-s':>10}  engine")
     for r in rows:
-        print(f"{r['kind']:<20}{r['workers']:>8}{r['files']:>6}{r['mb']:>9.1f}{r['wall']:>9.2f}{r['mb_s']:>9.1f}"
-              f"{r['mb_cpu_s']:>10.1f}  {r['route']}")  # fmt: skip
+        print(f"{r['kind']:<20}{r['workers']:>8}{r['threads']:>8}{r['files']:>6}{r['mb']:>9.1f}{r['wall']:>9.2f}"
+              f"{r['mb_s']:>9.1f}{r['mb_cpu_s']:>10.1f}  {r['route']}")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"size_mb": args.size_mb, "ncpu": NCPU, "rows": rows}, indent=2))
     log(f"\nwritten {args.json}")

@@ -952,6 +952,11 @@ def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
                 p.kill()
             except Exception:
                 pass
+        for p in procs:  # reap them (no zombies; their CPU time shows in RUSAGE_CHILDREN)
+            try:
+                p.join(5)
+            except Exception:
+                pass
 
     pool = make_pool(nw)
     inflight: dict[Future[JobResult], Job] = {}

@@ -461,7 +461,7 @@ def _print_summary(report: Any) -> None:
               help="Archive directory (created if needed).")  # fmt: skip
 @click.option("--product", help="Product (part_typ partition) for every file; default: MIR PART_TYP.")
 @click.option("--stage", help="Test stage (test_stage partition) for every file; default: MIR TEST_COD, else FLOW_ID.")
-@click.option("--workers", "-j", type=click.IntRange(min=1), help="Files written in parallel  [default: CPUs]")
+@click.option("--workers", "-j", type=click.IntRange(min=1), help="Files written in parallel.  [default: number of CPUs]")
 @click.option("--on-error", type=click.Choice(["raise", "warn"]), default="raise", show_default=True,
               help="raise: a damaged file fails; warn: keep its rows before the damage.")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary (failures still on stderr).")
