@@ -257,14 +257,14 @@ impl Scanner {
                 match (cpu, order) {
                     (Some(1), crate::ByteOrder::Little) | (Some(2), crate::ByteOrder::Big) => st
                         .warn(
-                        Some(&raw),
-                        "byte_order_mismatch",
-                        format!(
+                            Some(&raw),
+                            "byte_order_mismatch",
+                            format!(
                             "FAR.CPU_TYPE {} disagrees with the {}-endian header; the header wins",
                             cpu.unwrap_or(0),
                             order.name()
                         ),
-                    ),
+                        ),
                     (Some(0), _) => st.warn(
                         Some(&raw),
                         "vax_floats",
