@@ -149,7 +149,9 @@ def main() -> None:
     ap.add_argument("--extension", default=str(REPO / "target" / "release" / "stdf.duckdb_extension"),
                     help="the DuckDB extension for the native COPY route (skipped when absent; make extension)")  # fmt: skip
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args, unknown = ap.parse_known_args()  # `make bench BENCH_ARGS=...` may carry options of bench/run.py
+    if unknown:
+        log(f"ignored options: {' '.join(unknown)}")
     if args.measure:
         kind, workers, threads, *files = args.measure
         print(json.dumps(measure(kind, int(workers), int(threads), files)))
