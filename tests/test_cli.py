@@ -345,6 +345,15 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     where = subprocess.check_output([str(vpy), "-c", "import stdf_duck.archive as a; print(a.__file__)"], cwd=work, env=env, text=True)
     assert where.startswith(str(venv)), where
+    # the DuckDB extension ships in the wheel: stdf_* SQL runs on the native route from the installed package
+    probe = (
+        "import stdf_duck; con = stdf_duck.connect(); "
+        "print(stdf_duck.route(con), con.sql(\"SELECT count(*) FROM stdf_parts('lot.stdf')\").fetchall()[0][0])"
+    )
+    if (REPO / "stdf_duck" / "stdf.duckdb_extension").exists():
+        out = subprocess.run([str(vpy), "-c", probe], cwd=work, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["native", "94"]  # tests/fixtures/README.md: 94 parts
     exe = str(venv / "bin" / "stdf-duck")
     r = subprocess.run([exe, "materialize", "lot.stdf", "--archive", "arch", "-q"], cwd=work, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
