@@ -31,6 +31,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,8 @@ from typing import Any, Literal
 
 from .archive_worker import (
     ARCHIVE_TABLES,
+    INTERRUPTED,
+    _is_interrupt,
     NULL_PARTITION,
     PARTITION_COLUMNS,
     Job,
@@ -406,6 +409,8 @@ class Archive:
                             f"{self.db_path} is open in another process ({one_line(e)}); close it and retry"
                         ) from None
                     raise
+                if INTERRUPTED.is_set():
+                    raise KeyboardInterrupt from None
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
         try:
@@ -734,6 +739,9 @@ def materialize(
         return _materialize(sources, archive, product, stage, workers, on_error, progress, command, threads)
 
 
+_DEFER = threading.Event()
+
+
 @contextmanager
 def _interrupt_handlers() -> Iterator[None]:
     """SIGINT (and SIGTERM) raise KeyboardInterrupt and set archive_worker.INTERRUPTED, so an
@@ -741,16 +749,16 @@ def _interrupt_handlers() -> Iterator[None]:
     import signal
     import threading
 
-    from .archive_worker import INTERRUPTED
-
     INTERRUPTED.clear()
+    _DEFER.set()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: Any) -> None:
         INTERRUPTED.set()
-        raise KeyboardInterrupt
+        if not _DEFER.is_set():  # setup and closing bookkeeping run to their end
+            raise KeyboardInterrupt
 
     saved = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -764,6 +772,7 @@ def _interrupt_handlers() -> Iterator[None]:
         for sig, h in saved.items():
             signal.signal(sig, h)
         INTERRUPTED.clear()
+        _DEFER.clear()
 
 
 def _materialize(
@@ -812,43 +821,48 @@ def _materialize(
         report.run_id = run.run_id
         a.clean_staging()
 
-        jobs: list[Job] = []
-        unchanged: list[FileOutcome] = []
-        for i, p in enumerate(paths):
-            try:
-                st = os.stat(p)
-            except OSError as e:
-                report.outcomes.append(FileOutcome(p, "failed", error=one_line(e)))
-                continue
-            k = known.get(p)
-            if (
-                k is not None
-                and k[1] in ("ok", "duplicate")
-                and k[2] == st.st_size
-                and k[3] == st.st_mtime_ns
-                and k[4] == product
-                and k[5] == stage
-            ):
-                unchanged.append(FileOutcome(p, "unchanged", st.st_size))
-                continue
-            jobs.append(
-                Job(p, st.st_size, st.st_mtime_ns, product, stage, on_error, a.staging, f"{os.getpid()}-{i}")
-            )
-        nw = max(1, min(workers or ncpu, len(jobs) or 1))
-        report.workers = nw
-        progress.start(len(jobs), sum(j.size for j in jobs), len(unchanged))
-        for o in unchanged:
-            report.outcomes.append(o)
-        def execute(js: list[Job]) -> None:
-            per_worker = threads or (ncpu if nw == 1 or len(js) == 1 else max(1, ncpu // nw))
-            for j in js:
-                j.parallel = per_worker
-            if nw == 1 or len(js) == 1:
-                _run_inline(run, js, per_worker)
-            else:
-                _run_pool(run, js, nw, per_worker)
-
+        nw = 1
         try:
+            _DEFER.clear()
+            if INTERRUPTED.is_set():  # Ctrl-C during the setup
+                raise KeyboardInterrupt
+            jobs: list[Job] = []
+            unchanged: list[FileOutcome] = []
+            for i, p in enumerate(paths):
+                try:
+                    st = os.stat(p)
+                except OSError as e:
+                    report.outcomes.append(FileOutcome(p, "failed", error=one_line(e)))
+                    continue
+                k = known.get(p)
+                if (
+                    k is not None
+                    and k[1] in ("ok", "duplicate")
+                    and k[2] == st.st_size
+                    and k[3] == st.st_mtime_ns
+                    and k[4] == product
+                    and k[5] == stage
+                ):
+                    unchanged.append(FileOutcome(p, "unchanged", st.st_size))
+                    continue
+                jobs.append(
+                    Job(p, st.st_size, st.st_mtime_ns, product, stage, on_error, a.staging, f"{os.getpid()}-{i}")
+                )
+            nw = max(1, min(workers or ncpu, len(jobs) or 1))
+            report.workers = nw
+            progress.start(len(jobs), sum(j.size for j in jobs), len(unchanged))
+            for o in unchanged:
+                report.outcomes.append(o)
+
+            def execute(js: list[Job]) -> None:
+                per_worker = threads or (ncpu if nw == 1 or len(js) == 1 else max(1, ncpu // nw))
+                for j in js:
+                    j.parallel = per_worker
+                if nw == 1 or len(js) == 1:
+                    _run_inline(run, js, per_worker)
+                else:
+                    _run_pool(run, js, nw, per_worker)
+
             execute(jobs)
             # a duplicate whose original changed in this run holds content no longer in the archive
             with a.database() as con:
@@ -865,13 +879,18 @@ def _materialize(
                     st = os.stat(p)
                     again.append(Job(p, st.st_size, st.st_mtime_ns, product, stage, on_error, a.staging, f"{os.getpid()}-s{i}"))
                 execute(again)
-        except KeyboardInterrupt:
+        except BaseException as e:
+            # Ctrl-C, also when DuckDB turned it into its own error in the middle of a query
+            if not isinstance(e, KeyboardInterrupt) and not _is_interrupt(e):
+                raise
             report.interrupted = True
+            _DEFER.set()
             try:
                 run.commit()  # what is finished stays (the intent protocol makes this safe)
             except BaseException:
                 pass
         finally:
+            _DEFER.set()
             progress.stop()
         report.seconds = time.perf_counter() - t0
         with a.database() as con:

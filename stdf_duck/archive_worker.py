@@ -168,7 +168,8 @@ INTERRUPTED = threading.Event()
 
 
 def _is_interrupt(e: BaseException) -> bool:
-    if INTERRUPTED.is_set():
+    """True for an interrupt, whatever DuckDB or an Arrow callback made of it."""
+    if isinstance(e, KeyboardInterrupt) or INTERRUPTED.is_set():
         return True
     name = type(e).__name__
     text = str(e)

@@ -589,6 +589,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return EXIT_OK
     except Exception as e:
+        from .archive_worker import _is_interrupt
+
+        if _is_interrupt(e) and not isinstance(e, Failure):
+            click.echo("stdf-duck: interrupted", err=True)
+            return EXIT_INTERRUPTED
         if debug:
             raise
         code = EXIT_FAILURE
