@@ -304,7 +304,7 @@ pub(crate) struct LotSink {
     contexts: Vec<stdf_core::semantics::Context>,
     // per stream
     cur_parts: Vec<PartRow>,
-    open_counts: HashMap<u32, (u32, u32, Option<u32>)>,
+    open_counts: stdf_core::semantics::IntMap<u32, (u32, u32, Option<u32>)>,
     cur_bins: Vec<BinRow>,
     cur_wafers: Vec<WaferRow>,
     wcr: Option<WcrInfo>,
@@ -332,7 +332,7 @@ impl LotSink {
             path: path.to_string(),
             contexts: Vec::new(),
             cur_parts: Vec::new(),
-            open_counts: HashMap::new(),
+            open_counts: Default::default(),
             cur_bins: Vec::new(),
             cur_wafers: Vec::new(),
             wcr: None,
@@ -414,24 +414,33 @@ impl LotSink {
         let mut parts = std::mem::take(&mut self.cur_parts);
         parts.sort_by_key(|p| p.part_index);
         // bin names and P/F: summary record first, else any per-site record
-        let lookup = |bins: &[BinRow], ty: &str, num: u16| -> (Option<String>, Option<String>) {
-            let mut best: Option<&BinRow> = None;
-            for b in bins.iter().filter(|b| b.bin_type == ty && b.bin_num == num) {
-                if best.is_none()
-                    || (b.is_summary == Some(true)
-                        && best.map(|x| x.is_summary) != Some(Some(true)))
-                {
-                    best = Some(b);
+        // bin name and P/F per (type, number): the summary record first, else any per-site record
+        let mut bin_info: HashMap<(&'static str, u16), (Option<String>, Option<String>, bool)> =
+            HashMap::new();
+        for bn in &self.cur_bins {
+            let summary = bn.is_summary == Some(true);
+            let e = bin_info
+                .entry((bn.bin_type, bn.bin_num))
+                .or_insert((None, None, false));
+            if e.2 && !summary {
+                continue;
+            }
+            if summary && !e.2 {
+                *e = (bn.bin_name.clone().or(e.0.take()), bn.bin_pf.clone(), true);
+            } else {
+                if e.0.is_none() {
+                    e.0 = bn.bin_name.clone();
+                }
+                if e.1.is_none() {
+                    e.1 = bn.bin_pf.clone();
                 }
             }
-            let name = bins
-                .iter()
-                .filter(|b| b.bin_type == ty && b.bin_num == num)
-                .find_map(|b| b.bin_name.clone());
-            (
-                best.and_then(|b| b.bin_name.clone()).or(name),
-                best.and_then(|b| b.bin_pf.clone()),
-            )
+        }
+        let lookup = |ty: &'static str, num: u16| -> (Option<String>, Option<String>) {
+            bin_info
+                .get(&(ty, num))
+                .map(|(n, f, _)| (n.clone(), f.clone()))
+                .unwrap_or((None, None))
         };
         // retests by (wafer, x, y) else part_id
         let mut last_by_key: HashMap<(Option<u16>, i32, i32, String), usize> = HashMap::new();
@@ -455,12 +464,12 @@ impl LotSink {
         for p in parts.iter_mut() {
             p.ctx = ctx;
             if let Some(h) = p.hard_bin {
-                let (n, f) = lookup(&self.cur_bins, "H", h);
+                let (n, f) = lookup("H", h);
                 p.hbin_name = n;
                 p.hbin_pf = f;
             }
             if let Some(s) = p.soft_bin {
-                let (n, f) = lookup(&self.cur_bins, "S", s);
+                let (n, f) = lookup("S", s);
                 p.sbin_name = n;
                 p.sbin_pf = f;
             }
@@ -488,73 +497,81 @@ impl LotSink {
         }
         // bins: counts from parts, PRR-only bins
         let mut bins = std::mem::take(&mut self.cur_bins);
-        for b in bins.iter_mut() {
-            b.ctx = ctx;
-            let sel = |p: &&PartRow| {
-                let num = if b.bin_type == "H" {
-                    p.hard_bin
-                } else {
-                    p.soft_bin
-                };
-                num == Some(b.bin_num)
-                    && p.complete
-                    && (b.is_summary == Some(true)
-                        || (b.head == Some(p.head) && b.site == Some(p.site)))
-            };
-            b.n_parts = parts.iter().filter(sel).count() as u32;
-            b.n_parts_final = parts.iter().filter(sel).filter(|p| p.is_final).count() as u32;
-        }
-        let mut extra: Vec<BinRow> = Vec::new();
+        // parts per (type, bin, site) and per (type, bin) for all sites: (all, final)
+        let mut per_site: HashMap<(&'static str, u16, u8, u8), (u32, u32)> = HashMap::new();
+        let mut per_bin: HashMap<(&'static str, u16), (u32, u32)> = HashMap::new();
         for p in parts.iter().filter(|p| p.complete) {
             for (ty, num) in [("H", p.hard_bin), ("S", p.soft_bin)] {
                 let Some(num) = num else { continue };
-                if bins.iter().any(|b| b.bin_type == ty && b.bin_num == num) {
-                    continue;
-                }
-                match extra
-                    .iter_mut()
-                    .find(|b| b.bin_type == ty && b.bin_num == num)
-                {
-                    Some(b) => {
-                        b.n_parts += 1;
-                        b.n_parts_final += p.is_final as u32;
-                    }
-                    None => extra.push(BinRow {
-                        stream_index: st.stream_index,
-                        ctx,
-                        bin_type: ty,
-                        bin_num: num,
-                        n_parts: 1,
-                        n_parts_final: p.is_final as u32,
-                        ..Default::default()
-                    }),
-                }
+                let e = per_site.entry((ty, num, p.head, p.site)).or_default();
+                e.0 += 1;
+                e.1 += p.is_final as u32;
+                let e = per_bin.entry((ty, num)).or_default();
+                e.0 += 1;
+                e.1 += p.is_final as u32;
             }
         }
+        for b in bins.iter_mut() {
+            b.ctx = ctx;
+            let (n, nf) = if b.is_summary == Some(true) {
+                per_bin.get(&(b.bin_type, b.bin_num)).copied()
+            } else {
+                match (b.head, b.site) {
+                    (Some(h), Some(si)) => per_site.get(&(b.bin_type, b.bin_num, h, si)).copied(),
+                    _ => None,
+                }
+            }
+            .unwrap_or((0, 0));
+            b.n_parts = n;
+            b.n_parts_final = nf;
+        }
+        let known: std::collections::HashSet<(&'static str, u16)> =
+            bins.iter().map(|b| (b.bin_type, b.bin_num)).collect();
+        let mut extra: Vec<BinRow> = per_bin
+            .iter()
+            .filter(|(k, _)| !known.contains(*k))
+            .map(|(&(ty, num), &(n, nf))| BinRow {
+                stream_index: st.stream_index,
+                ctx,
+                bin_type: ty,
+                bin_num: num,
+                n_parts: n,
+                n_parts_final: nf,
+                ..Default::default()
+            })
+            .collect();
         extra.sort_by_key(|b| (b.bin_type, b.bin_num));
         bins.extend(extra);
         // wafers
         let mut wafers = std::mem::take(&mut self.cur_wafers);
         wafers.sort_by_key(|w| w.wafer_index);
+        // per wafer: parts, dice (x, y) with their test count, final passes
+        #[derive(Default)]
+        struct WaferAcc {
+            n_parts: u32,
+            dice: HashMap<(i16, i16), u32>,
+            n_passed_final: u32,
+        }
+        let mut acc: HashMap<u16, WaferAcc> = HashMap::new();
+        for p in parts.iter().filter(|p| p.complete) {
+            let Some(wi) = p.wafer_index else { continue };
+            let a = acc.entry(wi).or_default();
+            a.n_parts += 1;
+            if let (Some(x), Some(y)) = (p.x, p.y) {
+                *a.dice.entry((x, y)).or_default() += 1;
+            }
+            if p.is_final && p.passed == Some(true) {
+                a.n_passed_final += 1;
+            }
+        }
         for w in wafers.iter_mut() {
             w.ctx = ctx;
-            let mine: Vec<&PartRow> = parts
-                .iter()
-                .filter(|p| p.wafer_index == Some(w.wafer_index) && p.complete)
-                .collect();
-            w.n_parts = mine.len() as u32;
-            let mut dice: HashMap<(i16, i16), u32> = HashMap::new();
-            for p in &mine {
-                if let (Some(x), Some(y)) = (p.x, p.y) {
-                    *dice.entry((x, y)).or_default() += 1;
-                }
+            if let Some(a) = acc.get(&w.wafer_index) {
+                w.n_parts = a.n_parts;
+                w.n_dice = a.dice.len() as u32;
+                w.n_retested = a.dice.values().filter(|&&c| c > 1).count() as u32;
+                w.n_passed_final = a.n_passed_final;
             }
-            w.n_dice = dice.len() as u32;
-            w.n_retested = dice.values().filter(|&&c| c > 1).count() as u32;
-            w.n_passed_final = mine
-                .iter()
-                .filter(|p| p.is_final && p.passed == Some(true))
-                .count() as u32;
         }
         // tests
         if self.need_tests() {
@@ -967,6 +984,11 @@ impl LotSink {
         match table {
             Table::Parts => {
                 let r = &self.parts;
+                let wafer_ids: HashMap<(u16, u16), Option<&str>> = self
+                    .wafers
+                    .iter()
+                    .map(|(w, _)| ((w.stream_index, w.wafer_index), w.wafer_id.as_deref()))
+                    .collect();
                 n = r.len();
                 cols = self.id_cols(n, r.iter().map(|p| p.stream_index));
                 cols.extend(self.context_cols(r.iter().map(|p| p.ctx)));
@@ -976,12 +998,8 @@ impl LotSink {
                     arr!(UInt16Array, r, |p| p.wafer_index),
                     str_arr(r.iter().map(|p| {
                         p.wafer_index
-                            .and_then(|w| {
-                                self.wafers.iter().find(|(x, _)| {
-                                    x.wafer_index == w && x.stream_index == p.stream_index
-                                })
-                            })
-                            .and_then(|(x, _)| x.wafer_id.as_deref())
+                            .and_then(|w| wafer_ids.get(&(p.stream_index, w)).copied())
+                            .flatten()
                     })),
                     arr!(UInt8Array, r, |p| Some(p.head)),
                     arr!(UInt8Array, r, |p| Some(p.site)),
