@@ -57,11 +57,13 @@ lint: develop ## clippy -D warnings (if installed), rustfmt --check, mypy, stubt
 	$(PY) -m mypy --strict --ignore-missing-imports stdf_duck
 	$(PY) -m mypy.stubtest stdf_duck._native
 
-bench: develop ## benchmarks against the peers (bench/run.py; options: make bench BENCH_ARGS=--quick)
+bench: develop ## benchmarks against the peers (bench/run.py) and materialize (bench/bench_materialize.py); BENCH_ARGS=--quick
 	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/bench_materialize.py $(BENCH_ARGS)
 
-demo: develop extension ## write a sample lot with stdf-gen and query it with DuckDB (examples/demo.py)
+demo: develop extension ## write a sample lot with stdf-gen, query it with DuckDB, materialize it into an archive
 	$(PY) examples/demo.py
+	$(PY) examples/demo_archive.py
 
 golden: ## regenerate tests/fixtures with the project's writer (never edit them by hand)
 	$(CARGO) test -p stdf-gen --release -- --ignored regenerate_fixtures

@@ -38,7 +38,7 @@ class Call:
 
 def _tokenize(sql: str, offset: int = 0) -> list[Any]:
     from sqlglot.dialects.duckdb import DuckDB
-    from sqlglot.tokens import TokenType
+    from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
     out = []
     toks = DuckDB().tokenize(sql)
@@ -103,7 +103,7 @@ def _parse_args(text: str) -> tuple[list[Any], dict[str, Any]]:
 
 def find_calls(sql: str) -> list[Call]:
     """Every stdf_<table>( ... ) call outside strings and comments, with evaluated arguments."""
-    from sqlglot.tokens import TokenType
+    from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
     toks = _tokenize(sql)
     calls: list[Call] = []
@@ -188,7 +188,7 @@ def _used_columns(sql: str, sources: dict[str, list[str]]) -> dict[str, set[str]
         from sqlglot.optimizer.scope import traverse_scope
 
         logging.getLogger("sqlglot").setLevel(logging.ERROR)
-        schema = {name: {c: "VARCHAR" for c in cols} for name, cols in sources.items()}
+        schema: dict[str, object] = {name: {c: "VARCHAR" for c in cols} for name, cols in sources.items()}
         trees = sqlglot.parse(sql, read="duckdb")
         seen: set[str] = set()
         for tree in trees:
@@ -201,7 +201,7 @@ def _used_columns(sql: str, sources: dict[str, list[str]]) -> dict[str, set[str]
                 return everything
             q = qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=False)
             for scope in traverse_scope(q):
-                alias_to_src = {}
+                alias_to_src: dict[str, str] = {}
                 for alias, src in scope.sources.items():
                     if isinstance(src, exp.Table) and src.name in sources:
                         alias_to_src[alias] = src.name
@@ -210,11 +210,11 @@ def _used_columns(sql: str, sources: dict[str, list[str]]) -> dict[str, set[str]
                 seen.update(alias_to_src.values())
                 stars = [s for s in scope.expression.find_all(exp.Star) if not isinstance(s.parent, exp.Count)]
                 if stars:
-                    for n in alias_to_src.values():
-                        out[n] = None
+                    for src_name in alias_to_src.values():
+                        out[src_name] = None
                     continue
                 for c in scope.columns:
-                    n = alias_to_src.get(c.table)
+                    n: str | None = alias_to_src.get(c.table)
                     if n is None:
                         # an unqualified or unknown column next to our source: be safe
                         if len(alias_to_src) == 1 and not c.table:

@@ -415,8 +415,9 @@ impl LotSink {
         parts.sort_by_key(|p| p.part_index);
         // bin names and P/F: summary record first, else any per-site record
         // bin name and P/F per (type, number): the summary record first, else any per-site record
-        let mut bin_info: HashMap<(&'static str, u16), (Option<String>, Option<String>, bool)> =
-            HashMap::new();
+        // (name, P/F, taken from a summary record)
+        type BinInfo = (Option<String>, Option<String>, bool);
+        let mut bin_info: HashMap<(&'static str, u16), BinInfo> = HashMap::new();
         for bn in &self.cur_bins {
             let summary = bn.is_summary == Some(true);
             let e = bin_info
