@@ -454,6 +454,35 @@ impl Sink for ResultsSink {
 }
 
 impl ResultsSink {
+    /// One row for a functional record (FTR, or the first STR of a chain): no value, no limits.
+    #[allow(clippy::too_many_arguments)]
+    fn push_functional(
+        &mut self,
+        st: &ScanState,
+        raw: &RawRecord,
+        part_index: Option<u32>,
+        rec_type: TestType,
+        test_id: u32,
+        test_num: u32,
+        (head, site, test_flg): (Option<u8>, Option<u8>, Option<u8>),
+        test_txt: Option<stdf_core::Str>,
+    ) {
+        let base = RowBase {
+            part_index,
+            head: head.unwrap_or(0),
+            site: site.unwrap_or(0),
+            record_index: raw.index,
+            rec_type,
+            test_id,
+            test_num,
+            test_txt,
+            res: Resolved::default(),
+            test_flg: test_flg.unwrap_or(0),
+            parm_flg: None,
+        };
+        self.push(st, &base, None, None, None, None, None);
+    }
+
     fn record_inner(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
         if raw.typ == 1 && raw.sub == 60 {
             let mut c = Cur::new(raw.payload, raw.order);
@@ -603,20 +632,8 @@ impl ResultsSink {
             TestType::Ftr => {
                 let r = Ftr::decode(&mut c);
                 let id = st.catalog.note_ftr(&r, raw.index);
-                let base = RowBase {
-                    part_index,
-                    head: r.head_num.unwrap_or(0),
-                    site: r.site_num.unwrap_or(0),
-                    record_index: raw.index,
-                    rec_type: ty,
-                    test_id: id,
-                    test_num: tnum,
-                    test_txt: r.test_txt,
-                    res: Resolved::default(),
-                    test_flg: r.test_flg.unwrap_or(0),
-                    parm_flg: None,
-                };
-                self.push(st, &base, None, None, None, None, None);
+                let flags = (r.head_num, r.site_num, r.test_flg);
+                self.push_functional(st, raw, part_index, ty, id, tnum, flags, r.test_txt);
             }
             TestType::Str => {
                 let r = StrRec::decode(&mut c);
@@ -626,20 +643,8 @@ impl ResultsSink {
                     return Flow::Continue;
                 }
                 let id = st.catalog.note_str(&r, raw.index);
-                let base = RowBase {
-                    part_index,
-                    head: r.head_num.unwrap_or(0),
-                    site: r.site_num.unwrap_or(0),
-                    record_index: raw.index,
-                    rec_type: ty,
-                    test_id: id,
-                    test_num: tnum,
-                    test_txt: r.test_txt,
-                    res: Resolved::default(),
-                    test_flg: r.test_flg.unwrap_or(0),
-                    parm_flg: None,
-                };
-                self.push(st, &base, None, None, None, None, None);
+                let flags = (r.head_num, r.site_num, r.test_flg);
+                self.push_functional(st, raw, part_index, ty, id, tnum, flags, r.test_txt);
             }
         }
         Flow::Continue
