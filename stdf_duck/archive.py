@@ -25,6 +25,7 @@ How it stays consistent:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import glob as _glob
 import os
@@ -60,10 +61,12 @@ __all__ = [
     "ArchiveBusyError",
     "ArchiveError",
     "FileOutcome",
+    "Item",
     "MaterializeReport",
     "SourceError",
     "expand_sources",
     "materialize",
+    "materialize_items",
     "sanitize",
 ]
 
@@ -178,6 +181,29 @@ def expand_sources(sources: Iterable[str]) -> list[str]:
         for f in found:
             add(f)
     return out
+
+
+@dataclass
+class Item:
+    """One file to materialize: `path` is read, `key` names it in the ledger (default: `path`).
+
+    A sync gives the remote file's credential-free URL as the key, its remote size and mtime, and
+    the product/stage its rules derived (`product_default`/`stage_default` are used only where the
+    MIR has no PART_TYP / TEST_COD and FLOW_ID)."""
+
+    path: str
+    key: str = ""
+    size: int = -1
+    mtime_ns: int = -1
+    product_default: str | None = None
+    stage_default: str | None = None
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.path
+        if self.size < 0 or self.mtime_ns < 0:
+            st = os.stat(self.path)
+            self.size = st.st_size if self.size < 0 else self.size
+            self.mtime_ns = st.st_mtime_ns if self.mtime_ns < 0 else self.mtime_ns
 
 
 # ---- results ---------------------------------------------------------------------------------
@@ -374,16 +400,21 @@ class Archive:
     # -- locking and the database ------------------------------------------------------------
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Exclusive writer lock; ArchiveBusyError when another process holds it."""
+    def lock(self, wait: float = 0.0) -> Iterator[None]:
+        """Exclusive writer lock; ArchiveBusyError when another process holds it (after waiting
+        up to `wait` seconds for it)."""
         os.makedirs(self.root, exist_ok=True)
         lk = _FileLock(os.path.join(self.root, LOCK_NAME))
-        if not lk.acquire():
+        deadline = time.monotonic() + wait
+        while not lk.acquire():
+            if time.monotonic() < deadline:
+                time.sleep(min(0.5, max(0.01, deadline - time.monotonic())))
+                continue
             who = lk.holder()
             raise ArchiveBusyError(
-                f"archive {self.root} is being written by another stdf-duck materialize"
+                f"archive {self.root} is being written by another stdf-duck materialize or sync"
                 + (f" ({who})" if who else "")
-                + "; wait for it to finish and run again"
+                + ("; it did not finish within the wait" if wait else "; wait for it to finish and run again")
             )
         try:
             yield
@@ -735,8 +766,33 @@ def materialize(
     """
     if on_error not in ("raise", "warn"):
         raise ValueError("on_error must be 'raise' or 'warn'")
+    items = [Item(p) for p in expand_sources(sources)]
+    return materialize_items(
+        items, archive, product=product, stage=stage, workers=workers, on_error=on_error, progress=progress,
+        command=command, threads=threads,
+    )  # fmt: skip
+
+
+def materialize_items(
+    items: Sequence[Item],
+    archive: str | os.PathLike[str],
+    *,
+    product: str | None = None,
+    stage: str | None = None,
+    workers: int | None = None,
+    on_error: str = "raise",
+    progress: Progress | None = None,
+    command: str | None = None,
+    threads: int | None = None,
+    lock_held: bool = False,
+) -> MaterializeReport:
+    """`materialize` for explicit items (see `Item`): the ledger knows each by its key, a key
+    already in the ledger with the same size and mtime is 'unchanged'. lock_held: the caller
+    holds `Archive.lock()` (a sync does, for its whole run)."""
+    if on_error not in ("raise", "warn"):
+        raise ValueError("on_error must be 'raise' or 'warn'")
     with _interrupt_handlers():
-        return _materialize(sources, archive, product, stage, workers, on_error, progress, command, threads)
+        return _materialize(list(items), archive, product, stage, workers, on_error, progress, command, threads, lock_held)
 
 
 _DEFER = threading.Event()
@@ -776,7 +832,7 @@ def _interrupt_handlers() -> Iterator[None]:
 
 
 def _materialize(
-    sources: Sequence[str],
+    items: list[Item],
     archive: str | os.PathLike[str],
     product: str | None,
     stage: str | None,
@@ -785,16 +841,20 @@ def _materialize(
     progress: Progress | None,
     command: str | None,
     threads: int | None = None,
+    lock_held: bool = False,
 ) -> MaterializeReport:
     import stdf_duck
 
     progress = progress or Progress()
-    paths = expand_sources(sources)
+    by_key: dict[str, Item] = {}
+    for it in items:
+        by_key.setdefault(it.key, it)
+    paths = list(by_key)
     a = Archive(archive)
     t0 = time.perf_counter()
     report = MaterializeReport(archive=a.root)
     ncpu = os.cpu_count() or 1
-    with a.lock():
+    with contextlib.nullcontext() if lock_held else a.lock():
         a.init()
         run = _Run(a, product, stage, on_error, progress, report)
         run.writer = f"stdf_duck {stdf_duck.__version__}"
@@ -829,25 +889,19 @@ def _materialize(
             jobs: list[Job] = []
             unchanged: list[FileOutcome] = []
             for i, p in enumerate(paths):
-                try:
-                    st = os.stat(p)
-                except OSError as e:
-                    report.outcomes.append(FileOutcome(p, "failed", error=one_line(e)))
-                    continue
+                it = by_key[p]
                 k = known.get(p)
                 if (
                     k is not None
                     and k[1] in ("ok", "duplicate")
-                    and k[2] == st.st_size
-                    and k[3] == st.st_mtime_ns
+                    and k[2] == it.size
+                    and k[3] == it.mtime_ns
                     and k[4] == product
                     and k[5] == stage
                 ):
-                    unchanged.append(FileOutcome(p, "unchanged", st.st_size))
+                    unchanged.append(FileOutcome(p, "unchanged", it.size))
                     continue
-                jobs.append(
-                    Job(p, st.st_size, st.st_mtime_ns, product, stage, on_error, a.staging, f"{os.getpid()}-{i}")
-                )
+                jobs.append(_job(it, product, stage, on_error, a.staging, f"{os.getpid()}-{i}"))
             nw = max(1, min(workers or ncpu, len(jobs) or 1))
             report.workers = nw
             progress.start(len(jobs), sum(j.size for j in jobs), len(unchanged))
@@ -876,8 +930,7 @@ def _materialize(
                 report.outcomes = [o for o in report.outcomes if not (o.path in stale and o.status == "unchanged")]
                 again = []
                 for i, p in enumerate(sorted(stale)):
-                    st = os.stat(p)
-                    again.append(Job(p, st.st_size, st.st_mtime_ns, product, stage, on_error, a.staging, f"{os.getpid()}-s{i}"))
+                    again.append(_job(by_key[p], product, stage, on_error, a.staging, f"{os.getpid()}-s{i}"))
                 execute(again)
         except BaseException as e:
             # Ctrl-C, also when DuckDB turned it into its own error in the middle of a query
@@ -908,6 +961,13 @@ def _materialize(
     return report
 
 
+def _job(it: Item, product: str | None, stage: str | None, on_error: str, staging: str, token: str) -> Job:
+    return Job(
+        it.path, it.size, it.mtime_ns, product, stage, on_error, staging, token,
+        key=it.key, product_default=it.product_default, stage_default=it.stage_default,
+    )  # fmt: skip
+
+
 def _commit_due(run: _Run, last: float, force: bool = False) -> float:
     if run.pending and (force or time.monotonic() - last >= 1.0 or len(run.pending) >= 64):
         run.commit()
@@ -926,7 +986,7 @@ def _run_inline(run: _Run, jobs: list[Job], threads: int) -> None:
     last = time.monotonic()
     try:
         for job in jobs:
-            run.started[job.path] = _utcnow()
+            run.started[job.key or job.path] = _utcnow()
             run.pending.append(run_job(job, con))
             last = _commit_due(run, last)
         _commit_due(run, last, force=True)
@@ -983,7 +1043,7 @@ def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
         while queue or inflight:
             while queue and len(inflight) < 2 * nw:
                 job = queue.pop(0)
-                run.started[job.path] = _utcnow()
+                run.started[job.key or job.path] = _utcnow()
                 inflight[pool.submit(worker_run, job)] = job
             done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
             broken = False
@@ -998,7 +1058,7 @@ def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
                     broken = True
                     quarantine.append(job)
                 except Exception as e:  # pragma: no cover - run_job catches file errors itself
-                    run.pending.append(JobResult(job.path, job.size, job.mtime_ns, "failed", error=one_line(e)))
+                    run.pending.append(JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error=one_line(e)))
             if broken:
                 quarantine.extend(inflight.values())
                 inflight.clear()
@@ -1009,7 +1069,7 @@ def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
                         run.pending.append(single.submit(worker_run, job).result())
                     except BrokenProcessPool:
                         run.pending.append(
-                            JobResult(job.path, job.size, job.mtime_ns, "failed", error="the worker process crashed reading this file")
+                            JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error="the worker process crashed reading this file")
                         )
                     finally:
                         kill(single)

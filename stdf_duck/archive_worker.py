@@ -103,6 +103,9 @@ class Job:
     staging: str = ""
     token: str = ""
     parallel: int = 1  # DuckDB threads of the worker: > 1 writes the small tables concurrently
+    key: str = ""  # the ledger's name for the file (default: path)
+    product_default: str | None = None  # used where the MIR has no PART_TYP
+    stage_default: str | None = None  # used where the MIR has no TEST_COD / FLOW_ID
 
 
 @dataclass
@@ -180,11 +183,30 @@ def _is_interrupt(e: BaseException) -> bool:
     )
 
 
-def partition_of(row: dict[str, Any], product: str | None, stage: str | None) -> tuple[str, str, str]:
-    """(part_typ, test_stage, lot_id) directory values of one stdf_files row."""
+def _given(v: Any) -> bool:
+    return v is not None and str(v).strip() != ""
+
+
+def partition_of(
+    row: dict[str, Any],
+    product: str | None,
+    stage: str | None,
+    product_default: str | None = None,
+    stage_default: str | None = None,
+) -> tuple[str, str, str]:
+    """(part_typ, test_stage, lot_id) directory values of one stdf_files row: the override, else
+    the MIR value, else the default (a sync rule), else __NULL__."""
+
+    from .config import fill_mir
+
+    def pick(override: str | None, mir: Any, default: str | None) -> Any:
+        if override is not None:
+            return override
+        return mir if _given(mir) else fill_mir(default, row)
+
     return (
-        sanitize(product if product is not None else row.get("part_typ")),
-        sanitize(stage if stage is not None else row.get("test_stage")),
+        sanitize(pick(product, row.get("part_typ"), product_default)),
+        sanitize(pick(stage, row.get("test_stage"), stage_default)),
         sanitize(row.get("lot_id")),
     )
 
@@ -201,7 +223,7 @@ def run_job(job: Job, con: Any) -> JobResult:
     import stdf_duck
 
     t0 = time.perf_counter()
-    res = JobResult(path=job.path, size=job.size, mtime_ns=job.mtime_ns, status="failed")
+    res = JobResult(path=job.key or job.path, size=job.size, mtime_ns=job.mtime_ns, status="failed")
     try:
         res.route = stdf_duck.route(con)
     except Exception:
@@ -224,7 +246,7 @@ def run_job(job: Job, con: Any) -> JobResult:
         res.n_warnings = sum(int(r.get("n_warnings") or 0) for r in rows)
         groups: dict[tuple[str, str, str], list[int]] = {}
         for r in rows:
-            groups.setdefault(partition_of(r, job.product, job.stage), []).append(int(r["stream_index"]))
+            groups.setdefault(partition_of(r, job.product, job.stage, job.product_default, job.stage_default), []).append(int(r["stream_index"]))
         res.partitions = list(groups)
         con.register(src_name, files)
         registered = True

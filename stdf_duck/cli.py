@@ -63,6 +63,8 @@ def cli() -> None:
       stdf-duck materialize lots/ --archive arch       STDF -> Hive-partitioned Parquet
       stdf-duck query --db arch "SELECT lot_id, avg(passed::INT) FROM parts GROUP BY 1"
       stdf-duck convert lot.stdf --out pq              one file, direct Rust writer
+      stdf-duck sync --config stdf-duck.toml           new files from the testers' servers
+      stdf-duck status                                 the ledger: states, failures, last syncs
 
     \b
     Exit codes: 0 ok, 1 failure (some file or the SQL failed), 2 usage error,
@@ -558,6 +560,7 @@ def _sigterm(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: returns the exit code (see the module doc)."""
     from .archive import ArchiveBusyError, ArchiveError, SourceError
+    from .config import ConfigError
 
     if threading_main():
         try:
@@ -599,7 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_FAILURE
         if isinstance(e, Failure):
             code = e.code
-        elif isinstance(e, SourceError):
+        elif isinstance(e, (SourceError, ConfigError)):
             code = EXIT_USAGE
         elif isinstance(e, ArchiveBusyError):
             code = EXIT_BUSY
@@ -634,6 +637,8 @@ def threading_main() -> bool:
 
     return threading.current_thread() is threading.main_thread()
 
+
+from . import cli_sync as _cli_sync  # noqa: E402  (registers sync, status, config)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
