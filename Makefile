@@ -57,9 +57,10 @@ lint: develop ## clippy -D warnings (if installed), rustfmt --check, mypy, stubt
 	$(PY) -m mypy --strict --ignore-missing-imports stdf_duck
 	$(PY) -m mypy.stubtest stdf_duck._native
 
-bench: develop ## benchmarks against the peers (bench/run.py) and materialize (bench/bench_materialize.py); BENCH_ARGS=--quick
+bench: develop ## benchmarks: peers (bench/run.py), materialize (bench_materialize.py), sync from FTP (bench_sync.py); BENCH_ARGS=--quick
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/bench_materialize.py $(BENCH_ARGS)
+	$(PY) bench/bench_sync.py $(BENCH_ARGS)
 
 demo: develop extension ## write a sample lot with stdf-gen, query it with DuckDB, materialize it into an archive
 	$(PY) examples/demo.py
