@@ -641,4 +641,7 @@ def threading_main() -> bool:
 from . import cli_sync as _cli_sync  # noqa: E402  (registers sync, status, config)
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m stdf_duck.cli`: run the importable module's group (the one cli_sync registered on)
+    from stdf_duck.cli import main as _main
+
+    sys.exit(_main())

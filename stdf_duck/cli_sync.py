@@ -283,7 +283,7 @@ def status(archive: str | None, config: str | None, failures: int, as_json: bool
     if as_json:
         click.echo(json.dumps(_jsonable(st), indent=2))
         return EXIT_OK
-    con = Console(highlight=False, soft_wrap=True)
+    con = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     con.print(f"[bold]archive[/bold] {st['archive']}")
     ing = st["ingest"]
     con.print("ingested files: " + (", ".join(f"{k} {v:,}" for k, v in ing.items()) or "none")
@@ -304,7 +304,8 @@ def status(archive: str | None, config: str | None, failures: int, as_json: bool
         for r in st["sync"]:
             t.add_row(r["source"], r["state"], f"{r['n']:,}", _mb(r["bytes"] or 0))
         con.print(t)
-    fails = st["sync_failures"] + st["failures"]
+    in_sync = {r["key"] for r in st["sync_failures"]}
+    fails = st["sync_failures"] + [r for r in st["failures"] if r["file"] not in in_sync]
     if fails:
         t = Table(box=box.SIMPLE_HEAD, title="failures (latest first)", title_justify="left")
         for c in ("when", "file", "state", "error"):

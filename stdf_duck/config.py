@@ -415,13 +415,15 @@ def parse_config(raw: dict[str, Any], path: str) -> Config:
     names: set[str] = set()
     for i, s in enumerate(sources):
         where = f"sources[{i}]"
-        src = _source(ck, where, ck.table(where, "sources", s), base)
-        if src is None:
-            continue
-        if src.name in names:
-            ck.fail(f"{where}.name", f"duplicate source name {src.name!r}")
-        names.add(src.name)
-        cfg.sources.append(src)
+        d = ck.table(where, "sources", s)
+        name = d.get("name")
+        if name is not None:
+            if name in names:
+                ck.fail(f"{where}.name", f"duplicate source name {name!r}")
+            names.add(name)
+        src = _source(ck, where, d, base)
+        if src is not None:
+            cfg.sources.append(src)
     for i, r in enumerate(top.get("rules", [])):
         where = f"rules[{i}]"
         rule = _rule(ck, where, ck.table(where, "rules", r), names)

@@ -136,7 +136,7 @@ def verify_stdf(path: str, max_ratio: float = 200.0, max_stream_bytes: float = 6
 
     An uncompressed file must start with a FAR record. A gzip / bzip2 / zip / zstd file is
     decompressed as a stream (nothing kept): its content must start with a FAR record and must not
-    exceed max(256 MiB, size x max_ratio) nor max_stream_bytes (a decompression bomb fails here,
+    exceed max(64 MiB, size x max_ratio) nor max_stream_bytes (a decompression bomb fails here,
     fast, before the engine sees it). strict: a damaged container (bad CRC, cut short) fails too;
     else it is left to the engine (on_error = 'warn' keeps what is readable)."""
     size = os.path.getsize(path)
@@ -144,7 +144,7 @@ def verify_stdf(path: str, max_ratio: float = 200.0, max_stream_bytes: float = 6
         head = f.read(4)
     if head in _FAR:
         return size
-    limit = int(min(max_stream_bytes, max(256 * 2**20, size * max_ratio)))
+    limit = int(min(max_stream_bytes, max(64 * 2**20, size * max_ratio)))
     kind = {b"\x1f\x8b": "gzip", b"BZ": "bzip2", b"PK": "zip", b"\x28\xb5": "zstd"}.get(head[:2])
     if kind is None or (kind == "zstd" and head != b"\x28\xb5\x2f\xfd"):
         raise VerifyError(f"not an STDF file: no FAR record at byte 0 (starts with {head.hex(' ') or 'nothing'})")
@@ -154,7 +154,7 @@ def verify_stdf(path: str, max_ratio: float = 200.0, max_stream_bytes: float = 6
         for stream in _decompressed(path, kind):
             with stream:
                 while True:
-                    block = stream.read(1 << 20)
+                    block = stream.read(1 << 16)
                     if not block:
                         break
                     if len(first) < 4:
@@ -495,6 +495,11 @@ class _Sync:
             if offset:
                 log.info("%s: resuming %s at byte %d", src.name, e.rel, offset)
             r.download(e.rel, part, offset, on_bytes)
+            got = os.path.getsize(part)
+            if got < e.size:  # the transfer ended early: resume, unless the file changed meanwhile
+                now = r.stat(e.rel)
+                if now is not None and (now.size, now.mtime_ns) == (e.size, e.mtime_ns):
+                    raise ConnectionError(f"the transfer ended after {got:,} of {e.size:,} bytes")
 
         self.retry(f"downloading {e.rel}", src, attempt, e)
         got = os.path.getsize(part)
@@ -725,7 +730,7 @@ def status(archive: str, failures: int = 20) -> dict[str, Any]:
         if "sync_files" in tables:
             out["sync"] = rows("SELECT source, state, count(*) AS n, sum(size) AS bytes FROM sync_files GROUP BY ALL ORDER BY 1, 2")
             out["sync_failures"] = rows(
-                "SELECT source, remote AS file, state, error, updated_at AS at FROM sync_files "
+                "SELECT source, remote AS file, key, state, error, updated_at AS at FROM sync_files "
                 "WHERE state IN ('failed', 'error', 'rejected', 'unstable') ORDER BY updated_at DESC LIMIT ?",
                 [failures],
             )

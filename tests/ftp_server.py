@@ -53,12 +53,15 @@ class FtpServer:
                 super().__init__(sock, cmd_channel)
                 self._sent = 0
                 self._limit: int | None = None
-                name = os.path.basename(getattr(cmd_channel, "_stdf_file", "") or "")
-                with srv._lock:
-                    if name in srv.drop_after:
-                        self._limit = srv.drop_after.pop(name)
+                self._looked = False
 
             def send(self, data: bytes) -> int:
+                if not self._looked:  # the RETR comes after the data connection is set up
+                    self._looked = True
+                    name = os.path.basename(getattr(self.cmd_channel, "_stdf_file", "") or "")
+                    with srv._lock:
+                        if name in srv.drop_after:
+                            self._limit = srv.drop_after.pop(name)
                 if self._limit is not None and self._sent + len(data) > self._limit:
                     data = data[: max(self._limit - self._sent, 0)]
                     if data:
