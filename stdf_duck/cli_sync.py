@@ -183,13 +183,16 @@ def _print_sync_summary(report: Any, cfg: Any) -> None:
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
-    states = ("unchanged", "ingested", "duplicate", "downloaded", "unstable", "skipped", "failed", "error", "rejected")
+    states = tuple(s for s in ("unchanged", "ingested", "duplicate", "downloaded", "unstable", "skipped", "failed", "error", "rejected")
+                   if s == "ingested" or report.count(s))  # fmt: skip
     tab = Table(box=box.SIMPLE_HEAD, title=f"sync into {report.archive}" + (" (dry run)" if report.dry_run else ""),
                 title_justify="left")  # fmt: skip
     tab.add_column("source")
     tab.add_column("listed", justify="right")
+    actions = tuple(a for a in ("unchanged", "download", "ingest", "wait", "skip", "reject")
+                    if a == "download" or any(e.action == a for e in report.entries))  # fmt: skip
     if report.dry_run:
-        for a in ("unchanged", "download", "ingest", "wait", "skip", "reject"):
+        for a in actions:
             tab.add_column(a, justify="right")
     else:
         for s in states:
@@ -199,7 +202,7 @@ def _print_sync_summary(report: Any, cfg: Any) -> None:
     for n in names:
         es = [e for e in report.entries if e.source == n]
         if report.dry_run:
-            cells = [str(sum(1 for e in es if e.action == a)) for a in ("unchanged", "download", "ingest", "wait", "skip", "reject")]
+            cells = [str(sum(1 for e in es if e.action == a)) for a in actions]
         else:
             cells = [str(sum(1 for e in es if e.state == s)) for s in states]
         tab.add_row(n, str(len(es)), *cells, _mb(sum(e.downloaded for e in es)))
@@ -324,13 +327,14 @@ def config() -> None:
 
 @config.command("check", context_settings=CONTEXT)
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-def config_check(file: str | None) -> int:
+@click.option("--config", "-c", "config_opt", type=click.Path(dir_okay=False), help="Same as FILE.")
+def config_check(file: str | None, config_opt: str | None) -> int:
     """Validate FILE (default: $STDF_DUCK_CONFIG, else ./stdf-duck.toml): every problem is listed
     with its place (sources[1].url: ...); environment variables must be set. Exit 0 when valid, 2 if not."""
     from .config import ConfigError
 
     try:
-        cfg = _load(file)
+        cfg = _load(file or config_opt)
     except ConfigError as e:
         click.echo(f"stdf-duck: {e.path}: invalid configuration:", err=True)
         for p in e.problems:

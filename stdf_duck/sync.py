@@ -27,6 +27,7 @@ import datetime as _dt
 import gzip
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -328,7 +329,7 @@ class _Sync:
             if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'sync_files'").fetchall():
                 return {}
             rows = con.execute(
-                "SELECT s.remote, s.size, s.mtime_ns, s.state, s.first_seen, i.status FROM sync_files s "
+                "SELECT s.remote, s.size, s.mtime_ns, s.state, s.first_seen, i.status, s.key FROM sync_files s "
                 "LEFT JOIN ingest i ON i.path = s.key WHERE s.source = ?",
                 [src],
             ).fetchall()
@@ -359,6 +360,8 @@ class _Sync:
             ent = SyncEntry(src.name, rel, size, mtime_ns, _key(src, rel, r), in_place=bool(getattr(r, "in_place", False)))
             ent.product_default, ent.stage_default = self.cfg.defaults_for(src, rel)
             p = prev.get(rel)
+            if p is not None and p[6] and not ent.in_place:
+                ent.key = p[6]  # a file keeps its ledger key when the source's URL changes (port, host name)
             same = p is not None and p[1] == size and p[2] == mtime_ns
             ent.first_seen = p[4] if same and p is not None else now
             if same and p is not None and p[3] in ("ingested", "duplicate") and p[5] in ("ok", "duplicate"):
@@ -474,9 +477,9 @@ class _Sync:
         if self._complete(e):
             return local
         os.makedirs(os.path.dirname(local), exist_ok=True)
-        stem = os.path.basename(local) + "."
-        for old in os.listdir(os.path.dirname(local)):  # partial downloads of other versions
-            if old.startswith(stem) and old.endswith(".part") and os.path.join(os.path.dirname(local), old) != part:
+        other = re.compile(re.escape(os.path.basename(local)) + r"\.\d+-\d+\.part")
+        for old in os.listdir(os.path.dirname(local)):  # partial downloads of other versions of this file
+            if other.fullmatch(old) and os.path.join(os.path.dirname(local), old) != part:
                 try:
                     os.unlink(os.path.join(os.path.dirname(local), old))
                 except OSError:
@@ -635,9 +638,9 @@ class _Sync:
                     log.error("%s: cannot list %s: %s", n, src.display, msg)
                     continue
                 entries.extend(es)
-                todo = sum(1 for e in es if e.action in ("download", "ingest", "wait"))
-                self.progress.listed(n, len(es), todo)
-                log.info("%s: %d file(s) listed, %d to do", n, len(es), todo)
+                n_todo = sum(1 for e in es if e.action in ("download", "ingest", "wait"))
+                self.progress.listed(n, len(es), n_todo)
+                log.info("%s: %d file(s) listed, %d to do", n, len(es), n_todo)
             rep.entries = entries
             for e in entries:
                 if e.action in ("reject",):

@@ -575,3 +575,31 @@ def test_status_without_archive_is_a_usage_error(tmp_path: Path) -> None:
     r = cli("status", str(tmp_path / "nothing"))
     assert r.returncode == 2 and "no such archive" in r.stderr
 
+
+
+def test_changed_url_keeps_the_ledger_keys(tmp_path: Path, tree: Path) -> None:
+    with FtpServer(str(tree), password=PASSWORD) as srv:
+        assert sy.sync(cfg_of(tmp_path, srv.url)).ok
+        first_port = srv.port
+    (tree / "lots" / "mpr_ftr.stdf").write_bytes(mini_stdf("MPRFTR", 5, part_typ="P"))  # changed meanwhile
+    with FtpServer(str(tree), password=PASSWORD) as srv:  # another port: another URL
+        assert srv.port != first_port
+        rep = sy.sync(cfg_of(tmp_path, srv.url))
+    assert rep.count("ingested") == 1 and rep.count("unchanged") == 2
+    arch = tmp_path / "archive"
+    assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 5, "NOPIR01": 25}  # the old version is gone
+    assert q(arch, "SELECT count(*), count(DISTINCT path) FROM ingest") == [(3, 3)]
+
+
+def test_partial_downloads_of_similar_names_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """a.stdf must not take a.stdf.gz's partial download for one of its own older versions."""
+    good = mini_stdf("GOOD", 2, part_typ="P")
+    monkeypatch.setattr(sy, "open_remote", lambda src, timeout: _EvilRemote(good))
+    cfg = cfg_of(tmp_path, "ftp://tester@evil.example/")
+    other = tmp_path / "archive" / ".downloads" / "floor1" / "ok" / "good.stdf.gz.123-456.part"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"partial")
+    older = other.parent / "good.stdf.1-2.part"
+    older.write_bytes(b"old version")
+    sy.sync(cfg)
+    assert other.read_bytes() == b"partial" and not older.exists()
