@@ -69,7 +69,8 @@ class FtpServer:
                     self._sent = self._limit
                     self.close()  # the connection drops mid-transfer
                     return 0
-                if srv.throttle:
+                if srv.throttle:  # small pieces, evenly spaced (the rest is sent on the next call)
+                    data = data[:2048]
                     time.sleep(len(data) / srv.throttle)
                 n = int(super().send(data))
                 self._sent += n

@@ -603,3 +603,45 @@ def test_partial_downloads_of_similar_names_are_kept(tmp_path: Path, monkeypatch
     older.write_bytes(b"old version")
     sy.sync(cfg)
     assert other.read_bytes() == b"partial" and not older.exists()
+
+
+def test_readme_configuration_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", text, re.S)
+    assert block is not None
+    p = tmp_path / "stdf-duck.toml"
+    p.write_text(block.group(1))
+    monkeypatch.setenv("FLOOR1_FTP_PASSWORD", "x")
+    cfg = load_config(str(p))
+    assert [s.name for s in cfg.sources] == ["floor1"] and cfg.stable_seconds == 30 and cfg.download_workers == 4
+    assert cfg.defaults_for(cfg.sources[0], "PRODA/FT2/lot.stdf") == ("PRODA", "FT2")
+
+
+def test_interrupted_sync_resumes_its_downloads(tmp_path: Path, ftp: FtpServer) -> None:
+    import signal
+
+    ftp.throttle = 8_000  # bytes/s: multisite_le.stdf takes about 4 s
+    toml = write_toml(tmp_path, ftp.url, sync="stable_seconds = 0\nworkers = 1\ndownload_workers = 1")
+    proc = subprocess.Popen([sys.executable, "-m", "stdf_duck.cli", "sync", "--config", str(toml), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    downloads = tmp_path / "archive" / ".downloads"
+    deadline = time.monotonic() + 30
+    part: list[Path] = []
+    while time.monotonic() < deadline and not part:
+        part = [p for p in downloads.rglob("multisite_le.stdf.*.part") if p.stat().st_size > 0] if downloads.exists() else []
+        time.sleep(0.05)
+    assert part, "no partial download seen"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    have = max((p.stat().st_size for p in downloads.rglob("multisite_le.stdf.*.part")), default=0)
+    assert 0 < have < (Path(ftp.root) / "ENG" / "FT1" / "multisite_le.stdf").stat().st_size
+    ftp.throttle = 0
+    ftp.commands.clear()
+    r = cli("sync", "--config", str(toml), "-q")
+    assert r.returncode == 0, r.stderr
+    assert f"REST {have}" in ftp.commands
+    assert parts_by_lot(tmp_path / "archive") == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
