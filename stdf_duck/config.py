@@ -330,6 +330,9 @@ def _source(ck: _Checker, where: str, d: dict[str, Any], base: str) -> SourceCon
     src.stage = d.get("stage")
     opts = d.get("options", {})
     src.options = {k: ck.expand(f"{where}.options.{k}", v) if isinstance(v, str) else v for k, v in opts.items()}
+    hkp = src.options.get("host_key_policy")
+    if hkp is not None and hkp not in ("auto_add", "known_hosts"):
+        ck.fail(f"{where}.options.host_key_policy", f"must be 'known_hosts' (the default) or 'auto_add', not {hkp!r}")
     if src.scheme in ("sftp", "s3"):
         mod = {"sftp": "paramiko", "s3": "s3fs"}[src.scheme]
         try:

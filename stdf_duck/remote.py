@@ -13,6 +13,7 @@ import calendar
 import datetime as _dt
 import fnmatch
 import ftplib
+import logging
 import os
 import posixpath
 import socket
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .config import SourceConfig
+
+log = logging.getLogger("stdf_duck.sync")
 
 __all__ = [
     "PermanentError",
@@ -134,7 +137,12 @@ class FtpRemote:
         else:
             ftp = ftplib.FTP(timeout=self.timeout)
         try:
-            ftp.connect(src.host, src.port or 21)
+            try:
+                ftp.connect(src.host, src.port or 21)
+                if isinstance(ftp, ftplib.FTP_TLS):
+                    ftp.auth()
+            except ssl.SSLCertVerificationError as e:
+                raise PermanentError(f"TLS: {e.verify_message or e} (give the CA with options.ca_file)") from None
             try:
                 ftp.login(src.user or "anonymous", src.password or "")
             except ftplib.error_perm as e:
@@ -176,8 +184,13 @@ class FtpRemote:
                     return self._walk(ftp, d, rel, out, depth)
                 raise PermanentError(f"cannot list {d}: {str(e).strip()}") from None
         else:
+            try:
+                names = ftp.nlst(d)
+            except ftplib.error_perm as e:
+                raise PermanentError(f"cannot list {d}: {str(e).strip()}") from None
+            ftp.voidcmd("TYPE I")  # SIZE is refused in ASCII mode, which NLST left behind
             entries = []
-            for full in ftp.nlst(d):
+            for full in names:
                 name = posixpath.basename(full.rstrip("/")) if full.startswith("/") or "/" in full else full
                 try:
                     size = ftp.size(_join(d, name))
@@ -203,7 +216,10 @@ class FtpRemote:
                     except UnsafeNameError:
                         out.append((r, -1, 0))
                         continue
-                    self._walk(ftp, _join(d, name), r, out, depth + 1)
+                    try:
+                        self._walk(ftp, _join(d, name), r, out, depth + 1)
+                    except PermanentError as e:  # an unreadable folder: the rest is still listed
+                        log.warning("%s: %s", self.src.name, e)
                 continue
             if kind != "file":
                 continue
@@ -234,6 +250,7 @@ class FtpRemote:
             if str(e)[:3] == "550":
                 return None
         try:
+            ftp.voidcmd("TYPE I")
             size = ftp.size(path)
         except ftplib.error_perm:
             return None
@@ -278,34 +295,65 @@ def _ns(v: Any) -> int:
 
 
 class FsspecRemote:
-    """Any fsspec file system: sftp (paramiko), s3 (s3fs), memory and local (tests)."""
+    """Any fsspec file system: sftp (paramiko), s3 (s3fs), memory and local (tests). One instance
+    per thread (fsspec's instance cache is skipped), connected on first use."""
 
     in_place = False
 
     def __init__(self, src: SourceConfig, timeout: float, fs: Any = None) -> None:
         self.src = src
-        if fs is None:
-            import fsspec
-
-            opts = dict(src.options)
-            if src.scheme == "sftp":
-                opts.setdefault("timeout", timeout)
-                if src.port:
-                    opts.setdefault("port", src.port)
-                if src.user:
-                    opts.setdefault("username", src.user)
-                if src.password:
-                    opts.setdefault("password", src.password)
-                fs = fsspec.filesystem("sftp", host=src.host, **opts)
-            elif src.scheme == "s3":
-                fs = fsspec.filesystem("s3", **opts)
-            else:
-                fs = fsspec.filesystem(src.scheme, **opts)
-        self.fs = fs
+        self.timeout = timeout
+        self._given = fs is not None
+        self._fs: Any = fs
         self.base = (src.host + src.root if src.scheme == "s3" else src.root).rstrip("/") or "/"
 
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            self._fs = self._connect()
+        return self._fs
+
+    def _connect(self) -> Any:
+        import fsspec
+
+        src = self.src
+        opts = dict(src.options)
+        if src.scheme != "sftp":
+            return fsspec.filesystem(src.scheme, skip_instance_cache=True, **opts)
+        import paramiko
+
+        opts.setdefault("timeout", self.timeout)
+        opts.setdefault("banner_timeout", self.timeout)
+        opts.setdefault("auth_timeout", self.timeout)
+        if src.port:
+            opts.setdefault("port", src.port)
+        if src.user:
+            opts.setdefault("username", src.user)
+        if src.password:
+            opts.setdefault("password", src.password)
+            opts.setdefault("look_for_keys", False)
+            opts.setdefault("allow_agent", False)
+        policy = opts.pop("host_key_policy", None)
+        known = os.path.expanduser(str(opts.pop("known_hosts", "~/.ssh/known_hosts")))
+        opts["host_key_policy"] = "auto_add" if policy == "auto_add" else KnownHostsPolicy(known)
+        try:
+            return fsspec.filesystem("sftp", host=src.host, skip_instance_cache=True, **opts)
+        except paramiko.AuthenticationException as e:
+            raise PermanentError(f"login as {src.user or '?'} refused: {e}") from None
+        except paramiko.SSHException as e:
+            if "host key" in str(e):
+                raise PermanentError(str(e)) from None
+            raise ConnectionError(f"ssh: {e}") from None
+
     def close(self) -> None:
-        pass
+        if self._fs is not None and not self._given:
+            client = getattr(self._fs, "client", None)
+            if client is not None:
+                try:
+                    client.close()
+                except Exception:
+                    pass
+            self._fs = None
 
     def _rel(self, path: str) -> str:
         p = path if path.startswith("/") or not self.base.startswith("/") else "/" + path
@@ -345,6 +393,31 @@ class FsspecRemote:
                     break
                 f.write(block)
                 on_bytes(len(block))
+
+
+def KnownHostsPolicy(path: str) -> Any:
+    """A paramiko host-key policy: the server's key must be in the known_hosts file `path`
+    (what `ssh` would accept); anything else refuses the connection before a password is sent."""
+    import paramiko
+
+    class _Policy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+        def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+            keys = paramiko.HostKeys()
+            try:
+                keys.load(path)
+            except FileNotFoundError:
+                pass
+            entry = keys.lookup(hostname)
+            if entry is not None and key.get_name() in entry and entry[key.get_name()] == key:
+                return
+            host, _, port = hostname.strip("[").partition("]:")
+            scan = f"ssh-keyscan {'-p ' + port + ' ' if port else ''}{host} >> {path}"
+            raise paramiko.SSHException(
+                f"the host key of {hostname} ({key.get_name()}) is not in {path}: after checking it, add it with "
+                f"`{scan}`, or set the source's options.host_key_policy = 'auto_add'"
+            )
+
+    return _Policy()
 
 
 # ---- local directories (read in place) -----------------------------------------------------------

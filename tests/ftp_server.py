@@ -25,8 +25,12 @@ from pyftpdlib.servers import FTPServer, ThreadedFTPServer
 
 
 class FtpServer:
-    def __init__(self, root: str, user: str = "tester", password: str = "s3cret", threaded: bool = False) -> None:
+    def __init__(
+        self, root: str, user: str = "tester", password: str = "s3cret", threaded: bool = False, certfile: str | None = None
+    ) -> None:
         self.root = root
+        self.certfile = certfile  # FTPS (explicit TLS, control and data encrypted) with this cert + key
+        self.no_mlsd = False  # an old server: no MLSD / MLST (clients fall back to NLST, SIZE, MDTM)
         self.user = user
         self.password = password
         self.drop_after: dict[str, int] = {}
@@ -43,12 +47,18 @@ class FtpServer:
 
     @property
     def url(self) -> str:
-        return f"ftp://{self.user}@127.0.0.1:{self.port}/"
+        return f"{'ftps' if self.certfile else 'ftp'}://{self.user}@127.0.0.1:{self.port}/"
 
-    def _handler(self) -> type[FTPHandler]:
+    def _handler(self) -> Any:
         srv = self
+        dtp_base: Any = DTPHandler
+        ctl_base: Any = FTPHandler
+        if self.certfile:
+            from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
 
-        class Data(DTPHandler):
+            dtp_base, ctl_base = TLS_DTPHandler, TLS_FTPHandler
+
+        class Data(dtp_base):  # type: ignore[misc,valid-type]
             def __init__(self, sock: Any, cmd_channel: Any) -> None:
                 super().__init__(sock, cmd_channel)
                 self._sent = 0
@@ -76,7 +86,7 @@ class FtpServer:
                 self._sent += n
                 return n
 
-        class Handler(FTPHandler):
+        class Handler(ctl_base):  # type: ignore[misc,valid-type]
             dtp_handler = Data
             use_sendfile = False
             timeout = 30
@@ -84,6 +94,9 @@ class FtpServer:
             def pre_process_command(self, line: str, cmd: str, arg: str) -> Any:
                 with srv._lock:
                     srv.commands.append(line if cmd != "PASS" else "PASS ***")
+                if srv.no_mlsd and cmd in ("MLSD", "MLST"):
+                    self.respond(f"500 Command {cmd} not understood.")
+                    return None
                 if cmd == "RETR":
                     self._stdf_file = arg
                 return super().pre_process_command(line, cmd, arg)
@@ -92,6 +105,10 @@ class FtpServer:
         auth.add_user(self.user, self.password, self.root, perm="elr")
         Handler.authorizer = auth
         Handler.banner = "stdf-duck test server"
+        if self.certfile:
+            Handler.certfile = self.certfile
+            Handler.tls_control_required = True
+            Handler.tls_data_required = True
         return Handler
 
     def start(self) -> FtpServer:

@@ -402,7 +402,7 @@ def test_sql_templates_are_package_data() -> None:
 
     d = resources.files("stdf_duck").joinpath("sql", "archive")
     names = sorted(f.name for f in d.iterdir() if f.name.endswith(".sql"))
-    assert names == sorted(["scan_files.sql", "ledger.sql", "view.sql", *(f"copy_{t}.sql" for t in ARCHIVE_TABLES)])
+    assert names == sorted(["scan_files.sql", "ledger.sql", "sync.sql", "view.sql", *(f"copy_{t}.sql" for t in ARCHIVE_TABLES)])
     # stdf_duck.connect() runs stdf_duck/sql/*.sql: the templates must not be there
     assert not any(f.name.endswith(".sql") for f in resources.files("stdf_duck").joinpath("sql").iterdir())
 

@@ -645,3 +645,93 @@ def test_interrupted_sync_resumes_its_downloads(tmp_path: Path, ftp: FtpServer) 
     assert r.returncode == 0, r.stderr
     assert f"REST {have}" in ftp.commands
     assert parts_by_lot(tmp_path / "archive") == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
+
+
+# ---- SFTP (fsspec + paramiko against an asyncssh server) ---------------------------------------
+
+
+def test_sftp_source_with_known_host_key(tmp_path: Path, tree: Path) -> None:
+    pytest.importorskip("paramiko")
+    pytest.importorskip("asyncssh")
+    from sftp_server import SftpServer
+
+    with SftpServer(str(tree), password=PASSWORD) as srv:
+        known = tmp_path / "known_hosts"
+        known.write_text(srv.known_hosts_line())
+        cfg = cfg_of(tmp_path, srv.url, source={"options": {"known_hosts": str(known)}})
+        rep = sy.sync(cfg)
+        assert rep.ok, (rep.source_errors, [(e.rel, e.error) for e in rep.failed])
+        arch = tmp_path / "archive"
+        assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
+        assert sorted(k for (k,) in q(arch, "SELECT path FROM ingest")) == [
+            f"sftp://127.0.0.1:{srv.port}/{p}" for p in ("ENG/FT1/multisite_le.stdf", "lots/mpr_ftr.stdf", "lots/no_pir.stdf.gz")
+        ]
+        (tree / "lots" / "new.stdf").write_bytes(mini_stdf("NEWLOT", 4, part_typ="P"))
+        rep = sy.sync(cfg)
+        assert rep.count("ingested") == 1 and rep.count("unchanged") == 3
+        # an unknown host key refuses the connection (no password sent), with the way out in the error
+        other = tmp_path / "other_known_hosts"
+        other.write_text("")
+        rep = sy.sync(cfg_of(tmp_path / "b", srv.url, source={"options": {"known_hosts": str(other)}}))
+        err = rep.source_errors["floor1"]
+        assert "host key of [127.0.0.1]" in err and "ssh-keyscan -p" in err and PASSWORD not in err
+
+
+def _self_signed(tmp: Path) -> Path:
+    """A certificate (and its key) for 127.0.0.1, valid one day."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    pem = tmp / "server.pem"
+    pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
+    (tmp / "ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return pem
+
+
+def test_ftps_source_verifies_the_certificate(tmp_path: Path, tree: Path) -> None:
+    pytest.importorskip("OpenSSL")
+    pem = _self_signed(tmp_path)
+    with FtpServer(str(tree), password=PASSWORD, certfile=str(pem)) as srv:
+        assert srv.url.startswith("ftps://")
+        rep = sy.sync(cfg_of(tmp_path, srv.url, source={"options": {"ca_file": str(tmp_path / "ca.pem")}}))
+        assert rep.ok, (rep.source_errors, [(e.rel, e.error) for e in rep.failed])
+        assert parts_by_lot(tmp_path / "archive") == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
+        assert "PROT P" in srv.commands  # the data connections are encrypted too
+        # without the CA the certificate is refused
+        rep = sy.sync(cfg_of(tmp_path / "b", srv.url))
+        assert "TLS: " in rep.source_errors["floor1"] and "options.ca_file" in rep.source_errors["floor1"]
+        assert q(tmp_path / "b" / "archive", "SELECT status FROM syncs") == [("error",)]
+
+
+def test_server_without_mlsd_is_listed_with_nlst_size_mdtm(tmp_path: Path, ftp: FtpServer, tree: Path) -> None:
+    ftp.no_mlsd = True
+    rep = sy.sync(cfg_of(tmp_path, ftp.url))
+    assert rep.ok, (rep.source_errors, [(e.rel, e.error) for e in rep.failed])
+    assert any(c.startswith("NLST") for c in ftp.commands) and any(c.startswith("MDTM") for c in ftp.commands)
+    arch = tmp_path / "archive"
+    assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
+    st = (tree / "lots" / "mpr_ftr.stdf").stat()
+    assert q(arch, "SELECT size, mtime_ns FROM sync_files WHERE remote = 'lots/mpr_ftr.stdf'") == [
+        (st.st_size, int(st.st_mtime) * 1_000_000_000)
+    ]
+    rep = sy.sync(cfg_of(tmp_path, ftp.url))
+    assert rep.count("unchanged") == 3
