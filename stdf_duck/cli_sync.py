@@ -40,6 +40,8 @@ password = "${FLOOR1_FTP_PASSWORD}"                        # secrets come from t
 include = ["*.stdf", "*.stdf.gz", "*.std", "*.std.gz"]
 exclude = ["*.tmp", "*.part"]
 recursive = true
+# options = { ca_file = "ca.pem" }          # ftps: CA of a private certificate
+# options = { known_hosts = "~/.ssh/known_hosts", key_filename = "~/.ssh/id_ed25519" }   # sftp
 
 [[sources]]
 name = "local-drop"
