@@ -582,6 +582,17 @@ class _Sync:
             pool.shutdown(wait=True, cancel_futures=True)
             self.flush()
 
+    def prune_downloads(self) -> None:
+        """Remove the folders of ARCHIVE/.downloads left empty (partial downloads stay)."""
+        top = os.path.join(self.archive.root, DOWNLOADS)
+        if self.dry_run or not os.path.isdir(top):
+            return
+        for d, _dirs, _files in sorted(os.walk(top), key=lambda w: -len(w[0])):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
     # -- the run ---------------------------------------------------------------------------------
 
     def start_rows(self, names: list[str]) -> None:
@@ -667,6 +678,7 @@ class _Sync:
             self.stop.set()
         finally:
             self.close_all()
+            self.prune_downloads()
             rep.seconds = time.perf_counter() - t0
             if not self.dry_run:
                 try:
