@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from .cli import CONTEXT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _jsonable, _mb, cli
+from .sync import SyncProgress
 
 EXAMPLE = '''# stdf-duck.toml: where the archive is and where the STDF files come from.
 # Check it with `stdf-duck config check`; run `stdf-duck sync` (daily, from cron or a systemd timer).
@@ -66,7 +67,7 @@ def _load(config: str | None) -> Any:
     return load_config(config)
 
 
-class _SyncBars:
+class _SyncBars(SyncProgress):
     """Download and ingest bars on stderr (a terminal), one line per failure."""
 
     def __init__(self) -> None:
@@ -126,23 +127,8 @@ class _SyncBars:
         self.bar.stop()
 
 
-class _SyncLog:
+class _SyncLog(SyncProgress):
     """No bars (not a terminal, or --quiet): failures as log lines."""
-
-    def listed(self, source: str, n_files: int, n_todo: int) -> None:
-        pass
-
-    def download_start(self, n_files: int, n_bytes: int) -> None:
-        pass
-
-    def download_bytes(self, n: int) -> None:
-        pass
-
-    def download_done(self, e: Any) -> None:
-        pass
-
-    def start(self, n_files: int, n_bytes: int, n_unchanged: int) -> None:
-        pass
 
     def file_done(self, o: Any) -> None:
         if o.status == "failed":
@@ -150,9 +136,6 @@ class _SyncLog:
 
     def message(self, text: str) -> None:
         logging.getLogger("stdf_duck.sync").info("%s", text)
-
-    def stop(self) -> None:
-        pass
 
     def close(self) -> None:
         pass
@@ -253,7 +236,7 @@ def sync(config: str | None, sources: tuple[str, ...], dry_run: bool, no_ingest:
     handler = _setup_logging(cfg, verbose, quiet)
     bars = _SyncBars() if (not quiet and sys.stderr.isatty()) else _SyncLog()
     try:
-        report = sy.sync(cfg, list(sources) or None, dry_run=dry_run, ingest=not no_ingest, wait=wait_s, progress=bars,  # type: ignore[arg-type]
+        report = sy.sync(cfg, list(sources) or None, dry_run=dry_run, ingest=not no_ingest, wait=wait_s, progress=bars,
                          command=" ".join(["stdf-duck", "sync", *sys.argv[2:]]) if sys.argv else None)  # fmt: skip
     finally:
         bars.close()
