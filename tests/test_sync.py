@@ -735,3 +735,28 @@ def test_server_without_mlsd_is_listed_with_nlst_size_mdtm(tmp_path: Path, ftp: 
     ]
     rep = sy.sync(cfg_of(tmp_path, ftp.url))
     assert rep.count("unchanged") == 3
+
+
+def test_killed_sync_is_completed_by_the_next(tmp_path: Path, ftp: FtpServer) -> None:
+    import signal
+
+    ftp.throttle = 8_000
+    toml = write_toml(tmp_path, ftp.url, sync="stable_seconds = 0\nworkers = 1\ndownload_workers = 1")
+    proc = subprocess.Popen([sys.executable, "-m", "stdf_duck.cli", "sync", "--config", str(toml), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    downloads = tmp_path / "archive" / ".downloads"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if downloads.exists() and any(p.stat().st_size > 0 for p in downloads.rglob("*.part")):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    ftp.throttle = 0
+    r = cli("sync", "--config", str(toml), "-q")
+    assert r.returncode == 0, r.stderr
+    arch = tmp_path / "archive"
+    assert q(arch, "SELECT status FROM syncs ORDER BY sync_id") == [("killed",), ("complete",)]
+    assert set(states(arch).values()) == {"ingested"}
+    assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
+    assert any(c.startswith("REST ") for c in ftp.commands)  # the partial download was resumed
