@@ -355,6 +355,9 @@ class _Sync:
             except UnsafeNameError as e:
                 ent = SyncEntry(src.name, name, 0, 0, f"{src.display}#{name!r}", state="rejected", action="reject",
                                 error=str(e), first_seen=now)  # fmt: skip
+                p = prev.get(name)
+                if p is not None and p[3] == "rejected":  # reported once; `status` keeps listing it
+                    ent.state, ent.action = "skipped", "skip"
                 out.append(ent)
                 continue
             ent = SyncEntry(src.name, rel, size, mtime_ns, _key(src, rel, r), in_place=bool(getattr(r, "in_place", False)))

@@ -347,7 +347,10 @@ def test_names_escaping_the_staging_area_are_rejected(tmp_path: Path, monkeypatc
     assert st == {"../../escape.stdf": "rejected", "/etc/evil.stdf": "rejected", "ok/good.stdf": "ingested"}
     assert parts_by_lot(arch) == {"GOOD": 2}
     assert not (tmp_path / "escape.stdf").exists() and not list(tmp_path.rglob("escape.stdf*")) and not list(tmp_path.rglob("evil.stdf*"))
-    assert not rep.ok  # rejected names are failures to look at
+    assert not rep.ok  # rejected names are failures to look at ...
+    rep = sy.sync(cfg_of(tmp_path, "ftp://tester@evil.example/"))
+    assert rep.ok and rep.count("skipped") == 2 and rep.count("unchanged") == 1  # ... reported once
+    assert states(arch)["../../escape.stdf"] == "rejected"
 
 
 def test_secrets_are_never_logged_nor_stored(tmp_path: Path, ftp: FtpServer) -> None:
