@@ -1,7 +1,7 @@
 """`stdf-duck`: the command line, a thin shell over the library.
 
 Exit codes: 0 success; 1 failure (a file that could not be read or written, an SQL error);
-2 usage error (bad option, missing file); 3 the archive is busy (another materialize holds it);
+2 usage error (bad option, missing file); 3 the archive is busy (another materialize or sync holds it);
 130 interrupted (Ctrl-C, SIGTERM). Errors are one line on stderr, without a traceback
 (set STDF_DUCK_DEBUG=1 to see one).
 """

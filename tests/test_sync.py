@@ -763,3 +763,48 @@ def test_killed_sync_is_completed_by_the_next(tmp_path: Path, ftp: FtpServer) ->
     assert set(states(arch).values()) == {"ingested"}
     assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
     assert any(c.startswith("REST ") for c in ftp.commands)  # the partial download was resumed
+
+
+# ---- S3 (fsspec + s3fs against a moto server) --------------------------------------------------
+
+
+def test_s3_source(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("s3fs")
+    server_mod = pytest.importorskip("moto.server")
+    import logging
+
+    import s3fs
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    srv = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    srv.start()
+    try:
+        host, port = srv.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        monkeypatch.setenv("S3_KEY", "AKIDSTDFDUCK")
+        monkeypatch.setenv("S3_SECRET", "s3-secret-Vb7-not-in-logs")
+        fs = s3fs.S3FileSystem(key="AKIDSTDFDUCK", secret="s3-secret-Vb7-not-in-logs",
+                               client_kwargs={"endpoint_url": endpoint}, skip_instance_cache=True)  # fmt: skip
+        fs.mkdir("tester-bucket")
+        for p in tree.rglob("*"):
+            if p.is_file():
+                fs.pipe(f"tester-bucket/stdf/{p.relative_to(tree).as_posix()}", p.read_bytes())
+        opts = {"key": "${S3_KEY}", "secret": "${S3_SECRET}", "client_kwargs": {"endpoint_url": endpoint}}
+        cfg = cfg_of(tmp_path, "s3://tester-bucket/stdf", source={"options": opts})
+        rep = sy.sync(cfg)
+        assert rep.ok, (rep.source_errors, [(e.rel, e.error) for e in rep.failed])
+        arch = tmp_path / "archive"
+        assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
+        assert sorted(k for (k,) in q(arch, "SELECT path FROM ingest")) == [
+            f"s3://tester-bucket/stdf/{p}" for p in ("ENG/FT1/multisite_le.stdf", "lots/mpr_ftr.stdf", "lots/no_pir.stdf.gz")
+        ]
+        fs.pipe("tester-bucket/stdf/lots/new.stdf", mini_stdf("NEWLOT", 4, part_typ="P"))
+        rep = sy.sync(cfg)
+        assert rep.count("ingested") == 1 and rep.count("unchanged") == 3
+        assert parts_by_lot(arch)["NEWLOT"] == 4
+        for f in arch.rglob("*"):
+            if f.is_file():
+                assert b"s3-secret-Vb7" not in f.read_bytes()
+    finally:
+        srv.stop()
