@@ -49,6 +49,9 @@ log = logging.getLogger("stdf_duck.sync")
 DOWNLOADS = ".downloads"
 #: a file never waits longer than this inside one run for its size to settle (later runs see it again)
 MAX_STABLE_WAIT = 600.0
+#: after this many transfers of one source failed in a row (each after every retry), its other files
+#: are left for the next run instead of each going through the retry policy
+MAX_FAILED_IN_A_ROW = 3
 
 
 class VerifyError(ValueError):
@@ -229,7 +232,8 @@ class _Sync:
         self.sources = {s.name: s for s in cfg.sources}
         self.dirty: list[SyncEntry] = []
         self.dirty_lock = threading.Lock()
-        self.run_rows: dict[str, dict[str, Any]] = {}
+        self.down: dict[str, int] = {}  # source -> transfers failed in a row (after all their attempts)
+        self.down_lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -437,6 +441,12 @@ class _Sync:
         """Download (or, for a local directory, just check) and verify one file. Never raises
         for a file's trouble: the entry's state says what happened."""
         src = self.sources[e.source]
+        with self.down_lock:
+            gone = self.down.get(e.source, 0) >= MAX_FAILED_IN_A_ROW
+        if gone:  # a source that went away: do not spend the whole retry policy on each of its files
+            e.state = "error"
+            e.error = f"not tried: the source failed {MAX_FAILED_IN_A_ROW} transfers in a row; retried next sync"
+            return e
         try:
             if e.in_place:
                 e.local = self.remote(src).local_path(e.rel)
@@ -465,6 +475,11 @@ class _Sync:
             e.state, e.error = "error", self.redact(str(ex))
         except Exception as ex:  # transient errors after the last attempt, local disk errors
             e.state, e.error = "error", self.redact(f"after {e.attempts} attempt(s): {one_line(ex)}")
+            with self.down_lock:
+                self.down[e.source] = self.down.get(e.source, 0) + 1
+            return e
+        with self.down_lock:
+            self.down[e.source] = 0
         return e
 
     def _discard(self, e: SyncEntry) -> None:

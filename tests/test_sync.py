@@ -808,3 +808,27 @@ def test_s3_source(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) 
                 assert b"s3-secret-Vb7" not in f.read_bytes()
     finally:
         srv.stop()
+
+
+class _StopServerOnList(sy.SyncProgress):
+    def __init__(self, srv: FtpServer) -> None:
+        self.srv = srv
+
+    def listed(self, source: str, n_files: int, n_todo: int) -> None:
+        self.srv.stop()
+
+
+def test_source_gone_after_listing_is_not_retried_file_by_file(tmp_path: Path, tree: Path) -> None:
+    for i in range(8):
+        (tree / "lots" / f"extra{i}.stdf").write_bytes(mini_stdf(f"X{i}", 1, part_typ="P"))
+    srv = FtpServer(str(tree), password=PASSWORD).start()
+    cfg = cfg_of(tmp_path, srv.url, sync={"download_workers": 1}, retry={"attempts": 3, "backoff_seconds": 0.05})
+    rep = sy.sync(cfg, progress=_StopServerOnList(srv))
+    assert rep.count("error") == 11 and rep.count("ingested") == 0
+    tried = [e for e in rep.entries if e.attempts == 3]
+    skipped = [e for e in rep.entries if e.error and e.error.startswith("not tried: the source failed 3 transfers in a row")]
+    assert len(tried) == 3 and len(skipped) == 8
+    # the next run (server back) takes them all
+    with FtpServer(str(tree), password=PASSWORD) as srv2:
+        rep = sy.sync(cfg_of(tmp_path, srv2.url))
+    assert rep.count("ingested") == 11 and rep.ok
