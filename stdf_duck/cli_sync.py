@@ -217,9 +217,13 @@ def _print_sync_summary(report: Any, cfg: Any) -> None:
 @click.option("--no-ingest", is_flag=True, help="Download and verify only; a later sync ingests the files.")
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Seconds to wait for another sync or materialize to finish (0: refuse at once, exit 3).")  # fmt: skip
+@click.option("--retry-failed", is_flag=True, help="Take again the files that failed on their content (e.g. after an upgrade).")
 @click.option("--verbose", "-v", count=True, help="Log each step on stderr (-vv: more).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, no summary; errors only.")
-def sync(config: str | None, sources: tuple[str, ...], dry_run: bool, no_ingest: bool, wait_s: float, verbose: int, quiet: bool) -> int:
+def sync(
+    config: str | None, sources: tuple[str, ...], dry_run: bool, no_ingest: bool, wait_s: float, retry_failed: bool,
+    verbose: int, quiet: bool,
+) -> int:  # fmt: skip
     """Fetch new STDF files from the configured sources into the archive.
 
     \b
@@ -237,7 +241,8 @@ def sync(config: str | None, sources: tuple[str, ...], dry_run: bool, no_ingest:
     bars = _SyncBars() if (not quiet and sys.stderr.isatty()) else _SyncLog()
     try:
         report = sy.sync(cfg, list(sources) or None, dry_run=dry_run, ingest=not no_ingest, wait=wait_s, progress=bars,
-                         command=" ".join(["stdf-duck", "sync", *sys.argv[2:]]) if sys.argv else None)  # fmt: skip
+                         command=" ".join(["stdf-duck", "sync", *sys.argv[2:]]) if sys.argv else None,
+                         retry_failed=retry_failed)  # fmt: skip
     finally:
         bars.close()
         logging.getLogger("stdf_duck").removeHandler(handler)

@@ -217,8 +217,11 @@ def _ns_time(ns: int) -> _dt.datetime | None:
 
 
 class _Sync:
-    def __init__(self, cfg: Config, progress: SyncProgress, dry_run: bool, ingest: bool, command: str | None) -> None:
+    def __init__(
+        self, cfg: Config, progress: SyncProgress, dry_run: bool, ingest: bool, command: str | None, retry_failed: bool = False
+    ) -> None:
         self.cfg = cfg
+        self.retry_failed = retry_failed
         self.progress = progress
         self.dry_run = dry_run
         self.ingest = ingest
@@ -373,7 +376,7 @@ class _Sync:
             ent.first_seen = p[4] if same and p is not None else now
             if same and p is not None and p[3] in ("ingested", "duplicate") and p[5] in ("ok", "duplicate"):
                 ent.action = ent.state = "unchanged"
-            elif same and p is not None and p[3] == "failed":
+            elif same and p is not None and p[3] == "failed" and not self.retry_failed:
                 ent.action, ent.state = "skip", "skipped"
                 ent.error = "failed before with this size and mtime (see stdf-duck status)"
             elif same and p is not None and p[3] == "downloaded" and not ent.in_place and self._complete(ent):
@@ -714,6 +717,7 @@ def sync(
     wait: float = 0.0,
     progress: SyncProgress | None = None,
     command: str | None = None,
+    retry_failed: bool = False,
 ) -> SyncReport:
     """Sync the sources named (default: all) of `cfg` into its archive (see the module doc).
 
@@ -721,9 +725,11 @@ def sync(
     download and verify, leave the files in ARCHIVE/.downloads for a later sync to ingest.
     wait: seconds to wait for another sync / materialize to release the archive (default:
     refuse at once with ArchiveBusyError). A failing source or file is in the report, never
-    raised; Ctrl-C stops the run (what is done is kept) and sets report.interrupted."""
+    raised; Ctrl-C stops the run (what is done is kept) and sets report.interrupted.
+    retry_failed: take again the files that failed on their content (after an upgrade, say);
+    by default a failed file is skipped until its size or mtime changes."""
     names = [cfg.source(n).name for n in sources] if sources else [s.name for s in cfg.sources]
-    s = _Sync(cfg, progress or SyncProgress(), dry_run, ingest, command)
+    s = _Sync(cfg, progress or SyncProgress(), dry_run, ingest, command, retry_failed)
     if dry_run:
         s.run(names)
         return s.report

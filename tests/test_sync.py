@@ -273,6 +273,10 @@ def test_corrupt_file_is_recorded_failed_and_the_rest_ingested(tmp_path: Path, f
     ftp.commands.clear()
     r = cli("sync", "--config", str(toml), "-q")
     assert retrieved(ftp) == [] and r.returncode == 0
+    # --retry-failed takes them again (and they fail again, with the same errors)
+    r = cli("sync", "--config", str(toml), "-q", "--retry-failed")
+    assert sorted(retrieved(ftp)) == ["corrupt.stdf", "fake.stdf"] and r.returncode == 1
+    assert dict(q(arch, "SELECT remote, error FROM sync_files WHERE state = 'failed'")) == errors
 
 
 def test_decompression_bomb_fails_fast(tmp_path: Path, ftp: FtpServer, tree: Path) -> None:
