@@ -237,6 +237,10 @@ class _Sync:
         self.dirty_lock = threading.Lock()
         self.down: dict[str, int] = {}  # source -> transfers failed in a row (after all their attempts)
         self.down_lock = threading.Lock()
+        # files downloaded but not yet ingested are bounded (the staging disk does not fill up when
+        # downloads are faster than decoding): a download takes a slot, its ingestion gives it back
+        self.slots = threading.Semaphore(1)
+        self.holding: set[int] = set()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -450,6 +454,12 @@ class _Sync:
             e.state = "error"
             e.error = f"not tried: the source failed {MAX_FAILED_IN_A_ROW} transfers in a row; retried next sync"
             return e
+        while not self.slots.acquire(timeout=0.2):
+            if self.stop.is_set():
+                e.state, e.error = "error", "interrupted"
+                return e
+        with self.down_lock:
+            self.holding.add(id(e))
         try:
             if e.in_place:
                 e.local = self.remote(src).local_path(e.rel)
@@ -484,6 +494,13 @@ class _Sync:
         with self.down_lock:
             self.down[e.source] = 0
         return e
+
+    def _release(self, e: SyncEntry) -> None:
+        with self.down_lock:
+            if id(e) not in self.holding:
+                return
+            self.holding.discard(id(e))
+        self.slots.release()
 
     def _discard(self, e: SyncEntry) -> None:
         if e.in_place or not e.local:
@@ -572,6 +589,7 @@ class _Sync:
         next downloads go on."""
         self.progress.download_start(len(todo), sum(e.size for e in todo if not e.in_place))
         nw = self.cfg.workers or os.cpu_count() or 1
+        self.slots = threading.Semaphore(self.pending_limit())
         pool = ThreadPoolExecutor(max(1, self.cfg.download_workers), thread_name_prefix="stdf-duck-download")
         futures: dict[Future[SyncEntry], SyncEntry] = {pool.submit(self.fetch, e): e for e in todo}
         try:
@@ -586,12 +604,15 @@ class _Sync:
                             ready.append(e)
                         else:
                             self.mark(e)
+                            self._release(e)
                         if e.state in ("failed", "error"):
                             log.warning("%s: %s: %s", e.source, e.rel, self.redact(e.error or ""))
                     self.flush()
                 if ready and (not futures or len(ready) >= 2 * nw):
                     batch, ready[:] = list(ready), []
                     self.ingest_batch(batch)
+                    for e in batch:
+                        self._release(e)
                     self.flush()
         except BaseException:
             self.stop.set()
@@ -602,6 +623,13 @@ class _Sync:
             self.stop.set() if futures else None
             pool.shutdown(wait=True, cancel_futures=True)
             self.flush()
+
+    def pending_limit(self) -> int:
+        """How many files may be downloaded (or downloading) and not yet ingested: two batches of
+        the materialize workers plus one per download thread."""
+        nw = self.cfg.workers or os.cpu_count() or 1
+        dw = max(1, self.cfg.download_workers)
+        return 2 * nw + dw if self.ingest else dw
 
     def prune_downloads(self) -> None:
         """Remove the folders of ARCHIVE/.downloads left empty (partial downloads stay)."""

@@ -836,3 +836,27 @@ def test_source_gone_after_listing_is_not_retried_file_by_file(tmp_path: Path, t
     with FtpServer(str(tree), password=PASSWORD) as srv2:
         rep = sy.sync(cfg_of(tmp_path, srv2.url))
     assert rep.count("ingested") == 11 and rep.ok
+
+
+class _CountDownloads(sy.SyncProgress):
+    """The most files present in ARCHIVE/.downloads (complete, not yet ingested) at any time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.most = root, 0
+
+    def download_done(self, entry: Any) -> None:
+        d = self.root / ".downloads"
+        n = len([p for p in d.rglob("*.stdf") if p.is_file()]) if d.exists() else 0
+        self.most = max(self.most, n)
+
+
+def test_downloads_wait_for_ingestion(tmp_path: Path, tree: Path) -> None:
+    """Downloads faster than decoding do not pile up: at most 2 x workers + download_workers files."""
+    for i in range(12):
+        (tree / "lots" / f"extra{i:02d}.stdf").write_bytes(mini_stdf(f"X{i}", 40, part_typ="P"))
+    with FtpServer(str(tree), password=PASSWORD) as srv:
+        cfg = cfg_of(tmp_path, srv.url, sync={"workers": 1, "download_workers": 1})
+        counter = _CountDownloads(tmp_path / "archive")
+        rep = sy.sync(cfg, progress=counter)
+    assert rep.ok and rep.count("ingested") == 15
+    assert 1 <= counter.most <= 3  # 2 x 1 worker + 1 download thread
