@@ -39,6 +39,10 @@ def _sql_files() -> list[tuple[str, str]]:
 
 def _has_native(con: Any) -> bool:
     try:
+        # the extension loaded under its own name: 1 ms (the function catalog below takes ~15 ms)
+        rows = con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'stdf'").fetchall()
+        if rows and rows[0][0]:
+            return True
         rows = con.execute(
             "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'stdf_results'"
         ).fetchall()

@@ -52,6 +52,9 @@ MAX_STABLE_WAIT = 600.0
 #: after this many transfers of one source failed in a row (each after every retry), its other files
 #: are left for the next run instead of each going through the retry policy
 MAX_FAILED_IN_A_ROW = 3
+#: downloaded files waiting for their ingestion, at most (a file larger than the byte bound still goes, alone)
+MAX_PENDING_FILES = 64
+MAX_PENDING_BYTES = 4 << 30
 
 
 class VerifyError(ValueError):
@@ -239,8 +242,11 @@ class _Sync:
         self.down_lock = threading.Lock()
         # files downloaded but not yet ingested are bounded (the staging disk does not fill up when
         # downloads are faster than decoding): a download takes a slot, its ingestion gives it back
-        self.slots = threading.Semaphore(1)
+        self.pending = threading.Condition()
+        self.pending_files = 0
+        self.pending_bytes = 0
         self.holding: set[int] = set()
+        self.blocked: set[int] = set()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -454,12 +460,9 @@ class _Sync:
             e.state = "error"
             e.error = f"not tried: the source failed {MAX_FAILED_IN_A_ROW} transfers in a row; retried next sync"
             return e
-        while not self.slots.acquire(timeout=0.2):
-            if self.stop.is_set():
-                e.state, e.error = "error", "interrupted"
-                return e
-        with self.down_lock:
-            self.holding.add(id(e))
+        if not self._acquire(e):
+            e.state, e.error = "error", "interrupted"
+            return e
         try:
             if e.in_place:
                 e.local = self.remote(src).local_path(e.rel)
@@ -495,12 +498,30 @@ class _Sync:
             self.down[e.source] = 0
         return e
 
+    def _acquire(self, e: SyncEntry) -> bool:
+        """Wait until this file fits in the pending bound (always true for the first one)."""
+        files, nbytes = self.pending_limit()
+        size = 0 if e.in_place else max(e.size, 0)
+        with self.pending:
+            while self.pending_files and (self.pending_files + 1 > files or self.pending_bytes + size > nbytes):
+                if self.stop.is_set():
+                    return False
+                self.blocked.add(id(e))  # the main thread ingests what is ready instead of waiting for more
+                self.pending.wait(0.2)
+            self.blocked.discard(id(e))
+            self.pending_files += 1
+            self.pending_bytes += size
+            self.holding.add(id(e))
+        return True
+
     def _release(self, e: SyncEntry) -> None:
-        with self.down_lock:
+        with self.pending:
             if id(e) not in self.holding:
                 return
             self.holding.discard(id(e))
-        self.slots.release()
+            self.pending_files -= 1
+            self.pending_bytes -= 0 if e.in_place else max(e.size, 0)
+            self.pending.notify_all()
 
     def _discard(self, e: SyncEntry) -> None:
         if e.in_place or not e.local:
@@ -589,7 +610,6 @@ class _Sync:
         next downloads go on."""
         self.progress.download_start(len(todo), sum(e.size for e in todo if not e.in_place))
         nw = self.cfg.workers or os.cpu_count() or 1
-        self.slots = threading.Semaphore(self.pending_limit())
         pool = ThreadPoolExecutor(max(1, self.cfg.download_workers), thread_name_prefix="stdf-duck-download")
         futures: dict[Future[SyncEntry], SyncEntry] = {pool.submit(self.fetch, e): e for e in todo}
         try:
@@ -608,7 +628,7 @@ class _Sync:
                         if e.state in ("failed", "error"):
                             log.warning("%s: %s: %s", e.source, e.rel, self.redact(e.error or ""))
                     self.flush()
-                if ready and (not futures or len(ready) >= 2 * nw):
+                if ready and (not futures or len(ready) >= 2 * nw or self.blocked):
                     batch, ready[:] = list(ready), []
                     self.ingest_batch(batch)
                     for e in batch:
@@ -624,12 +644,14 @@ class _Sync:
             pool.shutdown(wait=True, cancel_futures=True)
             self.flush()
 
-    def pending_limit(self) -> int:
-        """How many files may be downloaded (or downloading) and not yet ingested: two batches of
-        the materialize workers plus one per download thread."""
+    def pending_limit(self) -> tuple[int, int]:
+        """(files, bytes) that may be downloaded or downloading and not yet ingested, so the staging
+        disk does not fill up when downloads are faster than decoding."""
         nw = self.cfg.workers or os.cpu_count() or 1
         dw = max(1, self.cfg.download_workers)
-        return 2 * nw + dw if self.ingest else dw
+        if not self.ingest:
+            return dw, 1 << 62
+        return max(2 * nw + dw, MAX_PENDING_FILES), MAX_PENDING_BYTES
 
     def prune_downloads(self) -> None:
         """Remove the folders of ARCHIVE/.downloads left empty (partial downloads stay)."""

@@ -850,8 +850,9 @@ class _CountDownloads(sy.SyncProgress):
         self.most = max(self.most, n)
 
 
-def test_downloads_wait_for_ingestion(tmp_path: Path, tree: Path) -> None:
-    """Downloads faster than decoding do not pile up: at most 2 x workers + download_workers files."""
+def test_downloads_wait_for_ingestion(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Downloads faster than decoding do not pile up in the staging folder."""
+    monkeypatch.setattr(sy, "MAX_PENDING_FILES", 4)
     for i in range(12):
         (tree / "lots" / f"extra{i:02d}.stdf").write_bytes(mini_stdf(f"X{i}", 40, part_typ="P"))
     with FtpServer(str(tree), password=PASSWORD) as srv:
@@ -859,4 +860,12 @@ def test_downloads_wait_for_ingestion(tmp_path: Path, tree: Path) -> None:
         counter = _CountDownloads(tmp_path / "archive")
         rep = sy.sync(cfg, progress=counter)
     assert rep.ok and rep.count("ingested") == 15
-    assert 1 <= counter.most <= 3  # 2 x 1 worker + 1 download thread
+    assert 1 <= counter.most <= 4
+    # and by bytes: one file at a time when the bound is below two files (a larger file still goes alone)
+    monkeypatch.setattr(sy, "MAX_PENDING_BYTES", 100)
+    for i in range(6):
+        (tree / "lots" / f"more{i:02d}.stdf").write_bytes(mini_stdf(f"M{i}", 40, part_typ="P"))
+    with FtpServer(str(tree), password=PASSWORD) as srv:
+        counter = _CountDownloads(tmp_path / "archive")
+        rep = sy.sync(cfg_of(tmp_path, srv.url, sync={"workers": 1, "download_workers": 2}), progress=counter)
+    assert rep.ok and rep.count("ingested") == 6 and counter.most == 1
