@@ -64,6 +64,7 @@ __all__ = [
     "Item",
     "MaterializeReport",
     "SourceError",
+    "WorkerPools",
     "expand_sources",
     "materialize",
     "materialize_items",
@@ -785,14 +786,18 @@ def materialize_items(
     command: str | None = None,
     threads: int | None = None,
     lock_held: bool = False,
+    pools: WorkerPools | None = None,
 ) -> MaterializeReport:
     """`materialize` for explicit items (see `Item`): the ledger knows each by its key, a key
     already in the ledger with the same size and mtime is 'unchanged'. lock_held: the caller
-    holds `Archive.lock()` (a sync does, for its whole run)."""
+    holds `Archive.lock()` (a sync does, for its whole run). pools: worker processes kept across
+    calls (a sync's batches); the caller closes it."""
     if on_error not in ("raise", "warn"):
         raise ValueError("on_error must be 'raise' or 'warn'")
     with _interrupt_handlers():
-        return _materialize(list(items), archive, product, stage, workers, on_error, progress, command, threads, lock_held)
+        return _materialize(
+            list(items), archive, product, stage, workers, on_error, progress, command, threads, lock_held, pools
+        )
 
 
 _DEFER = threading.Event()
@@ -842,6 +847,7 @@ def _materialize(
     command: str | None,
     threads: int | None = None,
     lock_held: bool = False,
+    pools: WorkerPools | None = None,
 ) -> MaterializeReport:
     import stdf_duck
 
@@ -915,7 +921,7 @@ def _materialize(
                 if nw == 1 or len(js) == 1:
                     _run_inline(run, js, per_worker)
                 else:
-                    _run_pool(run, js, nw, per_worker)
+                    _run_pool(run, js, nw, per_worker, pools)
 
             execute(jobs)
             # a duplicate whose original changed in this run holds content no longer in the archive
@@ -1003,7 +1009,53 @@ def _route(con: Any) -> str:
         return "?"
 
 
-def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
+class WorkerPools:
+    """Worker processes kept from one `materialize_items` call to the next (a sync ingests its
+    downloads in batches; a pool takes about a second to start). `close()` when done."""
+
+    def __init__(self) -> None:
+        self.pool: Any = None
+        self.key: tuple[Any, ...] | None = None
+        self.tmp: str | None = None
+
+    def get(self, key: tuple[Any, ...], make: Callable[[str], Any], root: str) -> Any:
+        if self.pool is not None and self.key == key:
+            return self.pool
+        self.close()
+        # DuckDB's spill folder lives outside .staging, which every materialize empties
+        self.tmp = os.path.join(root, f".tmp-{os.getpid()}-{time.monotonic_ns()}")
+        self.pool, self.key = make(self.tmp), key
+        return self.pool
+
+    def discard(self) -> None:
+        """Forget the pool (it broke, or the run was interrupted: the caller has killed it)."""
+        self.pool, self.key = None, None
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            _kill_pool(self.pool)
+        self.discard()
+
+
+def _kill_pool(pool: Any) -> None:
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        try:
+            p.kill()
+        except Exception:
+            pass
+    for p in procs:  # reap them (no zombies; their CPU time shows in RUSAGE_CHILDREN)
+        try:
+            p.join(5)
+        except Exception:
+            pass
+
+
+def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int, pools: WorkerPools | None = None) -> None:
     """Jobs in `nw` worker processes (largest first); a worker that dies takes only its own file
     down: the jobs it may have held are retried one at a time, and the one that crashes again fails."""
     import multiprocessing as mp
@@ -1017,27 +1069,21 @@ def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
     quarantine: list[Job] = []
     last = time.monotonic()
 
-    def make_pool(n: int) -> ProcessPoolExecutor:
-        tmp = os.path.join(run.a.staging, f"duckdb-tmp-{os.getpid()}-{time.monotonic_ns()}")
+    def make_pool(n: int, tmp: str | None = None) -> ProcessPoolExecutor:
+        tmp = tmp or os.path.join(run.a.staging, f"duckdb-tmp-{os.getpid()}-{time.monotonic_ns()}")
         return ProcessPoolExecutor(
             n, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(), threads, _memory_limit(n), tmp)
         )
 
-    def kill(pool: ProcessPoolExecutor) -> None:
-        procs = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
-            try:
-                p.kill()
-            except Exception:
-                pass
-        for p in procs:  # reap them (no zombies; their CPU time shows in RUSAGE_CHILDREN)
-            try:
-                p.join(5)
-            except Exception:
-                pass
+    kill = _kill_pool
 
-    pool = make_pool(nw)
+    def main_pool() -> ProcessPoolExecutor:
+        if pools is None:
+            return make_pool(nw)
+        return pools.get((nw, threads), lambda tmp: make_pool(nw, tmp), run.a.root)  # type: ignore[no-any-return]
+
+    pool = main_pool()
+    done_ok = False
     inflight: dict[Future[JobResult], Job] = {}
     try:
         while queue or inflight:
@@ -1063,6 +1109,8 @@ def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
                 quarantine.extend(inflight.values())
                 inflight.clear()
                 kill(pool)
+                if pools is not None:
+                    pools.discard()
                 for job in quarantine:  # alone in a fresh worker: a second crash is this file's
                     single = make_pool(1)
                     try:
@@ -1074,8 +1122,12 @@ def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int) -> None:
                     finally:
                         kill(single)
                 quarantine.clear()
-                pool = make_pool(nw)
+                pool = main_pool()
             last = _commit_due(run, last, force=not queue and not inflight)
         _commit_due(run, last, force=True)
+        done_ok = True
     finally:
-        kill(pool)
+        if pools is None or not done_ok:  # an interrupted pool is never reused
+            kill(pool)
+            if pools is not None:
+                pools.discard()

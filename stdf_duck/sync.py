@@ -37,7 +37,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .archive import Archive, Item, MaterializeReport, Progress, _utcnow, materialize_items
+from .archive import Archive, Item, MaterializeReport, Progress, WorkerPools, _utcnow, materialize_items
 from .archive_worker import one_line, render
 from .config import Config, SourceConfig
 from .remote import TRANSIENT, PermanentError, RemoteFile, UnsafeNameError, matches, open_remote, safe_relpath
@@ -247,6 +247,7 @@ class _Sync:
         self.pending_bytes = 0
         self.holding: set[int] = set()
         self.blocked: set[int] = set()
+        self.pools = WorkerPools()  # the materialize workers, kept from one batch to the next
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -584,7 +585,7 @@ class _Sync:
                       stage_default=e.stage_default) for e in batch]  # fmt: skip
         rep = materialize_items(
             items, self.archive.root, workers=self.cfg.workers, on_error=self.cfg.on_error, progress=self.progress,
-            command=self.command, lock_held=True,
+            command=self.command, lock_held=True, pools=self.pools,
         )  # fmt: skip
         self.report.materialize.append(rep)
         by_key = {e.key: e for e in batch}
@@ -749,6 +750,7 @@ class _Sync:
             self.stop.set()
         finally:
             self.close_all()
+            self.pools.close()
             self.prune_downloads()
             rep.seconds = time.perf_counter() - t0
             if not self.dry_run:

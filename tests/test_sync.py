@@ -869,3 +869,28 @@ def test_downloads_wait_for_ingestion(tmp_path: Path, tree: Path, monkeypatch: p
         counter = _CountDownloads(tmp_path / "archive")
         rep = sy.sync(cfg_of(tmp_path, srv.url, sync={"workers": 1, "download_workers": 2}), progress=counter)
     assert rep.ok and rep.count("ingested") == 6 and counter.most == 1
+
+
+def test_worker_pool_is_kept_across_batches(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stdf_duck.archive import WorkerPools
+
+    monkeypatch.setattr(sy, "MAX_PENDING_FILES", 4)  # several ingestion batches
+    for i in range(9):
+        (tree / "lots" / f"extra{i:02d}.stdf").write_bytes(mini_stdf(f"X{i}", 30 + i, part_typ="P"))
+    seen: list[int] = []
+    real_get = WorkerPools.get
+
+    def get(self: Any, *a: Any, **k: Any) -> Any:
+        pool = real_get(self, *a, **k)
+        seen.append(id(pool))
+        return pool
+
+    monkeypatch.setattr(WorkerPools, "get", get)
+    with FtpServer(str(tree), password=PASSWORD) as srv:
+        rep = sy.sync(cfg_of(tmp_path, srv.url, sync={"workers": 2, "download_workers": 1}))
+    assert rep.ok and rep.count("ingested") == 12
+    multi = [m for m in rep.materialize if m.workers == 2]
+    assert len(multi) >= 2 and len(seen) == len(multi) and len(set(seen)) == 1  # one pool for every batch
+    arch = tmp_path / "archive"
+    assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25, **{f"X{i}": 30 + i for i in range(9)}}
+    assert not list(arch.glob(".tmp-*"))  # the pool's spill folder is removed at the end
