@@ -81,7 +81,7 @@ class _SyncBars(SyncProgress):
         )  # fmt: skip
         self.dl: Any = None
         self.ing: Any = None
-        self.n_dl = self.done_dl = self.n_ing = self.done_ing = 0
+        self.n_dl = self.done_dl = self.n_ing = self.done_ing = self.ing_bytes = 0
         self.bar.start()
 
     def listed(self, source: str, n_files: int, n_todo: int) -> None:
@@ -97,18 +97,16 @@ class _SyncBars(SyncProgress):
 
     def download_done(self, e: Any) -> None:
         self.done_dl += 1
-        if self.dl is not None:
+        if self.dl is not None:  # a failed download is reported by the sync's log line
             self.bar.update(self.dl, files=f"{self.done_dl}/{self.n_dl} files")
-        if e.state in ("failed", "error"):
-            self.console.print(f"[red]{e.state}[/red] {e.source}: {e.rel}: {e.error}", highlight=False)
 
     def start(self, n_files: int, n_bytes: int, n_unchanged: int) -> None:
         self.n_ing += n_files
+        self.ing_bytes += n_bytes
         if self.ing is None:
-            self.ing = self.bar.add_task("ingest", total=max(n_bytes, 1), files=f"0/{self.n_ing} files")
+            self.ing = self.bar.add_task("ingest", total=max(self.ing_bytes, 1), files=f"0/{self.n_ing} files")
         else:
-            task = self.bar.tasks[[t.id for t in self.bar.tasks].index(self.ing)]
-            self.bar.update(self.ing, total=(task.total or 0) + n_bytes)
+            self.bar.update(self.ing, total=max(self.ing_bytes, 1))
 
     def file_done(self, o: Any) -> None:
         self.done_ing += 1

@@ -79,7 +79,7 @@ def matches(rel: str, include: list[str], exclude: list[str]) -> bool:
 
 
 class Remote(Protocol):
-    in_place: bool  # True: files are read where they are (a local directory), never downloaded
+    in_place: bool  # True: files are read where they are (LocalRemote.local_path), never downloaded
 
     def list(self) -> list[tuple[str, int, int]]:
         """Every file under the root: (name relative to the root, size, mtime_ns); names unchecked."""
@@ -89,9 +89,6 @@ class Remote(Protocol):
 
     def download(self, rel: str, local: str, offset: int, on_bytes: Callable[[int], None]) -> None:
         """Append the remote bytes from `offset` on to `local` (which holds `offset` bytes)."""
-
-    def local_path(self, rel: str) -> str:
-        """For in-place remotes: the file itself."""
 
     def close(self) -> None: ...
 
@@ -466,7 +463,7 @@ class LocalRemote:
         raise PermanentError("a local directory is read in place")
 
 
-def open_remote(src: SourceConfig, timeout: float) -> Any:
+def open_remote(src: SourceConfig, timeout: float) -> Remote:
     if src.scheme == "file":
         return LocalRemote(src)
     if src.scheme in ("ftp", "ftps"):
@@ -476,10 +473,9 @@ def open_remote(src: SourceConfig, timeout: float) -> Any:
 
 #: errors worth a retry (the connection, not the file)
 TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,  # socket errors, timeouts, ConnectionResetError, ssl.SSLError
+    OSError,  # socket errors, timeouts (socket.timeout included), ConnectionResetError, ssl.SSLError
     EOFError,
     ftplib.error_temp,
     ftplib.error_reply,
     ftplib.error_proto,
-    socket.timeout,
 )

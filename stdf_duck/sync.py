@@ -174,12 +174,9 @@ def verify_stdf(path: str, max_ratio: float = 200.0, max_stream_bytes: float = 6
                         )
     except VerifyError:
         raise
-    except (OSError, EOFError, zlib.error, ValueError, RuntimeError) as e:
+    except Exception as e:  # OSError, EOFError, zlib.error, zipfile.BadZipFile, zstandard.ZstdError, ...
         if strict or len(first) < 4:
             raise VerifyError(f"damaged {kind} file after {total:,} decompressed bytes: {one_line(e)}") from None
-    except Exception as e:  # zipfile.BadZipFile, zstandard.ZstdError
-        if strict or len(first) < 4:
-            raise VerifyError(f"damaged {kind} file: {one_line(e)}") from None
     if first not in _FAR:
         raise VerifyError(f"not an STDF file: the {kind} content does not start with a FAR record")
     return total
@@ -641,7 +638,8 @@ class _Sync:
                 self.mark(e)
             raise
         finally:
-            self.stop.set() if futures else None
+            if futures:  # downloads still queued or running: stop them
+                self.stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
             self.flush()
 
@@ -739,9 +737,8 @@ class _Sync:
             ready = [e for e in entries if e.action == "ingest" and not e.state]
             for e in ready:
                 e.local, _ = self._paths(e)
-            if not self.ingest:
-                ready_now = list(ready)
-                for e in ready_now:
+            if not self.ingest:  # already downloaded by an earlier --no-ingest run: they stay so
+                for e in ready:
                     e.state = "downloaded"
                 ready = []
             self.transfer(todo, ready)
