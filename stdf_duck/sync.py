@@ -624,7 +624,7 @@ class _Sync:
                             self.mark(e)
                             self._release(e)
                         if e.state in ("failed", "error"):
-                            log.warning("%s: %s: %s", e.source, e.rel, self.redact(e.error or ""))
+                            log.error("%s: %s: %s", e.source, e.rel, self.redact(e.error or ""))
                     self.flush()
                 if ready and (not futures or len(ready) >= 2 * nw or self.blocked):
                     batch, ready[:] = list(ready), []
