@@ -43,8 +43,11 @@ class TableSource:
 def table_names() -> list[str]:
     """Names of every table."""
 
-def parse_to_parquet(stdf_path: str, output_dir: str, product: str, test_type: str) -> dict[str, Any]:
-    """STDF -> Parquet for parts, tests and results; returns {"parts", "tests", "results", "files"}."""
+def parse_to_parquet(
+    stdf_path: str, output_dir: str, partitions: list[list[tuple[str, str]]], on_error: str = "raise"
+) -> dict[str, Any]:
+    """STDF -> Parquet for parts, tests and results; `partitions[i]`: the (column, value) directory
+    levels of stream i, taken verbatim; returns {"parts", "tests", "results", "files"}."""
 
 def file_id(path: str) -> str:
     """file_id of a file: hash of its on-disk size and first MiB of decompressed content."""

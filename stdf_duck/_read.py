@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _native
-from ._errors import StdfError, from_native
+from ._errors import StdfError, StdfFormatError, from_native
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -174,9 +174,28 @@ def parse_stdf(path: PathLike) -> ParsedStdf:
     return ParsedStdf(path)
 
 
-def parse_to_parquet(stdf_path: PathLike, output_dir: PathLike, product: str, test_type: str) -> dict[str, Any]:
-    """Write parts, tests and results of one file as zstd Parquet under
-    `output_dir/<table>/part_typ=<product>/test_stage=<test_type>/<file_id>.parquet`.
-    Returns {"parts": n, "tests": n, "results": n, "files": [...]}."""
+def parse_to_parquet(
+    stdf_path: PathLike, output_dir: PathLike, product: str | None = None, test_type: str | None = None,
+    on_error: OnError = "raise",
+) -> dict[str, Any]:  # fmt: skip
+    """Write parts, tests and results of one file as zstd Parquet in the archive's layout,
+    `output_dir/<table>/part_typ=<P>/test_stage=<S>/lot_id=<L>/<file_id>.parquet`, each FAR..MRR
+    stream under its own lot. `product` / `test_type` replace the MIR's PART_TYP / TEST_COD (else
+    FLOW_ID); every value passes the archive's `sanitize`. on_error='warn' keeps the rows before
+    the damage. Returns {"parts": n, "tests": n, "results": n, "files": [...], "warnings": n}."""
+    from .archive_worker import PARTITION_COLUMNS, partition_of
+
+    path = os.fspath(stdf_path)
+    cols = ["stream_index", *PARTITION_COLUMNS, "n_warnings"]
+    rows = read("files", path, columns=cols, on_error=on_error).to_arrow().to_pylist()
+    if not rows:
+        warned = read("warnings", path, on_error="warn").to_arrow().to_pylist()
+        raise StdfFormatError(warned[0]["message"] if warned else f"{path}: no STDF stream found", path)
+    by_stream = {int(r["stream_index"]): partition_of(r, product, test_type) for r in rows}
+    if sorted(by_stream) != list(range(len(by_stream))):
+        raise StdfFormatError(f"{path}: streams {sorted(by_stream)} are not numbered 0..{len(by_stream) - 1}", path)
+    partitions = [list(zip(PARTITION_COLUMNS, by_stream[i])) for i in range(len(by_stream))]
     with _mapped():
-        return dict(_native.parse_to_parquet(os.fspath(stdf_path), os.fspath(output_dir), product, test_type))
+        out = dict(_native.parse_to_parquet(path, os.fspath(output_dir), partitions, on_error))
+    out["warnings"] = sum(int(r["n_warnings"] or 0) for r in rows)
+    return out

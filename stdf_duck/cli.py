@@ -17,8 +17,8 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
@@ -27,6 +27,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3
 EXIT_INTERRUPTED = 130
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -41,6 +43,23 @@ class Failure(Exception):
 
 def _err(msg: str) -> None:
     click.echo(f"stdf-duck: error: {msg}", err=True)
+
+
+def archive_option(required: bool = False, create: bool = False) -> Callable[[_F], _F]:
+    """`--archive/-a DIR`: the one name of the archive on every command that takes one."""
+    what = "Archive directory (created if needed)." if create else (
+        "An archive directory (or its archive.duckdb).")  # fmt: skip
+    return click.option("--archive", "-a", "archive_dir", required=required, metavar="DIR",
+                        type=click.Path(file_okay=not create), help=what)  # fmt: skip
+
+
+def one_archive(**given: str | None) -> str | None:
+    """The archive named by one or more spellings (`--archive`, a positional ARCHIVE, `--db`):
+    they must agree."""
+    named = {k: v for k, v in given.items() if v is not None}
+    if len({os.path.normpath(v) for v in named.values()}) > 1:
+        raise click.UsageError("the archive is named twice, differently: " + ", ".join(f"{k} {v}" for k, v in named.items()))
+    return next(iter(named.values()), None)
 
 
 def _version() -> str:
@@ -61,10 +80,13 @@ def cli() -> None:
       stdf-duck info lot.stdf.gz                       what is in a file
       stdf-duck query "SELECT count(*) FROM stdf_parts('lots/*.stdf')"
       stdf-duck materialize lots/ --archive arch       STDF -> Hive-partitioned Parquet
-      stdf-duck query --db arch "SELECT lot_id, avg(passed::INT) FROM parts GROUP BY 1"
-      stdf-duck convert lot.stdf --out pq              one file, direct Rust writer
+      stdf-duck query --archive arch "SELECT lot_id, avg(passed::INT) FROM parts GROUP BY 1"
+      stdf-duck convert lots/ --out pq                 the direct Rust writer, same layout
       stdf-duck sync --config stdf-duck.toml           new files from the testers' servers
-      stdf-duck status                                 the ledger: states, failures, last syncs
+      stdf-duck status --archive arch                  the ledger: states, failures, last syncs
+
+    \b
+    An archive is named --archive DIR (-a DIR) on every command that takes one.
 
     \b
     Exit codes: 0 ok, 1 failure (some file or the SQL failed), 2 usage error,
@@ -275,24 +297,26 @@ def _atomic_output(path: str, binary: bool = True) -> Any:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("sql")
-@click.option("--db", "db", metavar="ARCHIVE", help="An archive directory (or its archive.duckdb): its views "
-              "parts, results, tests, bins, wafers, files and the ledger tables ingest and runs.")  # fmt: skip
+@archive_option()
+@click.option("--db", "db", hidden=True, type=click.Path())  # the older name of --archive, kept for scripts
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table",
               show_default=True, help="Output format (json: an array of objects; parquet needs --output).")  # fmt: skip
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to this file (else stdout).")
 @click.option("--max-rows", type=click.IntRange(min=0), default=40, show_default=True,
               help="table format: rows shown (0: all).")  # fmt: skip
-def query(sql: str, db: str | None, fmt: str, output: str | None, max_rows: int) -> int:
-    """Run SQL with every stdf_* table function (and an archive's views with --db).
+def query(sql: str, archive_dir: str | None, db: str | None, fmt: str, output: str | None, max_rows: int) -> int:
+    """Run SQL with every stdf_* table function (and, with --archive, the archive's views parts,
+    results, tests, bins, wafers, files and its ledger tables ingest and runs).
 
     SQL is the statement text, '-' to read it from stdin, or @FILE. Several statements may be
     given; the result of the last one is printed.
 
     \b
       stdf-duck query "SELECT * FROM stdf_files('lots/*.stdf.gz')"
-      stdf-duck query --db arch -f csv -o yield.csv \\
+      stdf-duck query --archive arch -f csv -o yield.csv \\
           "SELECT lot_id, count(*), avg(passed::INT) FROM parts WHERE is_final GROUP BY 1"
     """
+    db = one_archive(**{"--archive": archive_dir, "--db": db})
     if fmt == "parquet" and not output:
         raise click.UsageError("--format parquet needs --output FILE")
     text = _read_sql(sql)
@@ -452,15 +476,14 @@ def _print_summary(report: Any) -> None:
     if report.failed:  # each one was reported on stderr as it happened
         console.print(
             f"{len(report.failed)} file{'s' if len(report.failed) > 1 else ''} failed; the errors are in the ledger: "
-            f"stdf-duck query --db {report.archive} \"SELECT path, error FROM ingest WHERE status = 'failed'\"",
+            f"stdf-duck query --archive {report.archive} \"SELECT path, error FROM ingest WHERE status = 'failed'\"",
             style="red",
         )
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("sources", nargs=-1, required=True, metavar="SRC...")
-@click.option("--archive", "-a", "archive_dir", required=True, type=click.Path(file_okay=False),
-              help="Archive directory (created if needed).")  # fmt: skip
+@archive_option(required=True, create=True)
 @click.option("--product", help="Product (part_typ partition) for every file; default: MIR PART_TYP.")
 @click.option("--stage", help="Test stage (test_stage partition) for every file; default: MIR TEST_COD, else FLOW_ID.")
 @click.option("--workers", "-j", type=click.IntRange(min=1), help="Files written in parallel.  [default: number of CPUs]")
@@ -500,49 +523,79 @@ def materialize(
 # ---- convert ---------------------------------------------------------------------------------
 
 
-@cli.command(context_settings=CONTEXT)
-@click.argument("file")
-@click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
-@click.option("--product", help="part_typ directory value; default: MIR PART_TYP.")
-@click.option("--stage", help="test_stage directory value; default: MIR TEST_COD, else FLOW_ID.")
-def convert(file: str, out: str, product: str | None, stage: str | None) -> int:
-    """One STDF file -> Parquet with the direct Rust writer (parse_to_parquet).
+def convert_one(path: str, out: str, product: str | None, stage: str | None, on_error: str) -> dict[str, Any]:
+    """One file -> `out` in the archive's layout (parse_to_parquet), written in a staging folder
+    and renamed into place: a failure leaves nothing of that file. Returns parse_to_parquet's stats
+    with "files" as their final paths."""
+    import tempfile
 
-    \b
-    OUT/{parts,tests,results}/part_typ=<P>/test_stage=<S>/<file_id>.parquet  (zstd)
-    Files are written under a temporary name and renamed into place.
-    """
     import stdf_duck
 
-    from .archive import sanitize
-
-    if not os.path.isfile(file):
-        raise Failure(f"no such file: {file}", EXIT_USAGE)
-    if product is None or stage is None:
-        rows = stdf_duck.read("files", file, columns=["part_typ", "test_stage"]).to_arrow().to_pylist()
-        first = rows[0] if rows else {}
-        product = product if product is not None else sanitize(first.get("part_typ"))
-        stage = stage if stage is not None else sanitize(first.get("test_stage"))
     os.makedirs(out, exist_ok=True)
-    staging = os.path.join(out, f".stdf-duck-tmp-{os.getpid()}")
-    t0 = time.perf_counter()
+    staging = tempfile.mkdtemp(prefix=".stdf-duck-tmp-", dir=out)
     try:
-        stats = stdf_duck.parse_to_parquet(file, staging, product, stage)
+        stats = stdf_duck.parse_to_parquet(path, staging, product, stage, on_error="warn" if on_error == "warn" else "raise")
         written = []
         for p in stats.get("files", []):
-            rel = os.path.relpath(p, staging)
-            dst = os.path.join(out, rel)
+            dst = os.path.join(out, os.path.relpath(p, staging))
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             os.replace(p, dst)
             written.append(dst)
+        stats["files"] = written
+        return stats
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    dt = time.perf_counter() - t0
-    click.echo(f"parts {stats['parts']:,}, tests {stats['tests']:,}, results {stats['results']:,} "
-               f"in {dt:.2f} s ({os.path.getsize(file) / 1e6 / max(dt, 1e-9):,.1f} MB/s)")  # fmt: skip
-    for w in written:
-        click.echo(w)
-    return EXIT_OK
+
+
+def _print_warnings(path: str) -> None:
+    import stdf_duck
+
+    warned = stdf_duck.read("warnings", path, on_error="warn").to_arrow().to_pylist()
+    for w in warned[:5]:
+        at = f" at byte {w['byte_offset']:,}" if w.get("byte_offset") is not None else ""
+        click.echo(f"stdf-duck: warning: {path}: {w['code']}{at}: {w['message']}", err=True)
+    if len(warned) > 5:
+        click.echo(f"stdf-duck: warning: {path}: ... {len(warned) - 5} more", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("sources", nargs=-1, required=True, metavar="SRC...")
+@click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--product", help="part_typ directory value; default: MIR PART_TYP.")
+@click.option("--stage", help="test_stage directory value; default: MIR TEST_COD, else FLOW_ID.")
+@click.option("--on-error", type=click.Choice(["raise", "warn"]), default="raise", show_default=True,
+              help="raise: a damaged file fails; warn: keep its rows before the damage.")  # fmt: skip
+def convert(sources: tuple[str, ...], out: str, product: str | None, stage: str | None, on_error: str) -> int:
+    """STDF files, directories or globs -> Parquet with the direct Rust writer (parse_to_parquet).
+
+    \b
+    OUT/{parts,tests,results}/part_typ=<P>/test_stage=<S>/lot_id=<L>/<file_id>.parquet  (zstd)
+    the archive's layout and partition values (see materialize), with no ledger. Each file is
+    written in a temporary folder and renamed into place; a file that fails is reported and the
+    others go on (exit code 1).
+    """
+    from stdf_duck import StdfError
+
+    from .archive import expand_sources
+
+    paths = expand_sources(sources)
+    failed = 0
+    for path in paths:
+        t0 = time.perf_counter()
+        try:
+            stats = convert_one(path, out, product, stage, on_error)
+        except StdfError as e:
+            failed += 1
+            _err(_clean(e))
+            continue
+        dt = time.perf_counter() - t0
+        click.echo(f"{path}: parts {stats['parts']:,}, tests {stats['tests']:,}, results {stats['results']:,} "
+                   f"in {dt:.2f} s ({os.path.getsize(path) / 1e6 / max(dt, 1e-9):,.1f} MB/s)")  # fmt: skip
+        if stats.get("warnings"):
+            _print_warnings(path)
+        for w in stats["files"]:
+            click.echo(f"  {w}")
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 # ---- entry point -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .cli import CONTEXT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _jsonable, _mb, cli
+from .cli import CONTEXT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _jsonable, _mb, archive_option, cli, one_archive
 from .sync import SyncProgress
 
 EXAMPLE = '''# stdf-duck.toml: where the archive is and where the STDF files come from.
@@ -38,8 +38,8 @@ timeout_seconds = 60             # per network operation
 name = "floor1"
 url = "ftp://tester@ftp.floor1.example.com/outgoing/stdf"   # ftp, ftps, sftp, s3 or a directory
 password = "${FLOOR1_FTP_PASSWORD}"                        # secrets come from the environment
-include = ["*.stdf", "*.stdf.gz", "*.std", "*.std.gz"]
-exclude = ["*.tmp", "*.part"]
+include = ["*.std", "*.stdf", "*.std.*", "*.stdf.*"]       # lot.std, lot.stdf, lot.stdf.gz (.bz2 .zip .zst ...)
+exclude = ["*.tmp", "*.part"]                              # case-sensitive: add "*.STD", "*.STDF.*" ... if need be
 recursive = true
 # options = { ca_file = "ca.pem" }          # ftps: CA of a private certificate
 # options = { known_hosts = "~/.ssh/known_hosts", key_filename = "~/.ssh/id_ed25519" }   # sftp
@@ -47,7 +47,8 @@ recursive = true
 [[sources]]
 name = "local-drop"
 url = "/data/stdf/incoming"      # a local directory: read in place, nothing copied
-include = ["*.stdf*"]
+include = ["*.std", "*.stdf", "*.std.*", "*.stdf.*"]
+exclude = ["*.tmp", "*.part"]
 
 # Product and stage for files whose MIR lacks PART_TYP / TEST_COD (the MIR wins when it has them).
 [[rules]]
@@ -254,20 +255,22 @@ def sync(
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("archive", required=False, type=click.Path())
+@archive_option()
 @click.option("--config", "-c", "config", type=click.Path(dir_okay=False), help="Take the archive from this configuration file.")
 @click.option("--failures", "-n", type=click.IntRange(min=0), default=20, show_default=True, help="How many failures to list.")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
-def status(archive: str | None, config: str | None, failures: int, as_json: bool) -> int:
+def status(archive: str | None, archive_dir: str | None, config: str | None, failures: int, as_json: bool) -> int:
     """The archive's ledger: files by state, failures with their errors, the last sync per source.
 
-    ARCHIVE is the archive directory; without it, the archive of the configuration file
-    (--config, $STDF_DUCK_CONFIG or ./stdf-duck.toml)."""
+    The archive is --archive DIR (or DIR alone: `stdf-duck status DIR`); without it, the archive
+    of the configuration file (--config, $STDF_DUCK_CONFIG or ./stdf-duck.toml)."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     from .sync import status as get_status
 
+    archive = one_archive(**{"ARCHIVE": archive, "--archive": archive_dir})
     if archive is None:
         archive = _load(config).archive
     st = get_status(archive, failures)

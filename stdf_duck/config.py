@@ -24,7 +24,7 @@ Example (README "Sync from the testers' servers")::
     name = "floor1"
     url = "ftp://tester@ftp.floor1.example/outgoing"
     password = "${FLOOR1_FTP_PASSWORD}"
-    include = ["*.stdf", "*.stdf.gz"]
+    include = ["*.std", "*.stdf", "*.std.*", "*.stdf.*"]   # .std/.stdf, plain or .gz .bz2 .zip .zst
 
     [[rules]]
     match = '^(?P<product>[^/]+)/(?P<stage>[^/]+)/'
@@ -154,14 +154,8 @@ class Config:
         raise ConfigError(self.path, [f"no source named {name!r} (sources: {known})"])
 
     def redact(self, text: str) -> str:
-        """`text` with every secret replaced by ***."""
-        for s in sorted(self.secrets, key=len, reverse=True):
-            if s:
-                text = text.replace(s, "***")
-                q = urllib.parse.quote(s, safe="")
-                if q != s:
-                    text = text.replace(q, "***")
-        return text
+        """`text` with every secret (as written and URL-quoted) replaced by *** (see `redact`)."""
+        return redact(text, self.secrets)
 
     def defaults_for(self, source: SourceConfig, rel: str) -> tuple[str | None, str | None]:
         """(product, stage) used where the MIR lacks them: the first rule that gives each,
@@ -174,6 +168,27 @@ class Config:
             product = product if product is not None else got[0]
             stage = stage if stage is not None else got[1]
         return (product if product is not None else source.product, stage if stage is not None else source.stage)
+
+
+#: a secret at least this long is removed wherever it appears; a shorter one only where it stands
+#: alone (not inside a word, a dotted host name or before "://"), so "ex" spares ftp.example.com
+REDACT_ANYWHERE = 8
+_WORD = "A-Za-z0-9_"
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """`text` with every secret replaced by ***. A secret goes into URLs (userinfo, raw or
+    percent-quoted) and error messages, where it stands alone between delimiters (`:`, `@`,
+    quotes, spaces); a short secret is therefore replaced only there, never inside a host name."""
+    forms = {f for s in secrets if s for f in (s, urllib.parse.quote(s, safe=""))}
+    for f in sorted(forms, key=len, reverse=True):
+        if len(f) >= REDACT_ANYWHERE:
+            text = text.replace(f, "***")
+        else:
+            alone = (rf"(?<![{_WORD}])(?<![{_WORD}][.-]){re.escape(f)}"
+                     rf"(?![{_WORD}])(?![.-][{_WORD}])(?!://)")  # fmt: skip
+            text = re.sub(alone, "***", text)
+    return text
 
 
 def find_config(path: str | None = None) -> str:

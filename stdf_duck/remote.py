@@ -33,6 +33,7 @@ __all__ = [
     "RemoteFile",
     "UnsafeNameError",
     "matches",
+    "not_transient",
     "open_remote",
     "safe_relpath",
 ]
@@ -479,3 +480,13 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     ftplib.error_reply,
     ftplib.error_proto,
 )
+
+
+def not_transient(e: BaseException, src: SourceConfig) -> PermanentError | None:
+    """The PermanentError an error of a TRANSIENT type really is, else None. A host name that does
+    not resolve (socket.gaierror, an OSError) is a wrong URL or a missing network: waiting and
+    retrying five times does not fix it, in a dry run or not; the next sync tries again."""
+    if isinstance(e, socket.gaierror):
+        why = e.strerror or str(e)
+        return PermanentError(f"cannot resolve the host name {src.host!r} ({why}): check the source's url and the DNS")
+    return None

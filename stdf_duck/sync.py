@@ -40,7 +40,7 @@ from typing import Any
 from .archive import Archive, Item, MaterializeReport, Progress, WorkerPools, _utcnow, materialize_items
 from .archive_worker import one_line, render
 from .config import Config, SourceConfig
-from .remote import TRANSIENT, PermanentError, RemoteFile, UnsafeNameError, matches, open_remote, safe_relpath
+from .remote import TRANSIENT, PermanentError, RemoteFile, UnsafeNameError, matches, not_transient, open_remote, safe_relpath
 
 __all__ = ["DOWNLOADS", "SyncEntry", "SyncProgress", "SyncReport", "VerifyError", "status", "sync", "verify_stdf"]
 
@@ -282,6 +282,9 @@ class _Sync:
                     r.close()
                 except Exception:
                     pass
+                permanent = not_transient(e, src)
+                if permanent is not None:
+                    raise permanent from None
                 if self.stop.is_set():
                     raise _Stopped() from None
                 if attempt >= self.cfg.attempts:

@@ -433,7 +433,9 @@ def test_parse_to_parquet(small: Path, tmp_path: Path) -> None:
     out = tmp_path / "archive"
     stats = stdf_duck.parse_to_parquet(small, out, "SPM3F", "FT")
     fid = _native.file_id(str(small))
-    want_files = {out / t / "part_typ=SPM3F" / "test_stage=FT" / f"{fid}.parquet" for t in ("parts", "tests", "results")}
+    lot = expected_of(SMALL)["mir"]["LOT_ID"]  # the archive's layout: a lot_id level (F6N910.1)
+    part = Path("part_typ=SPM3F") / "test_stage=FT" / f"lot_id={lot}"
+    want_files = {out / t / part / f"{fid}.parquet" for t in ("parts", "tests", "results")}
     assert {Path(f) for f in stats["files"]} == want_files
     for f in want_files:
         assert f.is_file()
@@ -442,13 +444,13 @@ def test_parse_to_parquet(small: Path, tmp_path: Path) -> None:
     assert stats["results"] == exp["ptr"]["count"]
     assert stats["tests"] == stdf_duck.read("tests", small).to_arrow().num_rows
     for t in ("parts", "tests", "results"):
-        n_pq = pq.read_table(out / t / "part_typ=SPM3F" / "test_stage=FT" / f"{fid}.parquet").num_rows
+        n_pq = pq.read_table(out / t / part / f"{fid}.parquet").num_rows
         assert n_pq == stdf_duck.read(t, small).to_arrow().num_rows
     # DuckDB reads the Hive layout back
-    n = scalar(f"SELECT count(*) FROM read_parquet('{out}/results/*/*/*.parquet', hive_partitioning = true)")
+    n = scalar(f"SELECT count(*) FROM read_parquet('{out}/results/*/*/*/*.parquet', hive_partitioning = true)")
     assert n == exp["ptr"]["count"]
-    pt = query(f"SELECT DISTINCT part_typ, test_stage FROM read_parquet('{out}/parts/*/*/*.parquet', hive_partitioning = true)")
-    assert pt == [("SPM3F", "FT")]
+    pt = query(f"SELECT DISTINCT part_typ, test_stage, lot_id FROM read_parquet('{out}/parts/*/*/*/*.parquet', hive_partitioning = true)")
+    assert pt == [("SPM3F", "FT", lot)]
 
 
 def test_parse_to_parquet_missing_file(tmp_path: Path) -> None:

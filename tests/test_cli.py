@@ -307,9 +307,11 @@ def test_convert_direct_rust_route(tmp_path: Path) -> None:
     r = run("convert", fx("multisite_le.stdf"), "--out", str(out))
     assert r.returncode == 0, r.stderr
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*.parquet"))
-    assert [f.split("/")[:3] for f in files] == [[t, "part_typ=SYNPART-A1", "test_stage=CP1"] for t in ("parts", "results", "tests")]
-    assert pq.read_table(next(out.glob("parts/*/*/*.parquet"))).num_rows == 94
-    assert pq.read_table(next(out.glob("tests/*/*/*.parquet"))).num_rows == 8
+    assert [f.split("/")[:4] for f in files] == [
+        [t, "part_typ=SYNPART-A1", "test_stage=CP1", "lot_id=MS4LOT"] for t in ("parts", "results", "tests")
+    ]
+    assert pq.read_table(next(out.glob("parts/*/*/*/*.parquet"))).num_rows == 94
+    assert pq.read_table(next(out.glob("tests/*/*/*/*.parquet"))).num_rows == 8
     assert sorted(os.listdir(out)) == ["parts", "results", "tests"]  # no temporary directory left
     r = run("convert", fx("truncated.stdf"), "--out", str(tmp_path / "bad"))
     assert r.returncode == 1 and "1808" in one_error_line(r)

@@ -11,13 +11,14 @@ mod builders;
 mod lot;
 mod multi;
 mod parquet_out;
+mod paths;
 mod raw;
 mod records_table;
 mod results;
 mod schema;
 
 pub use multi::{expand_paths, TableReader};
-pub use parquet_out::{parse_to_parquet, ParquetStats};
+pub use parquet_out::{parse_to_parquet, ParquetStats, Partition, PARQUET_TABLES};
 pub use schema::{schema_for, table_names, Table};
 pub use stdf_core::scan::OnError;
 pub use stdf_core::StdfError;

@@ -33,6 +33,12 @@ fn to_py(e: &StdfError) -> PyErr {
     ))
 }
 
+fn on_error_of(s: &str) -> PyResult<OnError> {
+    OnError::parse(s).ok_or_else(|| {
+        PyValueError::new_err(format!("on_error must be 'raise' or 'warn', not {s:?}"))
+    })
+}
+
 fn stdf_error_of(e: &ArrowError) -> Option<StdfError> {
     match e {
         ArrowError::ExternalError(inner) => inner.downcast_ref::<StdfError>().cloned(),
@@ -100,11 +106,7 @@ impl TableSource {
         batch_size: usize,
         filename: bool,
     ) -> PyResult<Self> {
-        let on_error = OnError::parse(on_error).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "on_error must be 'raise' or 'warn', not {on_error:?}"
-            ))
-        })?;
+        let on_error = on_error_of(on_error)?;
         let mut opts = ReadOptions::new(table);
         opts.columns = columns;
         opts.tests = tests;
@@ -203,23 +205,21 @@ fn table_names() -> Vec<String> {
     stdf_arrow::table_names()
 }
 
-/// STDF -> Parquet for parts, tests and results, written by Rust (GIL released).
+/// STDF -> Parquet for parts, tests and results, written by Rust (GIL released):
+/// `partitions[i]` holds the (column, value) directory levels of stream i, taken verbatim.
 #[pyfunction]
+#[pyo3(signature = (stdf_path, output_dir, partitions, on_error="raise"))]
 fn parse_to_parquet<'py>(
     py: Python<'py>,
     stdf_path: &str,
     output_dir: &str,
-    product: &str,
-    test_type: &str,
+    partitions: Vec<stdf_arrow::Partition>,
+    on_error: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (a, b, c, d) = (
-        stdf_path.to_string(),
-        output_dir.to_string(),
-        product.to_string(),
-        test_type.to_string(),
-    );
+    let on_error = on_error_of(on_error)?;
+    let (a, b) = (stdf_path.to_string(), output_dir.to_string());
     let stats = py
-        .detach(move || stdf_arrow::parse_to_parquet(&a, &b, &c, &d))
+        .detach(move || stdf_arrow::parse_to_parquet(&a, &b, &partitions, on_error))
         .map_err(|e| to_py(&e))?;
     let out = PyDict::new(py);
     out.set_item("parts", stats.parts)?;
