@@ -10,6 +10,7 @@
 
 pub mod cols;
 pub mod decode;
+pub mod known;
 pub mod raw;
 pub mod roundtrip;
 pub mod tables;

@@ -1,0 +1,25 @@
+//! Findings reported and not fixed yet. Each is tolerated by name here (so that `make test`
+//! keeps finding *new* bugs instead of the same one every run) and has an `#[ignore]`d
+//! regression test naming it; when a fix lands, delete its entry and un-ignore its test.
+//! `STDF_FUZZ_STRICT=1` turns every entry off (the fuzzers then stop on these too).
+
+use stdf_core::StdfError;
+
+fn strict() -> bool {
+    std::env::var_os("STDF_FUZZ_STRICT").is_some_and(|v| v != "0")
+}
+
+/// F1: a zero-count array (PGR.PMR_INDX, PLR.GRP_INDX, ...) decodes as `Some([])` when bytes
+/// follow it in the record but as `None` at the record's end (`Cur::array_len`), so the same
+/// record, written back without its trailing bytes, decodes differently (raw tables: `[]` vs
+/// NULL). Test: stdf-core tests/fuzz_regressions.rs `zero_count_array_is_the_same_with_or_without_trailing_bytes`.
+pub fn empty_array_vs_absent(first: &str, second: &str) -> bool {
+    !strict() && first.replace("Some([])", "None") == second.replace("Some([])", "None")
+}
+
+/// F2: an error of the decompressed stream ("cannot read (decompress) the stream past this
+/// point", `RecordReader::fail`) names no record type. Test: stdf-arrow
+/// tests/fuzz_regressions.rs `decompression_error_names_a_record_type`.
+pub fn stream_error_without_record(e: &StdfError) -> bool {
+    !strict() && e.record.is_none() && e.message.starts_with("cannot read (decompress)")
+}
