@@ -7,7 +7,7 @@
    archive, DIR/archive/<table>/part_typ=/test_stage=/lot_id=/<file_id>.parquet, with DIR/archive/archive.duckdb
    holding a view per table and the ingest ledger.
 2. Running it again adds nothing (every file is 'unchanged').
-3. `stdf-duck query --db` answers a yield question on the archive, with plain SQL on the views.
+3. `stdf-duck query --archive` answers a yield question on the archive, with plain SQL on the views.
 4. The archive's part count is checked against the STDF files read directly.
 """
 
@@ -71,9 +71,9 @@ def main() -> None:
     stdf_duck("materialize", *sources, "--archive", str(archive), "--quiet")
 
     print("\n== final yield per lot, from the archive")
-    stdf_duck("query", "--db", str(archive), YIELD_SQL)
+    stdf_duck("query", "--archive", str(archive), YIELD_SQL)
     print("\n== the ledger")
-    stdf_duck("query", "--db", str(archive),
+    stdf_duck("query", "--archive", str(archive),
               "SELECT regexp_extract(path, '[^/]+$') AS file, status, lot_id, rows_parts, rows_results, "
               "round(seconds, 2) AS seconds FROM ingest ORDER BY file")  # fmt: skip
 
