@@ -51,19 +51,30 @@ fn write_all(recs: &[(ByteOrder, Record)]) -> Vec<u8> {
     out
 }
 
+fn payload(rec: &Record, order: ByteOrder) -> Vec<u8> {
+    let mut e = Enc::new(order);
+    rec.encode_payload(&mut e);
+    e.buf
+}
+
 /// Debug text with every float shown by its bits (so that NaN == NaN bitwise).
 fn canon(rec: &Record) -> String {
-    let mut e = Enc::new(ByteOrder::Little);
-    rec.encode_payload(&mut e);
-    format!("{:?} {:?}", rec.codes(), e.buf)
+    format!("{:?} {:?}", rec.codes(), payload(rec, ByteOrder::Little))
 }
 
 /// The fuzz check of the `roundtrip` target.
 pub fn check(data: &[u8]) {
     let raw = read_all(data);
+    let mut short = Vec::with_capacity(raw.len());
     let first: Vec<(ByteOrder, Record)> = raw
         .iter()
-        .map(|(t, s, o, p)| (*o, Record::decode(*t, *s, p, *o).0))
+        .map(|(t, s, o, p)| {
+            let (rec, cur) = Record::decode(*t, *s, p, *o);
+            // a short record whose encoding is not its payload: a field was cut (not only
+            // the optional tail left out, which encodes back to the same bytes)
+            short.push(cur.was_short() && payload(&rec, *o) != *p);
+            (*o, rec)
+        })
         .collect();
     let bytes = write_all(&first);
     let back = read_all(&bytes);
@@ -74,6 +85,9 @@ pub fn check(data: &[u8]) {
         .collect();
     for (i, ((o1, r1), (o2, r2))) in first.iter().zip(&second).enumerate() {
         assert_eq!(o1, o2, "record {i}: byte order changed");
+        if crate::known::cut_field(short[i]) {
+            continue;
+        }
         assert_eq!(
             canon(r1),
             canon(r2),
@@ -84,5 +98,7 @@ pub fn check(data: &[u8]) {
             panic!("record {i} changed in the round trip:\n  first  {r1:?}\n  second {r2:?}");
         }
     }
-    assert_eq!(write_all(&second), bytes, "writing the re-read records gives other bytes");
+    if !short.iter().any(|&s| crate::known::cut_field(s)) {
+        assert_eq!(write_all(&second), bytes, "writing the re-read records gives other bytes");
+    }
 }

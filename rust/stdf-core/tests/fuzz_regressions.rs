@@ -5,9 +5,9 @@
 
 use std::io::Write;
 
-use stdf_core::records::{Far, Mir, Mrr, Pgr, Pir, Prr, Ptr};
+use stdf_core::records::{Far, Ftr, Mir, Mrr, Pir, Prr, Ptr};
 use stdf_core::writer::{to_bytes, Writer};
-use stdf_core::{ByteOrder, Record, RecordReader, Str};
+use stdf_core::{ByteOrder, Dn, Record, RecordReader, Str};
 
 /// F1 (target `roundtrip`): PGR with INDX_CNT = 0. PMR_INDX then holds no item, whether the
 /// record ends right after INDX_CNT or a byte follows; the two must decode alike, and the
@@ -29,6 +29,42 @@ fn zero_count_array_is_the_same_with_or_without_trailing_bytes() {
     let bytes = to_bytes(ByteOrder::Little, &[Record::Pgr(a.clone())]);
     let again = decode(&bytes[4..]);
     assert_eq!(again, a);
+}
+
+/// Payload of a record written by the writer (without its header).
+fn payload(rec: Record) -> Vec<u8> {
+    to_bytes(ByteOrder::Little, &[rec])[4..].to_vec()
+}
+
+/// decode -> write -> decode of one payload gives the first decode back.
+fn assert_round_trip(typ: u8, sub: u8, p: &[u8]) {
+    let first = Record::decode(typ, sub, p, ByteOrder::Little).0;
+    let bytes = to_bytes(ByteOrder::Little, &[first.clone()]);
+    let second = Record::decode(typ, sub, &bytes[4..], ByteOrder::Little).0;
+    assert_eq!(second, first, "the record changed in the round trip");
+}
+
+/// F3 (target `roundtrip`): a field cut by the end of its record. An FTR whose SPIN_MAP
+/// declares 6144 bits (768 bytes) but holds 2 before the record ends: it decodes as 6144 bits
+/// with 2 bytes, and the writer pads it with 766 zero bytes that were never in the file.
+/// Whatever the decoder makes of a cut field, writing it must give it back. (An array cut the
+/// same way keeps its count and the items that fit, and does round-trip.)
+#[test]
+#[ignore = "fuzz finding F3, reported: a cut D*n does not survive decode -> write -> decode"]
+fn a_field_cut_by_the_record_end_survives_the_round_trip() {
+    let mut ftr = payload(Record::Ftr(Ftr {
+        test_num: Some(1040),
+        head_num: Some(1),
+        site_num: Some(2),
+        spin_map: Some(Dn {
+            nbits: 16,
+            bytes: &[9, 77],
+        }),
+        ..Default::default()
+    }));
+    let n = ftr.len();
+    ftr[n - 4..n - 2].copy_from_slice(&6144u16.to_le_bytes());
+    assert_round_trip(15, 20, &ftr);
 }
 
 fn small_stream() -> Vec<u8> {
