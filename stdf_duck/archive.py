@@ -2,25 +2,40 @@
 
 Layout of an archive directory DIR (stdf-reference.md section 4.11)::
 
-    DIR/archive.duckdb                  views parts, results, tests, bins, wafers, files over the
-                                        Parquet below, and the tables ingest (the ledger) and runs
-    DIR/<table>/part_typ=<P>/test_stage=<S>/lot_id=<L>/<file_id>.parquet     (zstd)
+    DIR/<table>/part_typ=<P>/test_stage=<S>/lot_id=<L>/<file_id>.parquet    (zstd), for the tables
+                                        parts, results, tests, bins, wafers, warnings, files
+    DIR/archive.duckdb                  the catalog readers open: a view per table over the Parquet
+                                        files above, and a copy of the ledger (stdf_duck.catalog)
+    DIR/_ledger/ledger.duckdb           the ledger: tables ingest, runs, sync_files, syncs
+                                        (opened by writers only: stdf_duck.ledger)
     DIR/.staging/                       temporary files of a run (never read by the views)
-    DIR/.lock                           held by the running materialize
+    DIR/.lock                           held by the running materialize or sync
+
+Readers and writers share no lock. A writer (materialize, sync) never opens archive.duckdb: after
+its commits it writes a new one and renames it over the old one. Readers (`stdf-duck query`,
+`status`, the DuckDB CLI, a dashboard) never open the ledger. So a reader left open all day does
+not stop a writer, and a writer does not break a reader (which keeps its file, whose views read
+the Parquet files: it sees the new rows).
 
 How it stays consistent:
 
 * a worker writes one source file's tables to `.staging/` only (`archive_worker.run_job`);
 * the parent then records an intent in the ledger (status 'committing', the temporary and final
   names), renames the files into place (atomic on one file system), deletes the files the source
-  had before (a changed file), and marks the row 'ok'. A run that starts after a kill first rolls
-  every 'committing' row forward, then empties `.staging/`. A kill at any moment therefore leaves no
-  partial Parquet file visible, and the next run completes the work;
-* a source is skipped when the ledger has it with the same size, mtime and options; a source with
-  the same `file_id` or `content_hash` as another source already in the archive is recorded as a
-  'duplicate' and adds no rows;
-* one materialize at a time per archive: `DIR/.lock` (an OS file lock, released when the process
-  dies) refuses a second one with `ArchiveBusyError`.
+  had before (a changed file), marks the row 'ok' (or 'partial': the decode of the file ended on
+  damage, its rows before the damage are in and the damage is in the `warnings` view) and publishes
+  a new catalog. A run that starts after a kill first rolls every 'committing' row
+  forward, then empties `.staging/`. A kill at any moment therefore leaves no partial Parquet file
+  visible, and the next run completes the work;
+* a source the ledger has with the same size, mtime and options is not read again: 'unchanged'
+  when its rows are in, 'skipped' when it failed (it was reported then and `status` lists it;
+  `retry_failed` reads it again): the rule `stdf-duck sync` follows too (`ledger.rerun`). A source
+  with the same `file_id` or `content_hash` as another source already in the archive is recorded as
+  a 'duplicate' and adds no rows;
+* one writer at a time per archive: `DIR/.lock` (an OS file lock, released when the process
+  dies) refuses a second one with `ArchiveBusyError`;
+* an archive written by an older stdf_duck (its ledger inside archive.duckdb) moves its ledger to
+  DIR/_ledger on its first write; readers read it where it is.
 """
 
 from __future__ import annotations
@@ -31,27 +46,41 @@ import glob as _glob
 import os
 import shutil
 import socket
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import catalog
+from .archive_pool import WorkerPools, run_inline, run_pool
 from .archive_worker import (
     ARCHIVE_TABLES,
     INTERRUPTED,
-    _is_interrupt,
     NULL_PARTITION,
     PARTITION_COLUMNS,
     Job,
     JobResult,
-    one_line,
+    _is_interrupt,
     render,
     sanitize,
-    sql_literal,
 )
+from .catalog import DB_NAME
+from .ledger import (
+    FINAL_STATUS,
+    IN_ARCHIVE,
+    KNOWN_BAD,
+    ArchiveBusyError,
+    ArchiveError,
+    FileLock,
+    Ledger,
+    fsync_path,
+    remove,
+    rerun,
+    unlink_output,
+)
+from .ledger import utcnow as _utcnow
 
 __all__ = [
     "ARCHIVE_TABLES",
@@ -71,24 +100,15 @@ __all__ = [
     "sanitize",
 ]
 
-DB_NAME = "archive.duckdb"
 STAGING = ".staging"
 LOCK_NAME = ".lock"
-FORMAT_VERSION = "1"
-#: fsync temporary files before they are published and directories after (power-loss safety).
-FSYNC = True
 
-Status = Literal["ok", "unchanged", "duplicate", "failed"]
-# the status a 'committing' ledger row ends in
-_FINAL_STATUS = "CASE WHEN duplicate_of IS NULL THEN 'ok' ELSE 'duplicate' END"
-
-
-class ArchiveError(Exception):
-    """Not an archive, or an archive that cannot be used."""
-
-
-class ArchiveBusyError(ArchiveError):
-    """Another process is writing the archive."""
+#: ok: written; partial: written up to the damage its decode ended on; unchanged: in the archive
+#: already; duplicate: its content is in the archive under another path; skipped: failed before
+#: with the same size and mtime (not read again); failed: nothing written, see `error`
+Status = Literal["ok", "partial", "unchanged", "duplicate", "skipped", "failed"]
+#: outcomes of the files read in a run
+_READ = ("ok", "partial", "duplicate", "failed")
 
 
 class SourceError(Exception):
@@ -248,31 +268,38 @@ class MaterializeReport:
         return [o for o in self.outcomes if o.status == "failed"]
 
     @property
+    def partial(self) -> list[FileOutcome]:
+        """Files written up to the damage their decode ended on (`error` says where)."""
+        return [o for o in self.outcomes if o.status == "partial"]
+
+    @property
     def bytes_written(self) -> int:
         """Bytes of STDF (on disk) of the files materialized in this run."""
-        return sum(o.size for o in self.outcomes if o.status in ("ok", "duplicate"))
+        return sum(o.size for o in self.outcomes if o.status in ("ok", "partial", "duplicate"))
 
     @property
     def bytes_processed(self) -> int:
-        """Bytes on disk of the files read in this run (all but the unchanged ones)."""
-        return sum(o.size for o in self.outcomes if o.status != "unchanged")
+        """Bytes on disk of the files read in this run (not the unchanged or skipped ones)."""
+        return sum(o.size for o in self.outcomes if o.status in _READ)
 
     @property
     def stream_bytes_processed(self) -> int:
         """Decompressed STDF bytes of the files read in this run."""
-        return sum(o.stream_size or o.size for o in self.outcomes if o.status != "unchanged")
+        return sum(o.stream_size or o.size for o in self.outcomes if o.status in _READ)
 
     def rows(self) -> dict[str, int]:
         tot = {t: 0 for t in ARCHIVE_TABLES}
         for o in self.outcomes:
-            if o.status == "ok":
+            if o.status in ("ok", "partial"):
                 for t, n in o.rows.items():
                     tot[t] = tot.get(t, 0) + n
         return tot
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.interrupted
+        """No file failed or lost rows in this run (files skipped as known bad do not count:
+        they were reported when first seen), and the run was not interrupted."""
+        return not self.failed and not self.partial and not self.interrupted
 
 
 class Progress:
@@ -294,79 +321,13 @@ class Progress:
 # ---- the archive -----------------------------------------------------------------------------
 
 
-def _utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
-
-
-def _fsync_path(path: str, directory: bool = False) -> None:
-    if not FSYNC:
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-class _FileLock:
-    """An exclusive, non-blocking OS lock on a file (released by the OS when the process dies)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if sys.platform == "win32":  # pragma: no cover
-                import msvcrt
-
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        info = f"pid {os.getpid()} on {socket.gethostname()} since {_dt.datetime.now().isoformat(timespec='seconds')}\n"
-        try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, info.encode(), 0) if hasattr(os, "pwrite") else os.write(fd, info.encode())
-        except OSError:
-            pass
-        return True
-
-    def holder(self) -> str:
-        try:
-            with open(self.path, encoding="utf-8", errors="replace") as f:
-                return f.read().strip()
-        except OSError:
-            return ""
-
-    def release(self) -> None:
-        if self._fd is not None:
-            try:
-                if sys.platform != "win32":
-                    import fcntl
-
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-            finally:
-                os.close(self._fd)
-                self._fd = None
-
-
 class Archive:
     """An archive directory (created on first use by `materialize`)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = os.path.abspath(os.fspath(root))
+        self.ledger = Ledger(self.root)
+        self._published = 0.0  # time.monotonic() of the last catalog written
 
     @classmethod
     def locate(cls, path: str | os.PathLike[str]) -> Archive:
@@ -393,19 +354,17 @@ class Archive:
 
     def glob(self, table: str) -> str:
         """The Parquet files of one table (partition depth fixed: staging files never match)."""
-        return os.path.join(self.root, table, "*", "*", "*", "*.parquet")
+        return catalog.table_glob(self.root, table)
 
     def has_files(self, table: str) -> bool:
-        return bool(_glob.glob(self.glob(table)))
-
-    # -- locking and the database ------------------------------------------------------------
+        return catalog.has_files(self.root, table)
 
     @contextmanager
     def lock(self, wait: float = 0.0) -> Iterator[None]:
         """Exclusive writer lock; ArchiveBusyError when another process holds it (after waiting
         up to `wait` seconds for it)."""
         os.makedirs(self.root, exist_ok=True)
-        lk = _FileLock(os.path.join(self.root, LOCK_NAME))
+        lk = FileLock(os.path.join(self.root, LOCK_NAME))
         deadline = time.monotonic() + wait
         while not lk.acquire():
             if time.monotonic() < deadline:
@@ -422,97 +381,29 @@ class Archive:
         finally:
             lk.release()
 
-    @contextmanager
-    def database(self, read_only: bool = False, timeout: float = 60.0) -> Iterator[Any]:
-        """A plain DuckDB connection to archive.duckdb, retried while another process holds
-        DuckDB's own file lock (a reader with the file open, a concurrent query)."""
-        import duckdb
-
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while True:
-            try:
-                con = duckdb.connect(self.db_path, read_only=read_only)
-                break
-            except duckdb.IOException as e:
-                if "lock" not in str(e).lower() or time.monotonic() > deadline:
-                    if "lock" in str(e).lower():
-                        raise ArchiveBusyError(
-                            f"{self.db_path} is open in another process ({one_line(e)}); close it and retry"
-                        ) from None
-                    raise
-                if INTERRUPTED.is_set():
-                    raise KeyboardInterrupt from None
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
-        try:
-            yield con
-        finally:
-            con.close()
-
     def init(self) -> None:
+        """Create the archive (its ledger and catalog), or move the ledger of an older
+        archive out of its archive.duckdb. For a writer that holds `lock()`."""
         os.makedirs(self.root, exist_ok=True)
-        with self.database() as con:
+        created = not os.path.isfile(self.ledger.path)
+        if created:
+            self.ledger.create(self.db_path)
+        with self.ledger.open() as con:
             con.execute(render("ledger"))
-            if not con.execute("SELECT 1 FROM archive_meta WHERE key = 'format'").fetchall():
-                con.execute(
-                    "INSERT INTO archive_meta VALUES ('format', ?), ('created_at', ?)",
-                    [FORMAT_VERSION, _utcnow().isoformat(timespec="seconds")],
-                )
+            con.execute(render("sync"))
+            if created or not os.path.isfile(self.db_path):
+                self.publish(con)
 
-    def create_views(self, con: Any) -> list[str]:
-        """(Re)create the views of every table that has Parquet files; returns their names."""
-        made = []
-        for t in ARCHIVE_TABLES:
-            if self.has_files(t):
-                con.execute(render("view", name=t, glob=sql_literal(self.glob(t))))
-                made.append(t)
-            else:
-                con.execute(f"DROP VIEW IF EXISTS {t}")
-        return made
+    def publish(self, con: Any, force: bool = True) -> None:
+        """Show readers the archive as the writer's ledger connection `con` has it: a new catalog
+        (not force: only when the last one is `catalog.PUBLISH_EVERY` seconds old)."""
+        if force or time.monotonic() - self._published >= catalog.PUBLISH_EVERY:
+            catalog.publish(self.root, con)
+            self._published = time.monotonic()
 
-    def ledger(self) -> list[dict[str, Any]]:
-        """The ingest ledger as a list of dicts."""
-        with self.database(read_only=True) as con:
-            cur = con.execute("SELECT * FROM ingest ORDER BY path")
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
-
-    # -- crash recovery ----------------------------------------------------------------------
-
-    def recover(self, con: Any) -> int:
-        """Roll forward every commit a killed run left half done; returns how many."""
-        rows = con.execute(
-            "SELECT path, staged, outputs, replaced FROM ingest WHERE status = 'committing'"
-        ).fetchall()
-        for path, staged, outputs, replaced in rows:
-            staged, outputs, replaced = staged or [], outputs or [], replaced or []
-            complete = True
-            for tmp, rel in zip(staged, outputs):
-                src, dst = self.abs(tmp), self.abs(rel)
-                if os.path.exists(src):
-                    os.makedirs(os.path.dirname(dst), exist_ok=True)
-                    os.replace(src, dst)
-                elif not os.path.exists(dst):
-                    complete = False
-            keep = set(outputs)
-            for rel in replaced:
-                if rel not in keep:
-                    _unlink(self.abs(rel))
-            if complete:
-                con.execute(
-                    f"UPDATE ingest SET status = {_FINAL_STATUS}, staged = NULL, replaced = NULL WHERE path = ?", [path]
-                )
-            else:
-                for rel in outputs:
-                    _unlink(self.abs(rel))
-                con.execute(
-                    "UPDATE ingest SET status = 'failed', staged = NULL, replaced = NULL, outputs = NULL, "
-                    "error = 'an interrupted commit could not be completed; the file will be ingested again' "
-                    "WHERE path = ?",
-                    [path],
-                )
-        return len(rows)
+    def reader(self) -> Any:
+        """An in-memory DuckDB connection with the archive's views and ledger (it holds nothing open)."""
+        return catalog.reader(self.root)
 
     def clean_staging(self) -> None:
         if os.path.isdir(self.staging):
@@ -520,45 +411,69 @@ class Archive:
         os.makedirs(self.staging, exist_ok=True)
 
 
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    d = os.path.dirname(path)
-    # drop partition directories left empty (lot_id=, then test_stage=, then part_typ=)
-    for _ in range(3):
-        try:
-            os.rmdir(d)
-        except OSError:
-            break
-        d = os.path.dirname(d)
-
-
 # ---- materialize -----------------------------------------------------------------------------
-
-_LEDGER_COLS = (
-    "path", "size", "mtime", "mtime_ns", "file_id", "content_hash", "status", "error", "duplicate_of",
-    "product", "stage", "on_error", "part_typ", "test_stage", "lot_id", "n_streams", "stream_size",
-    "n_warnings", "rows_files", "rows_parts", "rows_results", "rows_tests", "rows_bins", "rows_wafers",
-    "outputs", "staged", "replaced", "seconds", "started_at", "finished_at", "run_id", "writer",
-)  # fmt: skip
-
-
-def _upsert(con: Any, rows: list[dict[str, Any]]) -> None:
-    """Replace the ledger rows of these paths (one statement each for the whole batch)."""
-    if not rows:
-        return
-    con.execute("DELETE FROM ingest WHERE list_contains(?, path)", [[r["path"] for r in rows]])
-    cols = list(_LEDGER_COLS)
-    con.executemany(
-        f"INSERT INTO ingest ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-        [[r.get(c) for c in cols] for r in rows],
-    )
 
 
 def _mtime(ns: int) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).replace(tzinfo=None)
+
+
+_ROWS = tuple(f"rows_{t}" for t in ARCHIVE_TABLES)
+
+
+@dataclass
+class _Index:
+    """What the ledger knows of the archive's content, for one commit."""
+
+    by_id: dict[str, str]  # file_id -> the path whose rows hold it
+    by_hash: dict[str, str]  # content_hash -> path
+    referenced: dict[str, str]  # output (relative) -> path
+    prev: dict[str, tuple[Any, ...]]  # path -> (path, status, outputs, file_id, content_hash, rows_*)
+
+    @classmethod
+    def load(cls, con: Any, paths: list[str]) -> _Index:
+        idx = cls({}, {}, {}, {})
+        for p, fid, ch, outs in con.execute(
+            "SELECT path, file_id, content_hash, outputs FROM ingest "
+            "WHERE status IN ('ok', 'partial', 'committing') OR (status = 'failed' AND len(outputs) > 0)"
+        ).fetchall():
+            if fid:
+                idx.by_id[fid] = p
+            if ch:
+                idx.by_hash[ch] = p
+            for rel in outs or []:
+                idx.referenced[rel] = p
+        idx.prev = {
+            r[0]: r
+            for r in con.execute(
+                f"SELECT path, status, outputs, file_id, content_hash, {', '.join(_ROWS)} FROM ingest "
+                "WHERE list_contains(?, path)",
+                [paths],
+            ).fetchall()
+        }
+        return idx
+
+    def owner(self, r: JobResult) -> str | None:
+        """The other path whose rows hold this content (r is then a duplicate)."""
+        if r.file_id and self.by_id.get(r.file_id, r.path) != r.path:
+            return self.by_id[r.file_id]
+        if r.content_hash and self.by_hash.get(r.content_hash, r.path) != r.path:
+            return self.by_hash[r.content_hash]
+        return None
+
+    def take(self, r: JobResult, new_rel: list[str]) -> None:
+        """r.path now holds r's content (and no longer its previous one)."""
+        prev = self.prev.get(r.path)
+        if prev is not None:
+            if self.by_id.get(prev[3]) == r.path:
+                del self.by_id[prev[3]]
+            if self.by_hash.get(prev[4]) == r.path:
+                del self.by_hash[prev[4]]
+        self.by_id[r.file_id or ""] = r.path
+        if r.content_hash:
+            self.by_hash[r.content_hash] = r.path
+        for rel in new_rel:
+            self.referenced[rel] = r.path
 
 
 class _Run:
@@ -581,115 +496,23 @@ class _Run:
         self.report = report
         self.pending: list[JobResult] = []
         self.started: dict[str, _dt.datetime] = {}
-        self.views_made = False
         self.run_id = 0
         self.writer = ""
 
     def commit(self) -> None:
-        """Publish every finished job: intent, renames, deletions, 'ok' (see the module doc)."""
+        """Publish every finished job: intent, renames, deletions, final status, catalog (see
+        the module doc)."""
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        outcomes: list[FileOutcome] = []
-        publish: list[tuple[JobResult, list[str]]] = []  # (result, replaced)
-        with self.a.database() as con:
-            cur = con.execute(
-                "SELECT path, status, file_id, content_hash, outputs, duplicate_of FROM ingest "
-                "WHERE status IN ('ok', 'committing') OR (status = 'failed' AND len(outputs) > 0)"
-            )
-            index = {r[0]: r for r in cur.fetchall()}
-            by_id: dict[str, str] = {}
-            by_hash: dict[str, str] = {}
-            referenced: dict[str, str] = {}
-            for p, _st, fid, ch, outs, _d in index.values():
-                if fid:
-                    by_id[fid] = p
-                if ch:
-                    by_hash[ch] = p
-                for rel in outs or []:
-                    referenced[rel] = p
-            prev_rows = {
-                r[0]: r
-                for r in con.execute(
-                    "SELECT path, status, outputs, file_id, content_hash, rows_files, rows_parts, rows_results, "
-                    "rows_tests, rows_bins, rows_wafers FROM ingest WHERE list_contains(?, path)",
-                    [[r.path for r in batch]],
-                ).fetchall()
-            }
-            now = _utcnow()
-            for r in batch:  # the data is on disk before the ledger says it can be published
-                for tmp, _rel in r.outputs:
-                    _fsync_path(tmp)
+        for r in batch:  # the data is on disk before the ledger says it can be published
+            for tmp, _rel in r.outputs:
+                fsync_path(tmp)
+        with self.a.ledger.open() as con:
+            idx = _Index.load(con, [r.path for r in batch])
+            rows, publish, stale, outcomes = self._decide(batch, idx)
             con.execute("BEGIN TRANSACTION")
-            stale: list[str] = []
-            rows: list[dict[str, Any]] = []
-            for r in batch:
-                prev = prev_rows.get(r.path)
-                prev_outputs = list(prev[2] or []) if prev else []
-                base: dict[str, Any] = {
-                    "path": r.path, "size": r.size, "mtime": _mtime(r.mtime_ns), "mtime_ns": r.mtime_ns,
-                    "product": self.product, "stage": self.stage, "on_error": self.on_error,
-                    "seconds": r.seconds, "started_at": self.started.get(r.path, now), "finished_at": now,
-                    "run_id": self.run_id, "writer": f"{self.writer} {r.route}".strip(),
-                }  # fmt: skip
-                if r.status != "ok":
-                    row = dict(base, status="failed", error=r.error, n_warnings=r.n_warnings)
-                    if prev and prev_outputs and prev[1] in ("ok", "failed"):  # old rows stay until it reads again
-                        row.update(outputs=prev_outputs, file_id=prev[3], content_hash=prev[4])
-                        row.update(zip(("rows_files", "rows_parts", "rows_results", "rows_tests", "rows_bins", "rows_wafers"), prev[5:]))
-                    rows.append(row)
-                    outcomes.append(FileOutcome(r.path, "failed", r.size, seconds=r.seconds, error=r.error, stream_size=r.stream_size))
-                    continue
-                other = None
-                if r.file_id and by_id.get(r.file_id, r.path) != r.path:
-                    other = by_id[r.file_id]
-                elif r.content_hash and by_hash.get(r.content_hash, r.path) != r.path:
-                    other = by_hash[r.content_hash]
-                ident = {"file_id": r.file_id, "content_hash": r.content_hash, "n_streams": r.n_streams,
-                         "stream_size": r.stream_size, "n_warnings": r.n_warnings}  # fmt: skip
-                if other is not None:
-                    for tmp, _rel in r.outputs:
-                        _unlink_quiet(tmp)
-                    replaced = [x for x in prev_outputs if referenced.get(x) == r.path]
-                    row = dict(base, **ident, status="committing" if replaced else "duplicate", duplicate_of=other,
-                               outputs=[], staged=[], replaced=replaced or None)  # fmt: skip
-                    rows.append(row)
-                    if replaced:
-                        publish.append((JobResult(r.path, r.size, r.mtime_ns, "duplicate"), replaced))
-                        stale.append(r.path)
-                    outcomes.append(
-                        FileOutcome(r.path, "duplicate", r.size, seconds=r.seconds, duplicate_of=other, file_id=r.file_id,
-                                    stream_size=r.stream_size)
-                    )
-                    continue
-                new_rel = [rel for _tmp, rel in r.outputs]
-                keep = set(new_rel)
-                replaced = [x for x in prev_outputs if x not in keep and referenced.get(x, r.path) == r.path]
-                if prev_outputs and (prev is None or prev[3] != r.file_id or prev[4] != r.content_hash):
-                    stale.append(r.path)
-                first = r.partitions[0] if r.partitions else (None, None, None)
-                row = dict(
-                    base, **ident, status="committing", part_typ=first[0], test_stage=first[1], lot_id=first[2],
-                    outputs=new_rel, staged=[os.path.relpath(t, self.a.root).replace(os.sep, "/") for t, _ in r.outputs],
-                    replaced=replaced, **{f"rows_{t}": n for t, n in r.rows.items()},
-                )  # fmt: skip
-                rows.append(row)
-                if prev is not None:  # this path's previous content is no longer in the archive
-                    if by_id.get(prev[3]) == r.path:
-                        del by_id[prev[3]]
-                    if by_hash.get(prev[4]) == r.path:
-                        del by_hash[prev[4]]
-                by_id[r.file_id or ""] = r.path
-                if r.content_hash:
-                    by_hash[r.content_hash] = r.path
-                for rel in new_rel:
-                    referenced[rel] = r.path
-                publish.append((r, replaced))
-                outcomes.append(
-                    FileOutcome(r.path, "ok", r.size, dict(r.rows), r.seconds, file_id=r.file_id, partitions=list(r.partitions),
-                                stream_size=r.stream_size)
-                )
-            _upsert(con, rows)
+            Ledger.upsert(con, rows)
             if stale:  # duplicates of content that is now gone must be ingested again
                 con.execute(
                     "UPDATE ingest SET status = 'stale' WHERE status = 'duplicate' AND list_contains(?, duplicate_of) "
@@ -697,49 +520,94 @@ class _Run:
                     [stale, [r["path"] for r in rows]],
                 )
             con.execute("COMMIT")
-            # publish: rename into place, delete what the sources had before
-            dirs: set[str] = set()
-            for r, _replaced in publish:
-                for tmp, rel in r.outputs:
-                    dst = self.a.abs(rel)
-                    d = os.path.dirname(dst)
-                    if d not in dirs:
-                        os.makedirs(d, exist_ok=True)
-                        dirs.add(d)
-                    os.replace(tmp, dst)
-            for d in dirs:
-                _fsync_path(d, directory=True)
-            for _r, replaced in publish:  # after every rename: only emptied directories go
-                for rel in replaced:
-                    _unlink(self.a.abs(rel))
+            first = bool(publish) and not self.a.has_files("files")
+            self._move_into_place(publish)
             if publish:
                 con.execute(
-                    f"UPDATE ingest SET status = {_FINAL_STATUS}, staged = NULL, replaced = NULL "
+                    f"UPDATE ingest SET status = {FINAL_STATUS}, staged = NULL, replaced = NULL "
                     "WHERE status = 'committing' AND list_contains(?, path)",
                     [[r.path for r, _ in publish]],
                 )
-            done = [r.path for r, _ in publish if r.status == "ok"]
-            if done and not self.views_made:
-                self.a.create_views(con)
-                self.views_made = True
+            self.a.publish(con, force=first)  # the first files (new views) at once
         for o in outcomes:
             self.report.outcomes.append(o)
             self.progress.file_done(o)
 
+    def _decide(
+        self, batch: list[JobResult], idx: _Index
+    ) -> tuple[list[dict[str, Any]], list[tuple[JobResult, list[str]]], list[str], list[FileOutcome]]:
+        """The ledger rows of a batch, the files to publish (with the outputs they replace), the
+        paths whose previous content left the archive, and the outcomes."""
+        now = _utcnow()
+        rows: list[dict[str, Any]] = []
+        publish: list[tuple[JobResult, list[str]]] = []
+        stale: list[str] = []
+        outcomes: list[FileOutcome] = []
+        for r in batch:
+            prev = idx.prev.get(r.path)
+            prev_outputs = list(prev[2] or []) if prev else []
+            base: dict[str, Any] = {
+                "path": r.path, "size": r.size, "mtime": _mtime(r.mtime_ns), "mtime_ns": r.mtime_ns,
+                "product": self.product, "stage": self.stage, "on_error": self.on_error,
+                "seconds": r.seconds, "started_at": self.started.get(r.path, now), "finished_at": now,
+                "run_id": self.run_id, "writer": f"{self.writer} {r.route}".strip(),
+            }  # fmt: skip
+            if r.status != "ok":
+                row = dict(base, status="failed", error=r.error, n_warnings=r.n_warnings)
+                if prev and prev_outputs and prev[1] in ("ok", "partial", "failed"):  # old rows stay until it reads again
+                    row.update(outputs=prev_outputs, file_id=prev[3], content_hash=prev[4], **dict(zip(_ROWS, prev[5:])))
+                rows.append(row)
+                outcomes.append(FileOutcome(r.path, "failed", r.size, seconds=r.seconds, error=r.error, stream_size=r.stream_size))
+                continue
+            ident = {"file_id": r.file_id, "content_hash": r.content_hash, "n_streams": r.n_streams,
+                     "stream_size": r.stream_size, "n_warnings": r.n_warnings, "damage": r.damage}  # fmt: skip
+            other = idx.owner(r)
+            if other is not None:
+                for tmp, _rel in r.outputs:
+                    remove(tmp)
+                replaced = [x for x in prev_outputs if idx.referenced.get(x) == r.path]
+                rows.append(dict(base, **ident, status="committing" if replaced else "duplicate", duplicate_of=other,
+                                 outputs=[], staged=[], replaced=replaced or None))  # fmt: skip
+                if replaced:
+                    publish.append((JobResult(r.path, r.size, r.mtime_ns, "duplicate"), replaced))
+                    stale.append(r.path)
+                outcomes.append(FileOutcome(r.path, "duplicate", r.size, seconds=r.seconds, duplicate_of=other,
+                                            file_id=r.file_id, stream_size=r.stream_size))  # fmt: skip
+                continue
+            new_rel = [rel for _tmp, rel in r.outputs]
+            keep = set(new_rel)
+            replaced = [x for x in prev_outputs if x not in keep and idx.referenced.get(x, r.path) == r.path]
+            if prev_outputs and (prev is None or prev[3] != r.file_id or prev[4] != r.content_hash):
+                stale.append(r.path)
+            first = r.partitions[0] if r.partitions else (None, None, None)
+            rows.append(dict(
+                base, **ident, status="committing", part_typ=first[0], test_stage=first[1], lot_id=first[2],
+                outputs=new_rel, staged=[os.path.relpath(t, self.a.root).replace(os.sep, "/") for t, _ in r.outputs],
+                replaced=replaced, **{f"rows_{t}": n for t, n in r.rows.items()},
+            ))  # fmt: skip
+            idx.take(r, new_rel)
+            publish.append((r, replaced))
+            outcomes.append(FileOutcome(r.path, "partial" if r.damage else "ok", r.size, dict(r.rows), r.seconds,
+                                        error=r.damage, file_id=r.file_id, partitions=list(r.partitions),
+                                        stream_size=r.stream_size))  # fmt: skip
+        return rows, publish, stale, outcomes
 
-def _unlink_quiet(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _memory_limit(workers: int) -> str | None:
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-    return f"{max(256, int(total * 0.6 / max(workers, 1) / 2**20))}MB"
+    def _move_into_place(self, publish: list[tuple[JobResult, list[str]]]) -> None:
+        """Rename the staged files into place, then delete what their sources had before."""
+        dirs: set[str] = set()
+        for r, _replaced in publish:
+            for tmp, rel in r.outputs:
+                dst = self.a.abs(rel)
+                d = os.path.dirname(dst)
+                if d not in dirs:
+                    os.makedirs(d, exist_ok=True)
+                    dirs.add(d)
+                os.replace(tmp, dst)
+        for d in dirs:
+            fsync_path(d, directory=True)
+        for _r, replaced in publish:  # after every rename: only emptied directories go
+            for rel in replaced:
+                unlink_output(self.a.abs(rel))
 
 
 def materialize(
@@ -753,13 +621,15 @@ def materialize(
     progress: Progress | None = None,
     command: str | None = None,
     threads: int | None = None,
+    retry_failed: bool = False,
 ) -> MaterializeReport:
     """STDF files, directories or globs -> the Hive-partitioned Parquet archive at `archive`.
 
     product / stage: partition values for every file (default: MIR PART_TYP, and TEST_COD else
     FLOW_ID). workers: files written in parallel (default: the number of CPUs, at most the number of
-    files). on_error: 'raise' (a damaged file fails) or 'warn' (keep the rows before the damage).
-    threads: DuckDB threads per worker (default: CPUs / workers).
+    files). on_error: 'raise' (a damaged file fails) or 'warn' (keep the rows before the damage: the
+    file is 'partial'). threads: DuckDB threads per worker (default: CPUs / workers). retry_failed:
+    read again the files that failed before with the same size and mtime (else 'skipped').
 
     Raises SourceError (a missing source), ArchiveBusyError (another run holds the archive);
     failures of single files are in the report (`report.failed`), never raised. A
@@ -770,7 +640,7 @@ def materialize(
     items = [Item(p) for p in expand_sources(sources)]
     return materialize_items(
         items, archive, product=product, stage=stage, workers=workers, on_error=on_error, progress=progress,
-        command=command, threads=threads,
+        command=command, threads=threads, retry_failed=retry_failed,
     )  # fmt: skip
 
 
@@ -787,17 +657,19 @@ def materialize_items(
     threads: int | None = None,
     lock_held: bool = False,
     pools: WorkerPools | None = None,
+    retry_failed: bool = False,
 ) -> MaterializeReport:
     """`materialize` for explicit items (see `Item`): the ledger knows each by its key, a key
-    already in the ledger with the same size and mtime is 'unchanged'. lock_held: the caller
-    holds `Archive.lock()` (a sync does, for its whole run). pools: worker processes kept across
-    calls (a sync's batches); the caller closes it."""
+    already in the ledger with the same size and mtime is 'unchanged' (or 'skipped' when it failed,
+    unless retry_failed). lock_held: the caller holds `Archive.lock()` (a sync does, for its whole
+    run). pools: worker processes kept across calls (a sync's batches); the caller closes it."""
     if on_error not in ("raise", "warn"):
         raise ValueError("on_error must be 'raise' or 'warn'")
     with _interrupt_handlers():
         return _materialize(
-            list(items), archive, product, stage, workers, on_error, progress, command, threads, lock_held, pools
-        )
+            list(items), archive, product, stage, workers, on_error, progress, command, threads, lock_held, pools,
+            retry_failed,
+        )  # fmt: skip
 
 
 _DEFER = threading.Event()
@@ -848,96 +720,51 @@ def _materialize(
     threads: int | None = None,
     lock_held: bool = False,
     pools: WorkerPools | None = None,
+    retry_failed: bool = False,
 ) -> MaterializeReport:
-    import stdf_duck
-
     progress = progress or Progress()
     by_key: dict[str, Item] = {}
     for it in items:
         by_key.setdefault(it.key, it)
-    paths = list(by_key)
     a = Archive(archive)
     t0 = time.perf_counter()
     report = MaterializeReport(archive=a.root)
     ncpu = os.cpu_count() or 1
     with contextlib.nullcontext() if lock_held else a.lock():
-        a.init()
         run = _Run(a, product, stage, on_error, progress, report)
-        run.writer = f"stdf_duck {stdf_duck.__version__}"
-        with a.database() as con:
-            a.recover(con)
-            con.execute(
-                "UPDATE runs SET status = 'killed' WHERE status = 'running'"
-            )  # we hold the lock: a 'running' run died
-            run.run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0])
-            con.execute(
-                "INSERT INTO runs (run_id, started_at, status, pid, host, command, n_sources) VALUES (?, ?, 'running', ?, ?, ?, ?)",
-                [run.run_id, _utcnow(), os.getpid(), socket.gethostname(), command, len(paths)],
-            )
-            known = {
-                r[0]: r
-                for r in con.execute(
-                    "SELECT path, status, size, mtime_ns, product, stage FROM ingest WHERE list_contains(?, path)",
-                    [paths],
-                ).fetchall()
-            }
-            if a.has_files("files"):
-                a.create_views(con)
-                run.views_made = True
-        report.run_id = run.run_id
-        a.clean_staging()
-
+        known = _start(run, list(by_key), command)
         nw = 1
         try:
             _DEFER.clear()
             if INTERRUPTED.is_set():  # Ctrl-C during the setup
                 raise KeyboardInterrupt
-            jobs: list[Job] = []
-            unchanged: list[FileOutcome] = []
-            for i, p in enumerate(paths):
-                it = by_key[p]
-                k = known.get(p)
-                if (
-                    k is not None
-                    and k[1] in ("ok", "duplicate")
-                    and k[2] == it.size
-                    and k[3] == it.mtime_ns
-                    and k[4] == product
-                    and k[5] == stage
-                ):
-                    unchanged.append(FileOutcome(p, "unchanged", it.size))
-                    continue
-                jobs.append(_job(it, product, stage, on_error, a.staging, f"{os.getpid()}-{i}"))
+            jobs, settled = _plan(run, by_key, known, retry_failed)
             nw = max(1, min(workers or ncpu, len(jobs) or 1))
             report.workers = nw
-            progress.start(len(jobs), sum(j.size for j in jobs), len(unchanged))
-            for o in unchanged:
-                report.outcomes.append(o)
+            progress.start(len(jobs), sum(j.size for j in jobs), len(settled))
+            report.outcomes.extend(settled)
 
             def execute(js: list[Job]) -> None:
                 per_worker = threads or (ncpu if nw == 1 or len(js) == 1 else max(1, ncpu // nw))
                 for j in js:
                     j.parallel = per_worker
                 if nw == 1 or len(js) == 1:
-                    _run_inline(run, js, per_worker)
+                    run_inline(run, js, per_worker)
                 else:
-                    _run_pool(run, js, nw, per_worker, pools)
+                    run_pool(run, js, nw, per_worker, pools)
 
             execute(jobs)
             # a duplicate whose original changed in this run holds content no longer in the archive
-            with a.database() as con:
+            with a.ledger.open() as con:
                 stale = {
                     r[0]
                     for r in con.execute(
-                        "SELECT path FROM ingest WHERE status = 'stale' AND list_contains(?, path)", [paths]
+                        "SELECT path FROM ingest WHERE status = 'stale' AND list_contains(?, path)", [list(by_key)]
                     ).fetchall()
                 }
             if stale:
                 report.outcomes = [o for o in report.outcomes if not (o.path in stale and o.status == "unchanged")]
-                again = []
-                for i, p in enumerate(sorted(stale)):
-                    again.append(_job(by_key[p], product, stage, on_error, a.staging, f"{os.getpid()}-s{i}"))
-                execute(again)
+                execute([_job(by_key[p], product, stage, on_error, a.staging, f"{os.getpid()}-s{i}") for i, p in enumerate(sorted(stale))])
         except BaseException as e:
             # Ctrl-C, also when DuckDB turned it into its own error in the middle of a query
             if not isinstance(e, KeyboardInterrupt) and not _is_interrupt(e):
@@ -952,19 +779,71 @@ def _materialize(
             _DEFER.set()
             progress.stop()
         report.seconds = time.perf_counter() - t0
-        with a.database() as con:
-            a.recover(con)  # a commit interrupted half way (Ctrl-C) is completed now
-            if report.count("ok"):
-                a.create_views(con)
-            status = "interrupted" if report.interrupted else ("failures" if report.failed else "complete")
-            con.execute(
-                "UPDATE runs SET finished_at = ?, status = ?, n_ok = ?, n_unchanged = ?, n_duplicate = ?, "
-                "n_failed = ?, bytes_in = ?, seconds = ? WHERE run_id = ?",
-                [_utcnow(), status, report.count("ok"), report.count("unchanged"), report.count("duplicate"),
-                 report.count("failed"), report.bytes_processed, report.seconds, run.run_id],
-            )  # fmt: skip
+        _finish(run)
         shutil.rmtree(a.staging, ignore_errors=True)
     return report
+
+
+def _start(run: _Run, paths: list[str], command: str | None) -> dict[str, tuple[Any, ...]]:
+    """Set the archive up for a run (create, migrate, recover), record the run; returns what the
+    ledger knows of these paths: path -> (path, status, size, mtime_ns, product, stage)."""
+    import stdf_duck
+
+    a = run.a
+    a.init()
+    run.writer = f"stdf_duck {stdf_duck.__version__}"
+    with a.ledger.open() as con:
+        a.ledger.recover(con)
+        con.execute("UPDATE runs SET status = 'killed' WHERE status = 'running'")  # we hold the lock: it died
+        run.run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0])
+        con.execute(
+            "INSERT INTO runs (run_id, started_at, status, pid, host, command, n_sources) VALUES (?, ?, 'running', ?, ?, ?, ?)",
+            [run.run_id, _utcnow(), os.getpid(), socket.gethostname(), command, len(paths)],
+        )
+        known = {
+            r[0]: r
+            for r in con.execute(
+                "SELECT path, status, size, mtime_ns, product, stage FROM ingest WHERE list_contains(?, path)", [paths]
+            ).fetchall()
+        }
+        a.publish(con)
+    run.report.run_id = run.run_id
+    a.clean_staging()
+    return known
+
+
+def _plan(
+    run: _Run, by_key: dict[str, Item], known: dict[str, tuple[Any, ...]], retry_failed: bool
+) -> tuple[list[Job], list[FileOutcome]]:
+    """The jobs of a run, and the outcomes of the files it does not read (`ledger.rerun`)."""
+    jobs: list[Job] = []
+    settled: list[FileOutcome] = []
+    for i, (p, it) in enumerate(by_key.items()):
+        k = known.get(p)
+        same = k is not None and tuple(k[2:6]) == (it.size, it.mtime_ns, run.product, run.stage)
+        action = rerun(k is not None and k[1] in IN_ARCHIVE, k is not None and k[1] == "failed", same, retry_failed)
+        if action == "unchanged":
+            settled.append(FileOutcome(p, "unchanged", it.size))
+        elif action == "skip":
+            settled.append(FileOutcome(p, "skipped", it.size, error=KNOWN_BAD))
+        else:
+            jobs.append(_job(it, run.product, run.stage, run.on_error, run.a.staging, f"{os.getpid()}-{i}"))
+    return jobs, settled
+
+
+def _finish(run: _Run) -> None:
+    """Complete an interrupted commit, record the end of the run, publish."""
+    rep = run.report
+    with run.a.ledger.open() as con:
+        run.a.ledger.recover(con)  # a commit interrupted half way (Ctrl-C) is completed now
+        status = "interrupted" if rep.interrupted else ("failures" if rep.failed or rep.partial else "complete")
+        con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, n_ok = ?, n_unchanged = ?, n_duplicate = ?, n_failed = ?, "
+            "n_partial = ?, n_skipped = ?, bytes_in = ?, seconds = ? WHERE run_id = ?",
+            [_utcnow(), status, rep.count("ok"), rep.count("unchanged"), rep.count("duplicate"), rep.count("failed"),
+             rep.count("partial"), rep.count("skipped"), rep.bytes_processed, rep.seconds, run.run_id],
+        )  # fmt: skip
+        run.a.publish(con)
 
 
 def _job(it: Item, product: str | None, stage: str | None, on_error: str, staging: str, token: str) -> Job:
@@ -972,162 +851,3 @@ def _job(it: Item, product: str | None, stage: str | None, on_error: str, stagin
         it.path, it.size, it.mtime_ns, product, stage, on_error, staging, token,
         key=it.key, product_default=it.product_default, stage_default=it.stage_default,
     )  # fmt: skip
-
-
-def _commit_due(run: _Run, last: float, force: bool = False) -> float:
-    if run.pending and (force or time.monotonic() - last >= 1.0 or len(run.pending) >= 64):
-        run.commit()
-        return time.monotonic()
-    return last
-
-
-def _run_inline(run: _Run, jobs: list[Job], threads: int) -> None:
-    from .archive_worker import connect, run_job
-
-    if not jobs:
-        return
-    tmp = os.path.join(run.a.staging, f"duckdb-tmp-{os.getpid()}")
-    con = connect(threads, _memory_limit(1), tmp)
-    run.report.route = _route(con)
-    last = time.monotonic()
-    try:
-        for job in jobs:
-            run.started[job.key or job.path] = _utcnow()
-            run.pending.append(run_job(job, con))
-            last = _commit_due(run, last)
-        _commit_due(run, last, force=True)
-    finally:
-        con.close()
-
-
-def _route(con: Any) -> str:
-    import stdf_duck
-
-    try:
-        return str(stdf_duck.route(con))
-    except Exception:
-        return "?"
-
-
-class WorkerPools:
-    """Worker processes kept from one `materialize_items` call to the next (a sync ingests its
-    downloads in batches; a pool takes about a second to start). `close()` when done."""
-
-    def __init__(self) -> None:
-        self.pool: Any = None
-        self.key: tuple[Any, ...] | None = None
-        self.tmp: str | None = None
-
-    def get(self, key: tuple[Any, ...], make: Callable[[str], Any], root: str) -> Any:
-        if self.pool is not None and self.key == key:
-            return self.pool
-        self.close()
-        # DuckDB's spill folder lives outside .staging, which every materialize empties
-        self.tmp = os.path.join(root, f".tmp-{os.getpid()}-{time.monotonic_ns()}")
-        self.pool, self.key = make(self.tmp), key
-        return self.pool
-
-    def discard(self) -> None:
-        """Forget the pool (it broke, or the run was interrupted: the caller has killed it)."""
-        self.pool, self.key = None, None
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
-
-    def close(self) -> None:
-        if self.pool is not None:
-            _kill_pool(self.pool)
-        self.discard()
-
-
-def _kill_pool(pool: Any) -> None:
-    procs = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        try:
-            p.kill()
-        except Exception:
-            pass
-    for p in procs:  # reap them (no zombies; their CPU time shows in RUSAGE_CHILDREN)
-        try:
-            p.join(5)
-        except Exception:
-            pass
-
-
-def _run_pool(run: _Run, jobs: list[Job], nw: int, threads: int, pools: WorkerPools | None = None) -> None:
-    """Jobs in `nw` worker processes (largest first); a worker that dies takes only its own file
-    down: the jobs it may have held are retried one at a time, and the one that crashes again fails."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    from .archive_worker import worker_init, worker_run
-
-    ctx = mp.get_context("spawn")
-    queue = sorted(jobs, key=lambda j: -j.size)
-    quarantine: list[Job] = []
-    last = time.monotonic()
-
-    def make_pool(n: int, tmp: str | None = None) -> ProcessPoolExecutor:
-        tmp = tmp or os.path.join(run.a.staging, f"duckdb-tmp-{os.getpid()}-{time.monotonic_ns()}")
-        return ProcessPoolExecutor(
-            n, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(), threads, _memory_limit(n), tmp)
-        )
-
-    kill = _kill_pool
-
-    def main_pool() -> ProcessPoolExecutor:
-        if pools is None:
-            return make_pool(nw)
-        return pools.get((nw, threads), lambda tmp: make_pool(nw, tmp), run.a.root)  # type: ignore[no-any-return]
-
-    pool = main_pool()
-    done_ok = False
-    inflight: dict[Future[JobResult], Job] = {}
-    try:
-        while queue or inflight:
-            while queue and len(inflight) < 2 * nw:
-                job = queue.pop(0)
-                run.started[job.key or job.path] = _utcnow()
-                inflight[pool.submit(worker_run, job)] = job
-            done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                job = inflight.pop(fut)
-                try:
-                    res = fut.result()
-                    if not run.report.route:
-                        run.report.route = res.route
-                    run.pending.append(res)
-                except BrokenProcessPool:
-                    broken = True
-                    quarantine.append(job)
-                except Exception as e:  # pragma: no cover - run_job catches file errors itself
-                    run.pending.append(JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error=one_line(e)))
-            if broken:
-                quarantine.extend(inflight.values())
-                inflight.clear()
-                kill(pool)
-                if pools is not None:
-                    pools.discard()
-                for job in quarantine:  # alone in a fresh worker: a second crash is this file's
-                    single = make_pool(1)
-                    try:
-                        run.pending.append(single.submit(worker_run, job).result())
-                    except BrokenProcessPool:
-                        run.pending.append(
-                            JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error="the worker process crashed reading this file")
-                        )
-                    finally:
-                        kill(single)
-                quarantine.clear()
-                pool = main_pool()
-            last = _commit_due(run, last, force=not queue and not inflight)
-        _commit_due(run, last, force=True)
-        done_ok = True
-    finally:
-        if pools is None or not done_ok:  # an interrupted pool is never reused
-            kill(pool)
-            if pools is not None:
-                pools.discard()

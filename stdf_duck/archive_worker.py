@@ -19,10 +19,14 @@ from string import Template
 from typing import Any
 
 #: The archive's tables, in the order they are written (files last: it is the smallest).
-ARCHIVE_TABLES: tuple[str, ...] = ("parts", "results", "tests", "bins", "wafers", "files")
+ARCHIVE_TABLES: tuple[str, ...] = ("parts", "results", "tests", "bins", "wafers", "warnings", "files")
 #: Partition columns, in directory order (stdf-reference.md section 4.11).
 PARTITION_COLUMNS: tuple[str, ...] = ("part_typ", "test_stage", "lot_id")
 NULL_PARTITION = "__NULL__"
+#: stdf_warnings codes of damage, where rows were lost: the decode ended there (the ErrorKind names
+#: of stdf-core) or skipped a damaged stretch up to the next valid records ('desync', stdf-core
+#: scan.rs). A file with one of them is 'partial' in the ledger
+DAMAGE_CODES: tuple[str, ...] = ("format", "truncated", "unsupported", "io", "desync")
 _MAX_VALUE_BYTES = 180
 
 _UNSAFE = re.compile(r"[/\\=%*?\[\]\x00-\x1f\x7f]")
@@ -120,6 +124,7 @@ class JobResult:
     n_streams: int = 0
     stream_size: int = 0
     n_warnings: int = 0
+    damage: str | None = None  # the first damage warning (DAMAGE_CODES): rows after it are missing
     partitions: list[tuple[str, str, str]] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     # (temporary file, target relative to the archive), in the order they must be renamed
@@ -259,6 +264,8 @@ def run_job(job: Job, con: Any) -> JobResult:
                 values = {"path": path, "on_error": on_error, "where": where, "target": sql_literal(tmp_of(table, g))}
                 if table == "files":
                     values["source"] = src_name
+                elif table == "warnings":  # all of a file's warnings go with its first partition
+                    values.update(key=sql_literal(res.path), where="" if g == 0 and res.n_warnings else "WHERE false")
                 out = c.execute(render(f"copy_{table}", **values)).fetchone()
                 n_table += int(out[0]) if out else 0
             return n_table
@@ -296,6 +303,8 @@ def run_job(job: Job, con: Any) -> JobResult:
         else:
             for t in ARCHIVE_TABLES:
                 counts[t] = copy(con, t)
+        if counts.get("warnings"):
+            res.damage = _damage(con, tmp_of("warnings", 0))
         for t in ARCHIVE_TABLES:
             res.rows[t] = counts[t]
             for g, part in enumerate(groups):
@@ -323,6 +332,20 @@ def run_job(job: Job, con: Any) -> JobResult:
                 pass
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _damage(con: Any, warnings_file: str) -> str | None:
+    """The first damage warning of a file's warnings (written to `warnings_file`), as one line."""
+    codes = ", ".join(sql_literal(c) for c in DAMAGE_CODES)
+    row = con.execute(
+        f"SELECT code, byte_offset, message FROM read_parquet({sql_literal(warnings_file)}) "
+        f"WHERE code IN ({codes}) ORDER BY byte_offset NULLS LAST LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    code, offset, message = row
+    at = f" at byte {offset:,}" if offset is not None else ""
+    return f"{code}{at}: {message}"
 
 
 _cursor_lock = threading.Lock()

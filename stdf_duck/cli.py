@@ -242,33 +242,23 @@ def info(files: tuple[str, ...], as_json: bool) -> int:
 
 def open_query_connection(db: str | None) -> Any:
     """A stdf_duck connection; with `db`, the archive's views (over its actual location) and a
-    copy of its ledger (`ingest`, `runs`) in the in-memory database: the archive stays unlocked."""
+    copy of its ledger tables (ingest, runs, sync_files, syncs) in the in-memory database: nothing of
+    the archive stays open (stdf_duck.catalog.reader), and a writer never waits for it."""
     import stdf_duck
 
-    from .archive import Archive, ArchiveBusyError
-    from .archive_worker import render, sql_literal
+    from .archive import Archive
+    from .catalog import copy_ledger, create_views
 
     con = stdf_duck.connect()
     if db is None:
         return con
-    a = Archive.locate(db)
-    import duckdb
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            con.execute(f"ATTACH {sql_literal(a.db_path)} AS __stdf_archive (READ_ONLY)")
-            break
-        except duckdb.IOException as e:
-            if "lock" not in str(e).lower() or time.monotonic() > deadline:
-                raise ArchiveBusyError(f"{a.db_path} is open in another process; retry later") from None
-            time.sleep(0.2)
     try:
-        for t in ("ingest", "runs"):
-            con.execute(f"CREATE TABLE {t} AS SELECT * FROM __stdf_archive.{t}")
-    finally:
-        con.execute("DETACH __stdf_archive")
-    a.create_views(con)
+        root = Archive.locate(db).root
+        copy_ledger(con, root)
+        create_views(con, root)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -414,8 +404,8 @@ class _RichProgress:
         self.done_files += 1
         self.done_bytes += o.size
         self.rows += o.n_rows
-        if o.status == "failed":
-            self.console.print(f"[red]failed[/red] {o.path}: {o.error}", highlight=False, markup=True)
+        if o.status in ("failed", "partial"):
+            self.console.print(f"[red]{o.status}[/red] {o.path}: {o.error}", highlight=False, markup=True)
         f = self._fields()
         self.bar.update(self.task, completed=self.done_bytes, files=f["files"], mb=f["mb"], rows=f["rows"], rate=f["rate"])
 
@@ -435,6 +425,8 @@ class _QuietProgress:
     def file_done(self, o: Any) -> None:
         if o.status == "failed":
             _err(f"{o.path}: {o.error}")
+        elif o.status == "partial":
+            _err(f"{o.path}: partial (its rows before the damage are written): {o.error}")
 
     def message(self, text: str) -> None:
         pass
@@ -455,14 +447,14 @@ def _print_summary(report: Any) -> None:
     tab.add_column("count", justify="right")
     tab.add_column("MB", justify="right")
     tab.add_column("rows", justify="right")
-    for st in ("ok", "unchanged", "duplicate", "failed"):
+    labels = {"ok": "written", "partial": "partial (written up to damage)", "unchanged": "unchanged (skipped)",
+              "duplicate": "duplicate (skipped)", "skipped": "failed before (skipped)", "failed": "failed"}  # fmt: skip
+    for st, label in labels.items():
         items = [o for o in report.outcomes if o.status == st]
-        tab.add_row(
-            {"ok": "written", "unchanged": "unchanged (skipped)", "duplicate": "duplicate (skipped)", "failed": "failed"}[st],
-            f"{len(items):,}",
-            _mb(sum(o.size for o in items)),
-            f"{sum(o.n_rows for o in items):,}" if st == "ok" else "",
-        )
+        if st == "skipped" and not items:
+            continue
+        tab.add_row(label, f"{len(items):,}", _mb(sum(o.size for o in items)),
+                    f"{sum(o.n_rows for o in items):,}" if st in ("ok", "partial") else "")  # fmt: skip
     console.print(tab)
     rows = report.rows()
     if any(rows.values()):
@@ -479,6 +471,15 @@ def _print_summary(report: Any) -> None:
             f"stdf-duck query --archive {report.archive} \"SELECT path, error FROM ingest WHERE status = 'failed'\"",
             style="red",
         )
+    if report.partial:
+        console.print(
+            f"{len(report.partial)} file{'s' if len(report.partial) > 1 else ''} lost rows (decode ended on damage; its rows "
+            f"before are in): stdf-duck query --archive {report.archive} \"SELECT * FROM warnings WHERE path = '...'\"",
+            style="red",
+        )
+    if report.count("skipped"):
+        console.print(f"{report.count('skipped')} file(s) failed before with the same size and mtime and were not read "
+                      "again (stdf-duck status lists them; --retry-failed reads them)")  # fmt: skip
 
 
 @cli.command(context_settings=CONTEXT)
@@ -489,35 +490,38 @@ def _print_summary(report: Any) -> None:
 @click.option("--workers", "-j", type=click.IntRange(min=1), help="Files written in parallel.  [default: number of CPUs]")
 @click.option("--on-error", type=click.Choice(["raise", "warn"]), default="raise", show_default=True,
               help="raise: a damaged file fails; warn: keep its rows before the damage.")  # fmt: skip
+@click.option("--retry-failed", is_flag=True, help="Read again the files that failed before with the same size and mtime.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary (failures still on stderr).")
 def materialize(
     sources: tuple[str, ...], archive_dir: str, product: str | None, stage: str | None,
-    workers: int | None, on_error: str, quiet: bool,
+    workers: int | None, on_error: str, retry_failed: bool, quiet: bool,
 ) -> int:  # fmt: skip
     """STDF files, directories or globs -> a Hive-partitioned Parquet archive.
 
     \b
     ARCHIVE/<table>/part_typ=<P>/test_stage=<S>/lot_id=<L>/<file_id>.parquet   (zstd)
-    for the tables parts, results (sorted by test_num, part_index), tests, bins, wafers, files;
-    ARCHIVE/archive.duckdb has a view per table and the ledger (tables ingest, runs).
+    for the tables parts, results (sorted by test_num, part_index), tests, bins, wafers, warnings,
+    files; ARCHIVE/archive.duckdb has a view per table and per ledger table (ingest, runs).
 
     Incremental and safe: a file already in the archive is skipped, a changed file replaces its
-    rows, a kill leaves no partial file visible (run again to complete), a file that fails is
-    recorded and the run goes on (exit code 1). Only one materialize per archive at a time.
+    rows, a kill leaves no partial file visible (run again to complete), a file that fails (or,
+    with --on-error warn, loses rows to damage: 'partial') is recorded and the run goes on (exit
+    code 1); run again, it is not read again while unchanged (exit code 0). One materialize per
+    archive at a time; readers of the archive never stop it.
     """
     from . import archive as arc
 
     progress: Any = _QuietProgress() if (quiet or not sys.stderr.isatty()) else _RichProgress()
     report = arc.materialize(
         list(sources), archive_dir, product=product, stage=stage, workers=workers, on_error=on_error,
-        progress=progress, command=" ".join(["stdf-duck", "materialize", *sys.argv[2:]]) if sys.argv else None,
+        retry_failed=retry_failed, progress=progress, command=" ".join(["stdf-duck", "materialize", *sys.argv[2:]]) if sys.argv else None,
     )  # fmt: skip
     if not quiet:
         _print_summary(report)
     if report.interrupted:
         click.echo("stdf-duck: interrupted: run the same command again to complete the archive", err=True)
         return EXIT_INTERRUPTED
-    return EXIT_FAILURE if report.failed else EXIT_OK
+    return EXIT_OK if report.ok else EXIT_FAILURE
 
 
 # ---- convert ---------------------------------------------------------------------------------

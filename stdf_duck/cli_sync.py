@@ -113,8 +113,8 @@ class _SyncBars(SyncProgress):
         self.done_ing += 1
         if self.ing is not None:
             self.bar.update(self.ing, advance=o.size, files=f"{self.done_ing}/{self.n_ing} files")
-        if o.status == "failed":
-            self.console.print(f"[red]failed[/red] {o.path}: {o.error}", highlight=False)
+        if o.status in ("failed", "partial"):
+            self.console.print(f"[red]{o.status}[/red] {o.path}: {o.error}", highlight=False)
 
     def message(self, text: str) -> None:
         self.console.print(text, highlight=False)
@@ -130,8 +130,8 @@ class _SyncLog(SyncProgress):
     """No bars (not a terminal, or --quiet): failures as log lines."""
 
     def file_done(self, o: Any) -> None:
-        if o.status == "failed":
-            logging.getLogger("stdf_duck.sync").error("%s: %s", o.path, o.error)
+        if o.status in ("failed", "partial"):
+            logging.getLogger("stdf_duck.sync").error("%s: %s%s", o.path, "partial: " if o.status == "partial" else "", o.error)
 
     def message(self, text: str) -> None:
         logging.getLogger("stdf_duck.sync").info("%s", text)
@@ -167,7 +167,7 @@ def _print_sync_summary(report: Any, cfg: Any) -> None:
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
-    states = tuple(s for s in ("unchanged", "ingested", "duplicate", "downloaded", "unstable", "skipped", "failed", "error", "rejected")
+    states = tuple(s for s in ("unchanged", "ingested", "partial", "duplicate", "downloaded", "unstable", "skipped", "failed", "error", "rejected")
                    if s == "ingested" or report.count(s))  # fmt: skip
     tab = Table(box=box.SIMPLE_HEAD, title=f"sync into {report.archive}" + (" (dry run)" if report.dry_run else ""),
                 title_justify="left")  # fmt: skip

@@ -23,6 +23,7 @@ in the ledger, a download cut by a kill resumes from its `.part` file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import gzip
 import logging
@@ -37,9 +38,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .archive import Archive, Item, MaterializeReport, Progress, WorkerPools, _utcnow, materialize_items
-from .archive_worker import one_line, render
+from .archive import Archive, Item, MaterializeReport, Progress, WorkerPools, materialize_items
+from .archive_worker import one_line
 from .config import Config, SourceConfig
+from .ledger import IN_ARCHIVE, KNOWN_BAD, dicts, rerun
+from .ledger import utcnow as _utcnow
 from .remote import TRANSIENT, PermanentError, RemoteFile, UnsafeNameError, matches, not_transient, open_remote, safe_relpath
 
 __all__ = ["DOWNLOADS", "SyncEntry", "SyncProgress", "SyncReport", "VerifyError", "status", "sync", "verify_stdf"]
@@ -113,8 +116,14 @@ class SyncReport:
         return [e for e in self.entries if e.state in ("failed", "error", "rejected")]
 
     @property
+    def partial(self) -> list[SyncEntry]:
+        """Files ingested up to the damage their decode ended on (reported once: a later sync
+        leaves them unchanged)."""
+        return [e for e in self.entries if e.state == "partial"]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed and not self.source_errors and not self.interrupted
+        return not self.failed and not self.partial and not self.source_errors and not self.interrupted
 
 
 class SyncProgress(Progress):
@@ -323,7 +332,7 @@ class _Sync:
         latest: dict[tuple[str, str], SyncEntry] = {}
         for e in batch:
             latest[(e.source, e.rel)] = e
-        with self.archive.database() as con:
+        with self.archive.ledger.open() as con:
             con.execute("BEGIN TRANSACTION")
             for src in {s for s, _ in latest}:
                 con.execute(
@@ -339,18 +348,20 @@ class _Sync:
                 ],
             )  # fmt: skip
             con.execute("COMMIT")
+            self.archive.publish(con, force=False)
 
     def known(self, src: str) -> dict[str, tuple[Any, ...]]:
+        """remote -> (remote, size, mtime_ns, state, first_seen, ingest status, key) of one source:
+        from the ledger (the lock is ours), or in a dry run (no lock) from the catalog's copy."""
         if not os.path.isfile(self.archive.db_path):
             return {}
-        with self.archive.database(read_only=self.dry_run) as con:
+        sql = ("SELECT s.remote, s.size, s.mtime_ns, s.state, s.first_seen, i.status, s.key FROM sync_files s "
+               "LEFT JOIN ingest i ON i.path = s.key WHERE s.source = ?")  # fmt: skip
+        con_cm = contextlib.closing(self.archive.reader()) if self.dry_run else self.archive.ledger.open()
+        with con_cm as con:
             if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'sync_files'").fetchall():
                 return {}
-            rows = con.execute(
-                "SELECT s.remote, s.size, s.mtime_ns, s.state, s.first_seen, i.status, s.key FROM sync_files s "
-                "LEFT JOIN ingest i ON i.path = s.key WHERE s.source = ?",
-                [src],
-            ).fetchall()
+            rows = con.execute(sql, [src]).fetchall()
         return {r[0]: r for r in rows}
 
     # -- phases ----------------------------------------------------------------------------------
@@ -385,11 +396,13 @@ class _Sync:
                 ent.key = p[6]  # a file keeps its ledger key when the source's URL changes (port, host name)
             same = p is not None and p[1] == size and p[2] == mtime_ns
             ent.first_seen = p[4] if same and p is not None else now
-            if same and p is not None and p[3] in ("ingested", "duplicate") and p[5] in ("ok", "duplicate"):
+            in_archive = p is not None and p[3] in ("ingested", "duplicate", "partial") and p[5] in IN_ARCHIVE
+            action = rerun(in_archive, p is not None and p[3] == "failed", same, self.retry_failed)
+            if action == "unchanged":
                 ent.action = ent.state = "unchanged"
-            elif same and p is not None and p[3] == "failed" and not self.retry_failed:
+            elif action == "skip":
                 ent.action, ent.state = "skip", "skipped"
-                ent.error = "failed before with this size and mtime (see stdf-duck status)"
+                ent.error = KNOWN_BAD
             elif same and p is not None and p[3] == "downloaded" and not ent.in_place and self._complete(ent):
                 ent.action = "ingest"
             elif self.cfg.stable_seconds <= 0 or (same and ent.first_seen is not None and ent.first_seen <= stable_before):
@@ -585,7 +598,7 @@ class _Sync:
                       stage_default=e.stage_default) for e in batch]  # fmt: skip
         rep = materialize_items(
             items, self.archive.root, workers=self.cfg.workers, on_error=self.cfg.on_error, progress=self.progress,
-            command=self.command, lock_held=True, pools=self.pools,
+            command=self.command, lock_held=True, pools=self.pools, retry_failed=self.retry_failed,
         )  # fmt: skip
         self.report.materialize.append(rep)
         by_key = {e.key: e for e in batch}
@@ -593,7 +606,8 @@ class _Sync:
             e = by_key.get(o.path)
             if e is None:
                 continue
-            e.state = {"ok": "ingested", "unchanged": "ingested", "duplicate": "duplicate"}.get(o.status, "failed")
+            e.state = {"ok": "ingested", "partial": "partial", "unchanged": "ingested", "duplicate": "duplicate",
+                       "skipped": "skipped"}.get(o.status, "failed")  # fmt: skip
             e.error = self.redact(o.error) if o.error else None
             if o.status == "duplicate":
                 e.error = f"same content as {o.duplicate_of}"
@@ -669,7 +683,7 @@ class _Sync:
     # -- the run ---------------------------------------------------------------------------------
 
     def start_rows(self, names: list[str]) -> None:
-        with self.archive.database() as con:
+        with self.archive.ledger.open() as con:
             con.execute("UPDATE syncs SET status = 'killed' WHERE status = 'running'")  # we hold the lock
             sid = int(con.execute("SELECT coalesce(max(sync_id), 0) + 1 FROM syncs").fetchone()[0])
             self.report.sync_id = sid
@@ -679,14 +693,16 @@ class _Sync:
                     "INSERT INTO syncs (sync_id, source, url, started_at, status, pid, host) VALUES (?, ?, ?, ?, 'running', ?, ?)",
                     [sid, n, self.sources[n].display, now, os.getpid(), socket.gethostname()],
                 )
+            self.archive.publish(con)
 
     def finish_rows(self, names: list[str], t0: float) -> None:
         rep = self.report
-        with self.archive.database() as con:
+        with self.archive.ledger.open() as con:
             for n in names:
                 err = rep.source_errors.get(n)
                 failed = sum(rep.count(s, n) for s in ("failed", "error"))
-                status = ("interrupted" if rep.interrupted else "error" if err else "failures" if failed or rep.count("rejected", n)
+                status = ("interrupted" if rep.interrupted else "error" if err
+                          else "failures" if failed or rep.count("rejected", n) or rep.count("partial", n)
                           else "complete")  # fmt: skip
                 listed = sum(1 for e in rep.entries if e.source == n)
                 con.execute(
@@ -698,8 +714,7 @@ class _Sync:
                      rep.count("duplicate", n), failed, rep.count("rejected", n),
                      sum(e.downloaded for e in rep.entries if e.source == n), time.perf_counter() - t0, rep.sync_id, n],
                 )  # fmt: skip
-            if any(self.archive.has_files(t) for t in ("files", "parts")):
-                self.archive.create_views(con)
+            self.archive.publish(con)
 
     def run(self, names: list[str]) -> None:
         t0 = time.perf_counter()
@@ -788,8 +803,6 @@ def sync(
     a = s.archive
     with a.lock(wait=wait):
         a.init()
-        with a.database() as con:
-            con.execute(render("sync"))
         s.run(names)
     return s.report
 
@@ -798,22 +811,24 @@ def sync(
 
 
 def status(archive: str, failures: int = 20) -> dict[str, Any]:
-    """The ledger in short: files by state (ingest and sync), the latest failures with their
-    errors, the last sync of each source, the last materialize runs."""
+    """The ledger in short: files by state (ingest and sync), the latest failures (and partial
+    files) with their errors, the last sync of each source, the last materialize runs. Reads the
+    copy of the ledger in archive.duckdb (stdf_duck.catalog.reader): works while a materialize or
+    sync runs."""
     a = Archive.locate(archive)
     out: dict[str, Any] = {"archive": a.root}
-    with a.database(read_only=True) as con:
+    with contextlib.closing(a.reader()) as con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
         def rows(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-            cur = con.execute(sql, params or [])
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+            return dicts(con, sql, params)
 
         out["ingest"] = {r["status"]: r["n"] for r in rows("SELECT status, count(*) AS n FROM ingest GROUP BY ALL ORDER BY 1")}
-        out["ingest_bytes"] = rows("SELECT coalesce(sum(size), 0) AS n FROM ingest WHERE status = 'ok'")[0]["n"]
+        out["ingest_bytes"] = rows("SELECT coalesce(sum(size), 0) AS n FROM ingest WHERE status IN ('ok', 'partial')")[0]["n"]
+        damage = "damage" if "damage" in {c[0] for c in con.execute("DESCRIBE ingest").fetchall()} else "NULL"
         out["failures"] = rows(
-            "SELECT path AS file, error, finished_at AS at FROM ingest WHERE status = 'failed' ORDER BY finished_at DESC LIMIT ?",
+            f"SELECT path AS file, status AS state, coalesce(error, {damage}) AS error, finished_at AS at FROM ingest "
+            "WHERE status IN ('failed', 'partial') ORDER BY finished_at DESC LIMIT ?",
             [failures],
         )
         out["runs"] = rows("SELECT run_id, started_at, status, n_ok, n_unchanged, n_duplicate, n_failed, seconds, command "
@@ -822,7 +837,7 @@ def status(archive: str, failures: int = 20) -> dict[str, Any]:
             out["sync"] = rows("SELECT source, state, count(*) AS n, sum(size) AS bytes FROM sync_files GROUP BY ALL ORDER BY 1, 2")
             out["sync_failures"] = rows(
                 "SELECT source, remote AS file, key, state, error, updated_at AS at FROM sync_files "
-                "WHERE state IN ('failed', 'error', 'rejected', 'unstable') ORDER BY updated_at DESC LIMIT ?",
+                "WHERE state IN ('failed', 'partial', 'error', 'rejected', 'unstable') ORDER BY updated_at DESC LIMIT ?",
                 [failures],
             )
             out["last_sync"] = rows(

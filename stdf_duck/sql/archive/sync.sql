@@ -1,4 +1,4 @@
--- The sync ledger (DIR/archive.duckdb): what `stdf-duck sync` saw on each source and did with it.
+-- The sync ledger (DIR/_ledger/ledger.duckdb, see ledger.sql): what `stdf-duck sync` saw on each source and did with it.
 -- A file's rows, once ingested, are in the table ingest under its key (see ledger.sql).
 CREATE TABLE IF NOT EXISTS sync_files (
     source       VARCHAR,       -- [[sources]] name
@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS sync_files (
     mtime_ns     BIGINT,        -- its modification time, ns since the epoch (UTC)
     mtime        TIMESTAMP,
     state        VARCHAR,       -- 'unstable' (still being written), 'downloaded', 'ingested', 'duplicate',
-                                -- 'failed' (its content), 'error' (transfer: retried next sync), 'rejected'
+                                -- 'partial' (ingested up to damage), 'failed' (its content), 'error' (transfer: retried next sync), 'rejected'
     first_seen   TIMESTAMP,     -- first listed with this size and mtime (UTC)
     last_seen    TIMESTAMP,
     attempts     INTEGER,       -- transfer attempts of the last download

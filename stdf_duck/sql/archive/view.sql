@@ -1,7 +1,13 @@
 -- One table of the archive: every Parquet file of ${glob}, the partition columns from the
--- directory names (always VARCHAR: a lot '0012' stays '0012'), files of older writers unified by name.
+-- directory names (always VARCHAR: a lot '0012' stays '0012'; ${null}, the directory of a missing
+-- value, reads back as NULL), files of older writers unified by name.
 CREATE OR REPLACE VIEW ${name} AS
-SELECT * FROM read_parquet(
+SELECT * REPLACE (
+    nullif(part_typ, ${null}) AS part_typ,
+    nullif(test_stage, ${null}) AS test_stage,
+    nullif(lot_id, ${null}) AS lot_id
+)
+FROM read_parquet(
     ${glob},
     hive_partitioning = true,
     hive_types = {'part_typ': 'VARCHAR', 'test_stage': 'VARCHAR', 'lot_id': 'VARCHAR'},

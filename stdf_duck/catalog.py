@@ -1,0 +1,144 @@
+"""DIR/archive.duckdb, the file readers open: written whole, renamed into place, never changed.
+
+It holds one view per archive table (`ARCHIVE_TABLES`: parts, results, tests, bins, wafers,
+warnings, files) over DIR/<table>/part_typ=*/test_stage=*/lot_id=*/*.parquet, in which the
+directory value __NULL__ (a missing partition value) reads back as SQL NULL, and a copy of the
+ledger's tables `SNAPSHOT_TABLES` (ingest, runs, sync_files, syncs, archive_meta) as the writer
+last published them (stdf_duck.ledger). A view exists once its table has files.
+
+After each commit (at most every `PUBLISH_EVERY` seconds, and at the end of a run) the writer
+writes a new catalog under a temporary name and renames it over the old one (`publish`). A reader
+that has the old file open, read-only or read-write, keeps it whole: DuckDB reads it through its
+open file handle, and its views read the same Parquet files, so it sees the new rows (its ledger
+copy is the one of its connection time). A reader that connects later gets the new file. The writer
+never opens DIR/archive.duckdb, so no reader (a dashboard, an API, the DuckDB CLI) makes a writer
+wait, and no writer holds a lock a reader meets. The ledger copy lives inside the catalog rather
+than in Parquet files next to it because DuckDB opens a Parquet file again by its name between
+planning and reading a query: a file replaced by a rename in between is read as garbage.
+
+The file is written in DuckDB 1.0's storage format (`ledger.STORAGE_VERSION`): every DuckDB from
+1.0 on opens it, the CLI of `pip install duckdb-cli` included. Its views hold absolute paths.
+
+`reader()` (stdf-duck query --archive, status, sync --dry-run) copies the ledger tables out of the
+catalog into an in-memory database and makes the views there over the archive's actual location
+(it may have moved): it holds nothing open afterwards. An archive written before the ledger had its
+own file is read the same way (its ledger tables are inside its archive.duckdb).
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from .archive_worker import ARCHIVE_TABLES, NULL_PARTITION, render, sql_literal
+from .ledger import LEGACY_TABLES, SNAPSHOT_TABLES, STORAGE_VERSION, ArchiveBusyError, fsync_path, remove
+
+__all__ = ["DB_NAME", "PUBLISH_EVERY", "copy_ledger", "create_views", "has_files", "publish", "reader", "table_glob"]
+
+DB_NAME = "archive.duckdb"
+#: seconds between two catalogs written during a run (the end of a run always writes one)
+PUBLISH_EVERY = 2.0
+
+
+def table_glob(root: str, table: str) -> str:
+    """The Parquet files of one table (partition depth fixed: staging files never match)."""
+    return os.path.join(root, table, "*", "*", "*", "*.parquet")
+
+
+def has_files(root: str, table: str) -> bool:
+    return next(_glob.iglob(table_glob(root, table)), None) is not None
+
+
+def create_views(con: Any, root: str, schema: str = "") -> list[str]:
+    """Create the views of the archive's tables that have files, on `con` (in `schema`: an
+    attached database); returns their names."""
+    made = []
+    root = os.path.abspath(root)
+    for t in ARCHIVE_TABLES:
+        if has_files(root, t):
+            name = f"{schema}.{t}" if schema else t
+            con.execute(render("view", name=name, glob=sql_literal(table_glob(root, t)), null=sql_literal(NULL_PARTITION)))
+            made.append(t)
+    return made
+
+
+def publish(root: str, ledger_con: Any) -> None:
+    """Write DIR/archive.duckdb anew from the writer's ledger connection: the views, and a copy
+    of the ledger tables (a temporary file, then an atomic rename over the old one)."""
+    root = os.path.abspath(root)
+    tmp = os.path.join(root, f".{DB_NAME}.tmp-{os.getpid()}")
+    for p in (tmp, f"{tmp}.wal"):
+        remove(p)
+    try:
+        ledger_con.execute(f"ATTACH {sql_literal(tmp)} AS __stdf_catalog (STORAGE_VERSION {sql_literal(STORAGE_VERSION)})")
+        try:
+            for t in SNAPSHOT_TABLES:
+                ledger_con.execute(f"CREATE TABLE __stdf_catalog.{t} AS SELECT * FROM {t}")
+            create_views(ledger_con, root, "__stdf_catalog")
+        finally:
+            ledger_con.execute("DETACH __stdf_catalog")
+        fsync_path(tmp)
+        os.replace(tmp, os.path.join(root, DB_NAME))
+    finally:
+        for p in (tmp, f"{tmp}.wal"):
+            remove(p)
+    fsync_path(root, directory=True)
+
+
+def reader(root: str) -> Any:
+    """An in-memory DuckDB connection with the archive's views and its ledger tables (copied from
+    DIR/archive.duckdb, which it does not keep open); no stdf_* functions."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        copy_ledger(con, root)
+        create_views(con, root)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def copy_ledger(con: Any, root: str) -> list[str]:
+    """Copy the ledger tables of DIR/archive.duckdb into `con`'s database; returns their names.
+    The file is attached read-only; when some process holds it read-write (DuckDB then refuses a
+    second process), a copy of it is read instead."""
+    path = os.path.join(os.path.abspath(root), DB_NAME)
+    tmpdir = None
+    try:
+        try:
+            _attach(con, path)
+        except ArchiveBusyError:
+            tmpdir = tempfile.mkdtemp(prefix="stdf-duck-catalog-")
+            copy = os.path.join(tmpdir, DB_NAME)
+            shutil.copyfile(path, copy)
+            if os.path.isfile(f"{path}.wal"):
+                shutil.copyfile(f"{path}.wal", f"{copy}.wal")
+            _attach(con, copy)
+        try:
+            have = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = '__stdf_archive'").fetchall()}  # fmt: skip
+            names = [t for t in dict.fromkeys(SNAPSHOT_TABLES + LEGACY_TABLES) if t in have]
+            for t in names:
+                con.execute(f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM __stdf_archive.{t}")
+        finally:
+            con.execute("DETACH __stdf_archive")
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    return names
+
+
+def _attach(con: Any, path: str) -> None:
+    import duckdb
+
+    try:
+        con.execute(f"ATTACH {sql_literal(path)} AS __stdf_archive (READ_ONLY)")
+    except duckdb.IOException as e:
+        if "lock" not in str(e).lower():
+            raise
+        raise ArchiveBusyError(f"{path} is held read-write by another process") from None
