@@ -37,7 +37,7 @@ FLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
  -Coverflow-checks -Cforce-frame-pointers=yes"
 
 build() {
-    echo "fuzz: building ${TARGETS[*]} (libFuzzer, coverage flags, $HOST) into $OUT"
+    echo "fuzz: building the targets (libFuzzer, coverage flags, $HOST) into $OUT"
     RUSTFLAGS="$(echo $FLAGS)" nice -n 19 "$CARGO" build --release --locked --quiet \
         --manifest-path "$HERE/Cargo.toml" --target "$HOST" --target-dir "$OUT" --bins
 }

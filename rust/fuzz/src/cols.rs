@@ -68,3 +68,33 @@ pub fn text(b: &[RecordBatch], name: &str) -> Vec<Option<String>> {
     }
     out
 }
+
+/// Print the tables of an input (the `show` target: `show FILE` prints them once), to read a
+/// finding.
+pub fn show(data: &[u8]) {
+    let path = crate::input_file(data);
+    for (table, mode) in [
+        ("records", OnError::Warn),
+        ("parts", OnError::Warn),
+        ("results", OnError::Warn),
+        ("warnings", OnError::Warn),
+        ("parts", OnError::Raise),
+    ] {
+        println!("== stdf_{table} ({mode:?})");
+        match read(&path, table, mode) {
+            Ok(b) => {
+                for batch in &b {
+                    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+                        let v = format!("{c:?}").replace('\n', " ");
+                        println!(
+                            "  {}: {}",
+                            f.name(),
+                            v.split_whitespace().collect::<Vec<_>>().join(" ")
+                        );
+                    }
+                }
+            }
+            Err(e) => println!("error: {e} (offset {:?}, record {:?})", e.offset, e.record),
+        }
+    }
+}

@@ -50,12 +50,26 @@ impl Sink for Checker {
     fn record(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
         assert_eq!(raw.index, self.records.len() as u64, "record index skips");
         if let Some(&(prev, ..)) = self.records.last() {
-            assert!(raw.offset > prev, "record offset {} after {prev}", raw.offset);
+            assert!(
+                raw.offset > prev,
+                "record offset {} after {prev}",
+                raw.offset
+            );
         }
-        assert_eq!(raw.payload.len(), raw.rec_len as usize, "payload length != REC_LEN");
+        assert_eq!(
+            raw.payload.len(),
+            raw.rec_len as usize,
+            "payload length != REC_LEN"
+        );
         let end = raw.offset + 4 + raw.rec_len as u64;
-        assert!(end <= self.len, "record at {} ends at {end}, past the input ({})", raw.offset, self.len);
-        self.records.push((raw.offset, raw.typ, raw.sub, raw.rec_len));
+        assert!(
+            end <= self.len,
+            "record at {} ends at {end}, past the input ({})",
+            raw.offset,
+            self.len
+        );
+        self.records
+            .push((raw.offset, raw.typ, raw.sub, raw.rec_len));
         if let (Some(part), Some((h, s))) = (ctx.part, head_site(raw)) {
             assert_eq!(
                 (part.head, part.site),
@@ -134,9 +148,14 @@ pub fn check_error(e: &StdfError, path: &str, len: Option<u64>) {
     if e.kind == ErrorKind::Io {
         return;
     }
-    let off = e.offset.unwrap_or_else(|| panic!("error without a byte offset: {e}"));
+    let off = e
+        .offset
+        .unwrap_or_else(|| panic!("error without a byte offset: {e}"));
     if let Some(len) = len {
-        assert!(off <= len, "error offset {off} past the end of the stream ({len}): {e}");
+        assert!(
+            off <= len,
+            "error offset {off} past the end of the stream ({len}): {e}"
+        );
     }
     // damage inside the stream (format, truncation) is at a record; a container that cannot be
     // opened (I/O, unsupported) may name none
@@ -171,6 +190,9 @@ pub fn check(data: &[u8]) {
         warn.records.len()
     );
     if raise.result.is_ok() {
-        assert_eq!(warn.records, raise.records, "raise and warn read different records");
+        assert_eq!(
+            warn.records, raise.records,
+            "raise and warn read different records"
+        );
     }
 }

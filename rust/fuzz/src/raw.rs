@@ -45,7 +45,9 @@ pub fn check(data: &[u8]) {
     let types = by_type(&rec);
     let mut first = None;
     for &(name, typ, sub) in ALL_TYPES {
-        let Some(expected) = types.get(&(typ, sub)) else { continue };
+        let Some(expected) = types.get(&(typ, sub)) else {
+            continue;
+        };
         let table = name.to_ascii_lowercase();
         let b = read(&path, &table, OnError::Warn)
             .unwrap_or_else(|e| panic!("stdf_{table} with on_error=warn returned an error: {e}"));
@@ -69,10 +71,15 @@ pub fn check(data: &[u8]) {
         } else {
             expected.iter().map(|r| (r.0, r.1, r.2, None)).collect()
         };
-        assert_eq!(got, want, "stdf_{table} rows differ from its records in stdf_records");
+        assert_eq!(
+            got, want,
+            "stdf_{table} rows differ from its records in stdf_records"
+        );
         first.get_or_insert((table, b));
     }
-    let Some((table, warn_rows)) = first else { return };
+    let Some((table, warn_rows)) = first else {
+        return;
+    };
     match read(&path, &table, OnError::Raise) {
         Ok(b) => assert!(
             b == warn_rows,

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use stdf_core::records::{Far, Ftr, Mir, Mrr, Pir, Prr, Ptr};
+use stdf_core::records::{Far, Ftr, Mir, Mrr, Pir, Prr, Ptr, Vur};
 use stdf_core::writer::{to_bytes, Writer};
 use stdf_core::{ByteOrder, Dn, Record, RecordReader, Str};
 
@@ -65,6 +65,21 @@ fn a_field_cut_by_the_record_end_survives_the_round_trip() {
     let n = ftr.len();
     ftr[n - 4..n - 2].copy_from_slice(&6144u16.to_le_bytes());
     assert_round_trip(15, 20, &ftr);
+}
+
+/// F4 (target `roundtrip`): a VUR with UPD_CNT = 0 and no name, as the fuzzer decoded it from
+/// a VUR with trailing bytes, is written as the single byte 00, which reads back as the 2007
+/// single-name layout (UPD_CNT absent, one empty name).
+#[test]
+#[ignore = "fuzz finding F4, reported: VUR with UPD_CNT 0 reads back as one empty name"]
+fn vur_with_no_name_round_trips() {
+    let vur = Record::Vur(Vur {
+        upd_cnt: Some(0),
+        upd_nam: Some(vec![]),
+    });
+    let bytes = to_bytes(ByteOrder::Little, &[vur.clone()]);
+    let back = Record::decode(0, 30, &bytes[4..], ByteOrder::Little).0;
+    assert_eq!(back, vur);
 }
 
 fn small_stream() -> Vec<u8> {
