@@ -304,7 +304,7 @@ def run_job(job: Job, con: Any) -> JobResult:
             for t in ARCHIVE_TABLES:
                 counts[t] = copy(con, t)
         if counts.get("warnings"):
-            res.damage = _damage(con, tmp_of("warnings", 0))
+            res.damage = _damage(con, tmp_of("warnings", 0), job.path)
         for t in ARCHIVE_TABLES:
             res.rows[t] = counts[t]
             for g, part in enumerate(groups):
@@ -334,17 +334,19 @@ def run_job(job: Job, con: Any) -> JobResult:
     return res
 
 
-def _damage(con: Any, warnings_file: str) -> str | None:
-    """The first damage warning of a file's warnings (written to `warnings_file`), as one line."""
+def _damage(con: Any, warnings_file: str, path: str) -> str | None:
+    """The first damage warning of a file's warnings (written to `warnings_file`), as one line
+    (without the file's `path`, which the ledger row names)."""
     codes = ", ".join(sql_literal(c) for c in DAMAGE_CODES)
-    row = con.execute(
+    rows = con.execute(  # fetchall: the connection takes the next job's queries (no pending result)
         f"SELECT code, byte_offset, message FROM read_parquet({sql_literal(warnings_file)}) "
         f"WHERE code IN ({codes}) ORDER BY byte_offset NULLS LAST LIMIT 1"
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not rows:
         return None
-    code, offset, message = row
+    code, offset, message = rows[0]
     at = f" at byte {offset:,}" if offset is not None else ""
+    message = message[len(path) + 2 :] if message.startswith(path + ": ") else message
     return f"{code}{at}: {message}"
 
 

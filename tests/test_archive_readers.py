@@ -295,6 +295,25 @@ def test_known_bad_files_are_skipped_on_rerun_like_sync(tmp_path: Path) -> None:
     assert cli("materialize", str(bad), "--archive", str(root)).returncode == 1
 
 
+def test_sync_reports_a_partial_file_once(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for n in ("truncated.stdf", "no_pir.stdf"):
+        shutil.copy(fx(n), drop)
+    toml = tmp_path / "stdf-duck.toml"
+    toml.write_text('[archive]\npath = "archive"\non_error = "warn"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
+                    f'[[sources]]\nname = "drop"\nurl = "{drop}"\ninclude = ["*.stdf"]\n')  # fmt: skip
+    first = cli("sync", "--config", str(toml))
+    assert first.returncode == 1 and "partial" in first.stdout, first.stderr
+    root = tmp_path / "archive"
+    assert dict(q(root, "SELECT remote, state FROM sync_files")) == {"truncated.stdf": "partial", "no_pir.stdf": "ingested"}
+    assert q(root, "SELECT count(*) FROM parts") == [(8 + 25,)]  # fixtures README: 8 PIRs before the cut
+    again = cli("sync", "--config", str(toml))
+    assert again.returncode == 0, again.stderr
+    st = json.loads(cli("status", "--config", str(toml), "--json").stdout)
+    assert [(f["file"], f["state"]) for f in st["sync_failures"]] == [("truncated.stdf", "partial")]
+
+
 def test_warnings_view_lists_every_warning_of_a_file(tmp_path: Path) -> None:
     """Tolerance warnings (not damage) are in the view too, and do not make a file partial."""
     import stdf_duck
