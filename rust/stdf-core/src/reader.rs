@@ -8,7 +8,8 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::codec::ByteOrder;
 use crate::error::{ErrorKind, Result, StdfError};
 use crate::records::display_name;
-use crate::source::{self, Compression};
+use crate::semantics::Warning;
+use crate::source::{self, Compression, Input, Plain};
 
 /// One record as found in the stream.
 #[derive(Clone, Copy, Debug)]
@@ -67,11 +68,17 @@ const ID_PREFIX: usize = 1 << 20;
 /// Reads records from a decompressed STDF stream.
 pub struct RecordReader {
     path: String,
-    src: Box<dyn Read + Send>,
+    src: Box<dyn Input>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
     eof: bool,
+    /// The input failed (damaged compressed data): every byte before is in `buf`; the error is
+    /// returned once the walk needs a byte past them.
+    failed: Option<StdfError>,
+    /// The current member of a multi-member input (a zip) has ended; the next one starts once
+    /// every byte of this one is consumed (a record never runs from one member into the next).
+    member_end: bool,
     /// Stream offset of `buf[0]`.
     base: u64,
     order: Option<ByteOrder>,
@@ -86,13 +93,25 @@ impl RecordReader {
     /// Open a file (any supported compression).
     pub fn open(path: &str) -> Result<Self> {
         let s = source::open(path)?;
-        Self::from_reader(path, s.reader, s.compression, s.file_size)
+        Self::from_input(path, s.reader, s.compression, s.file_size)
     }
 
     /// Read from any byte stream (already decompressed).
     pub fn from_reader(
         path: &str,
         src: Box<dyn Read + Send>,
+        compression: Compression,
+        file_size: u64,
+    ) -> Result<Self> {
+        Self::from_input(path, Box::new(Plain(src)), compression, file_size)
+    }
+
+    /// Read from an opened input. The file id hashes the first 1 MiB of the stream; when the
+    /// input fails before (damaged compressed data), it hashes what was read and the failure
+    /// comes where the walk reaches it, after every record before it.
+    pub fn from_input(
+        path: &str,
+        src: Box<dyn Input>,
         compression: Compression,
         file_size: u64,
     ) -> Result<Self> {
@@ -103,6 +122,8 @@ impl RecordReader {
             start: 0,
             end: 0,
             eof: false,
+            failed: None,
+            member_end: false,
             base: 0,
             order: None,
             index: 0,
@@ -111,12 +132,28 @@ impl RecordReader {
             file_size,
             file_id: String::new(),
         };
-        r.fill(ID_PREFIX)?;
+        // a failure is kept in `failed` and returned by the fill that needs the missing bytes
+        let _ = r.fill(ID_PREFIX);
         let mut h = Xxh3::new();
         h.update(&file_size.to_le_bytes());
         h.update(&r.buf[..r.end.min(ID_PREFIX)]);
         r.file_id = format!("{:032x}", h.digest128());
         Ok(r)
+    }
+
+    /// Findings of the container layer that lose no STDF data (trailing garbage after the last
+    /// compressed member, a zip member that is not STDF), as warnings (drained).
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        self.src
+            .take_notices()
+            .into_iter()
+            .map(|n| Warning {
+                record_index: None,
+                byte_offset: Some(n.offset),
+                code: n.code,
+                message: n.message,
+            })
+            .collect()
     }
 
     /// Hash every byte of the stream (for `content_hash`); call before the first record.
@@ -173,10 +210,15 @@ impl RecordReader {
         self.index
     }
 
-    /// Make at least `need` bytes available from `start` (fewer only at end of stream).
+    /// Make at least `need` bytes available from `start` (fewer only at end of stream, at the
+    /// end of a member of a multi-member input while bytes of it remain, or before a failure of
+    /// the input, which is returned once those bytes are not enough).
     fn fill(&mut self, need: usize) -> Result<()> {
         if self.end - self.start >= need || self.eof {
             return Ok(());
+        }
+        if self.failed.is_some() {
+            return Err(self.failure());
         }
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
@@ -188,7 +230,22 @@ impl RecordReader {
             self.buf.resize(need, 0);
         }
         while self.end < need {
+            if self.member_end {
+                if self.start < self.end {
+                    break; // what is left of the member is all the walk gets
+                }
+                self.member_end = false;
+                match self.src.next_member() {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        self.eof = true;
+                        break;
+                    }
+                    Err(e) => return Err(self.fail(e)),
+                }
+            }
             match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) if self.src.has_next_member() => self.member_end = true,
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -200,15 +257,46 @@ impl RecordReader {
                     self.end += n;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let off = self.base + self.end as u64;
-                    let mut err = StdfError::io(&self.path, &e).at(off);
-                    err.message = format!("cannot read (decompress) the stream: {e}");
-                    return Err(err);
-                }
+                Err(e) => return Err(self.fail(e)),
             }
         }
         Ok(())
+    }
+
+    /// The input failed after the bytes read so far: remember it (every later fill that needs
+    /// more bytes returns it).
+    fn fail(&mut self, e: std::io::Error) -> StdfError {
+        let kind = match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => ErrorKind::Truncated,
+            std::io::ErrorKind::Unsupported => ErrorKind::Unsupported,
+            _ => ErrorKind::Io,
+        };
+        let mut err = StdfError::io(&self.path, &e);
+        err.kind = kind;
+        err.message = format!(
+            "cannot read (decompress) the stream past byte offset {}: {e}",
+            self.base + self.end as u64
+        );
+        self.failed = Some(err);
+        self.failure()
+    }
+
+    /// The failure of the input, at the record it cuts (the one the walk is in): every record
+    /// before it is whole.
+    fn failure(&self) -> StdfError {
+        let err = self.failed.clone().expect("a failure");
+        let label = match (&self.buf[self.start..self.end], self.order) {
+            ([a, b, t, s, ..], order) => match (source::far_order(&[*a, *b, *t, *s]), order) {
+                (Some(_), _) => "FAR".to_string(),
+                (None, Some(_)) => match crate::records::rec_name(*t, *s) {
+                    Some(n) => n.to_string(),
+                    None => format!("UNKNOWN {t}/{s}"),
+                },
+                (None, None) => format!("{t}/{s}"),
+            },
+            _ => "header".to_string(),
+        };
+        err.at(self.position()).record(label)
     }
 
     fn err(&self, kind: ErrorKind, offset: u64, rec: &str, msg: String) -> StdfError {

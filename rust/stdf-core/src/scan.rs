@@ -379,6 +379,8 @@ impl Scanner {
                 return Ok(true);
             }
         }
+        let container = self.reader.take_warnings();
+        self.state.warnings.extend(container);
         self.finish_stream(sink);
         sink.end_file(&mut self.state);
         self.done = true;
