@@ -14,33 +14,7 @@ use stdf_core::{ErrorKind, StdfError};
 use crate::schema::{schema_for, Table};
 use crate::ReadOptions;
 
-/// Expand globs (`*`, `?`, `[..]`, `**`) in the given patterns; plain paths pass through.
-/// A pattern that matches nothing is an error naming it.
-pub fn expand_paths(patterns: &[String]) -> Result<Vec<String>, StdfError> {
-    let mut out = Vec::new();
-    for p in patterns {
-        if p.contains(['*', '?', '[']) {
-            let mut matched: Vec<String> = glob::glob(p)
-                .map_err(|e| {
-                    StdfError::new(ErrorKind::Io, p, format!("invalid glob pattern: {e}"))
-                })?
-                .filter_map(|r| r.ok())
-                .filter(|pb| pb.is_file())
-                .map(|pb| pb.to_string_lossy().into_owned())
-                .collect();
-            if matched.is_empty() {
-                let mut e = StdfError::new(ErrorKind::Io, p, "no file matches this pattern");
-                e.io_kind = Some("NotFound".into());
-                return Err(e);
-            }
-            matched.sort();
-            out.extend(matched);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
+pub use crate::paths::expand_paths;
 
 type Msg = Result<RecordBatch, ArrowError>;
 
