@@ -42,13 +42,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import glob as _glob
 import os
 import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -67,6 +66,7 @@ from .archive_worker import (
     sanitize,
 )
 from .catalog import DB_NAME
+from .discovery import Item, SourceError, discover, expand_sources, looks_like_stdf  # noqa: F401 (sources: found there)
 from .ledger import (
     FINAL_STATUS,
     IN_ARCHIVE,
@@ -109,122 +109,6 @@ LOCK_NAME = ".lock"
 Status = Literal["ok", "partial", "unchanged", "duplicate", "skipped", "failed"]
 #: outcomes of the files read in a run
 _READ = ("ok", "partial", "duplicate", "failed")
-
-
-class SourceError(Exception):
-    """A source given on the command line does not exist or matches nothing."""
-
-
-# ---- sources ---------------------------------------------------------------------------------
-
-_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04", b"\x28\xb5\x2f\xfd")
-
-
-def _far(head: bytes) -> bool:
-    return head[:4] in (b"\x02\x00\x00\x0a", b"\x00\x02\x00\x0a")
-
-
-def looks_like_stdf(path: str) -> bool:
-    """True for an uncompressed STDF file (FAR first) and for gzip/bzip2/zip/zstd files whose
-    content starts with a FAR (zstd, which the standard library cannot open, is accepted as is)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-        if _far(head):
-            return True
-        if head[:2] == b"\x1f\x8b":
-            import gzip
-
-            with gzip.open(path, "rb") as g:
-                return _far(g.read(4))
-        if head[:3] == b"BZh":
-            import bz2
-
-            with bz2.open(path, "rb") as b:
-                return _far(b.read(4))
-        if head == b"PK\x03\x04":
-            import zipfile
-
-            with zipfile.ZipFile(path) as z:
-                names = [n for n in z.namelist() if not n.endswith("/")]
-                if not names:
-                    return False
-                with z.open(names[0]) as m:
-                    return _far(m.read(4))
-        return head == b"\x28\xb5\x2f\xfd"
-    except (OSError, EOFError, ValueError, Exception):
-        return False
-
-
-def _walk(directory: str) -> Iterator[str]:
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield os.path.join(root, name)
-
-
-def expand_sources(sources: Iterable[str]) -> list[str]:
-    """Files, directories (searched recursively) and globs -> absolute, resolved file paths.
-
-    A file named explicitly is always kept; files found in a directory or by a glob are kept when
-    they look like STDF (see `looks_like_stdf`). Raises SourceError for a path that does not exist,
-    a glob that matches nothing, or a directory or glob without any STDF file."""
-    out: list[str] = []
-    seen: set[str] = set()
-
-    def add(p: str) -> None:
-        rp = os.path.realpath(p)
-        if rp not in seen:
-            seen.add(rp)
-            out.append(rp)
-
-    for src in sources:
-        s = os.path.expanduser(os.fspath(src))
-        if _glob.has_magic(s):
-            matches = sorted(_glob.glob(s, recursive=True))
-            if not matches:
-                raise SourceError(f"no file matches {src}")
-            found: list[str] = []
-            for m in matches:
-                if os.path.isdir(m):
-                    found.extend(f for f in _walk(m) if looks_like_stdf(f))
-                elif os.path.isfile(m) and looks_like_stdf(m):
-                    found.append(m)
-        elif os.path.isdir(s):
-            found = [f for f in _walk(s) if looks_like_stdf(f)]
-        elif os.path.exists(s):
-            found = [s]
-        else:
-            raise SourceError(f"no such file or directory: {src}")
-        if not found:
-            raise SourceError(f"no STDF file found in {src}")
-        for f in found:
-            add(f)
-    return out
-
-
-@dataclass
-class Item:
-    """One file to materialize: `path` is read, `key` names it in the ledger (default: `path`).
-
-    A sync gives the remote file's credential-free URL as the key, its remote size and mtime, and
-    the product/stage its rules derived (`product_default`/`stage_default` are used only where the
-    MIR has no PART_TYP / TEST_COD and FLOW_ID)."""
-
-    path: str
-    key: str = ""
-    size: int = -1
-    mtime_ns: int = -1
-    product_default: str | None = None
-    stage_default: str | None = None
-
-    def __post_init__(self) -> None:
-        self.key = self.key or self.path
-        if self.size < 0 or self.mtime_ns < 0:
-            st = os.stat(self.path)
-            self.size = st.st_size if self.size < 0 else self.size
-            self.mtime_ns = st.st_mtime_ns if self.mtime_ns < 0 else self.mtime_ns
 
 
 # ---- results ---------------------------------------------------------------------------------
@@ -637,7 +521,7 @@ def materialize(
     """
     if on_error not in ("raise", "warn"):
         raise ValueError("on_error must be 'raise' or 'warn'")
-    items = [Item(p) for p in expand_sources(sources)]
+    items = discover(sources)  # a file that cannot be read is an item too: it is reported
     return materialize_items(
         items, archive, product=product, stage=stage, workers=workers, on_error=on_error, progress=progress,
         command=command, threads=threads, retry_failed=retry_failed,
@@ -849,5 +733,6 @@ def _finish(run: _Run) -> None:
 def _job(it: Item, product: str | None, stage: str | None, on_error: str, staging: str, token: str) -> Job:
     return Job(
         it.path, it.size, it.mtime_ns, product, stage, on_error, staging, token,
-        key=it.key, product_default=it.product_default, stage_default=it.stage_default,
+        key=it.key, product_default=it.product_default, stage_default=it.stage_default, error=it.error,
+        max_ratio=it.max_ratio, max_stream_bytes=it.max_stream_bytes,
     )  # fmt: skip

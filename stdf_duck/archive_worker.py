@@ -18,6 +18,8 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from .discovery import MAX_STREAM_BYTES, check_bomb
+
 #: The archive's tables, in the order they are written (files last: it is the smallest).
 ARCHIVE_TABLES: tuple[str, ...] = ("parts", "results", "tests", "bins", "wafers", "warnings", "files")
 #: Partition columns, in directory order (stdf-reference.md section 4.11).
@@ -110,6 +112,9 @@ class Job:
     key: str = ""  # the ledger's name for the file (default: path)
     product_default: str | None = None  # used where the MIR has no PART_TYP
     stage_default: str | None = None  # used where the MIR has no TEST_COD / FLOW_ID
+    error: str | None = None  # why the file cannot be read at all: reported, never opened
+    max_ratio: float | None = None  # decompression bound checked first (discovery.check_bomb)
+    max_stream_bytes: float = MAX_STREAM_BYTES
 
 
 @dataclass
@@ -236,13 +241,21 @@ def run_job(job: Job, con: Any) -> JobResult:
     written: list[str] = []
     src_name = f"_stdf_duck_files_{os.getpid()}_{next(_sources)}"
     registered = False
+    read_path, alias = job.path, None
     try:
-        path = sql_literal(job.path)
+        if job.error:
+            raise ValueError(job.error)
+        if job.max_ratio is not None:
+            check_bomb(job.path, job.max_ratio, job.max_stream_bytes)
+        read_path, alias = sql_path(job.path, os.path.join(job.staging, f"{job.token}.src"))
+        path = sql_literal(read_path)
         on_error = sql_literal(job.on_error)
         files = _arrow_table(con.sql(render("scan_files", path=path, on_error=on_error)))
+        if alias is not None:  # the files table names the source, not its alias
+            files = _with_file_path(files, job.key or job.path)
         rows = files.to_pylist()
         if not rows:
-            msg = _warning_message(con, job.path) or "no STDF stream found"
+            msg = _warning_message(con, read_path) or "no STDF stream found"
             raise ValueError(msg)
         res.file_id = str(rows[0]["file_id"])
         res.content_hash = rows[0].get("content_hash")
@@ -317,7 +330,10 @@ def run_job(job: Job, con: Any) -> JobResult:
             raise KeyboardInterrupt from None
         res.status = "failed"
         msg = one_line(e)
-        res.error = msg[len(job.path) + 2 :] if msg.startswith(job.path + ": ") else msg
+        for named in (job.path, read_path):
+            if msg.startswith(named + ": "):
+                msg = msg[len(named) + 2 :]
+        res.error = msg
         res.outputs = []
         for tmp in written:
             try:
@@ -330,8 +346,40 @@ def run_job(job: Job, con: Any) -> JobResult:
                 con.unregister(src_name)
             except Exception:
                 pass
+        if alias is not None:
+            try:
+                os.unlink(alias)
+            except OSError:
+                pass
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def sql_path(path: str, alias: str) -> tuple[str, str | None]:
+    """The name under which SQL reads `path`: the path itself (the table functions read a path
+    that exists as that file, never as a glob), or, for a name that is not valid UTF-8 (SQL text
+    cannot hold it), a symbolic link `alias` to it; returns (name, alias or None)."""
+    try:
+        path.encode("utf-8")
+        return path, None
+    except UnicodeEncodeError:
+        pass
+    try:
+        os.unlink(alias)
+    except FileNotFoundError:
+        pass
+    os.symlink(os.path.abspath(path), alias)
+    return alias, alias
+
+
+def _with_file_path(files: Any, name: str) -> Any:
+    """The stdf_files rows with file_path set to `name` (a file read through its alias)."""
+    import pyarrow as pa
+
+    i = files.schema.get_field_index("file_path")
+    if i < 0:
+        return files
+    return files.set_column(i, files.schema.field(i), pa.array([name] * files.num_rows, files.schema.field(i).type))
 
 
 def _damage(con: Any, warnings_file: str, path: str) -> str | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import gzip
 import logging
 import os
 import re
@@ -41,6 +40,7 @@ from typing import Any
 from .archive import Archive, Item, MaterializeReport, Progress, WorkerPools, materialize_items
 from .archive_worker import one_line
 from .config import Config, SourceConfig
+from .discovery import VerifyError, verify_stdf
 from .ledger import IN_ARCHIVE, KNOWN_BAD, dicts, rerun
 from .ledger import utcnow as _utcnow
 from .remote import TRANSIENT, PermanentError, RemoteFile, UnsafeNameError, matches, not_transient, open_remote, safe_relpath
@@ -58,10 +58,6 @@ MAX_FAILED_IN_A_ROW = 3
 #: downloaded files waiting for their ingestion, at most (a file larger than the byte bound still goes, alone)
 MAX_PENDING_FILES = 64
 MAX_PENDING_BYTES = 4 << 30
-
-
-class VerifyError(ValueError):
-    """A downloaded file that is not STDF, is damaged, or decompresses beyond the bounds."""
 
 
 class _Stopped(Exception):
@@ -140,76 +136,6 @@ class SyncProgress(Progress):
 
     def download_done(self, entry: SyncEntry) -> None:
         pass
-
-
-# ---- verification ------------------------------------------------------------------------------
-
-_FAR = (b"\x02\x00\x00\x0a", b"\x00\x02\x00\x0a")
-
-
-def verify_stdf(path: str, max_ratio: float = 200.0, max_stream_bytes: float = 64 * 2**30, strict: bool = True) -> int:
-    """Check a file before it is materialized; returns its decompressed size.
-
-    An uncompressed file must start with a FAR record. A gzip / bzip2 / zip / zstd file is
-    decompressed as a stream (nothing kept): its content must start with a FAR record and must not
-    exceed max(64 MiB, size x max_ratio) nor max_stream_bytes (a decompression bomb fails here,
-    fast, before the engine sees it). strict: a damaged container (bad CRC, cut short) fails too;
-    else it is left to the engine (on_error = 'warn' keeps what is readable)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if head in _FAR:
-        return size
-    limit = int(min(max_stream_bytes, max(64 * 2**20, size * max_ratio)))
-    kind = {b"\x1f\x8b": "gzip", b"BZ": "bzip2", b"PK": "zip", b"\x28\xb5": "zstd"}.get(head[:2])
-    if kind is None or (kind == "zstd" and head != b"\x28\xb5\x2f\xfd"):
-        raise VerifyError(f"not an STDF file: no FAR record at byte 0 (starts with {head.hex(' ') or 'nothing'})")
-    total = 0
-    first = b""
-    try:
-        for stream in _decompressed(path, kind):
-            with stream:
-                while True:
-                    block = stream.read(1 << 16)
-                    if not block:
-                        break
-                    if len(first) < 4:
-                        first += block[: 4 - len(first)]
-                    total += len(block)
-                    if total > limit:
-                        raise VerifyError(
-                            f"decompression bomb: the {kind} content exceeds {limit:,} bytes ({size:,} bytes on disk; "
-                            f"limits: sync.max_ratio = {max_ratio:g}, sync.max_stream_mb = {max_stream_bytes / 2**20:g})"
-                        )
-    except VerifyError:
-        raise
-    except Exception as e:  # OSError, EOFError, zlib.error, zipfile.BadZipFile, zstandard.ZstdError, ...
-        if strict or len(first) < 4:
-            raise VerifyError(f"damaged {kind} file after {total:,} decompressed bytes: {one_line(e)}") from None
-    if first not in _FAR:
-        raise VerifyError(f"not an STDF file: the {kind} content does not start with a FAR record")
-    return total
-
-
-def _decompressed(path: str, kind: str) -> Any:
-    if kind == "gzip":
-        yield gzip.open(path, "rb")
-    elif kind == "bzip2":
-        import bz2
-
-        yield bz2.open(path, "rb")
-    elif kind == "zip":
-        import zipfile
-
-        with zipfile.ZipFile(path) as z:
-            for info in z.infolist():
-                if not info.is_dir():
-                    yield z.open(info)
-    else:
-        import zstandard
-
-        f = open(path, "rb")
-        yield zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True, closefd=True)
 
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -595,7 +521,7 @@ class _Sync:
 
     def ingest_batch(self, batch: list[SyncEntry]) -> None:
         items = [Item(e.local, key=e.key, size=e.size, mtime_ns=e.mtime_ns, product_default=e.product_default,
-                      stage_default=e.stage_default) for e in batch]  # fmt: skip
+                      stage_default=e.stage_default, max_ratio=None) for e in batch]  # fmt: skip  (verified)
         rep = materialize_items(
             items, self.archive.root, workers=self.cfg.workers, on_error=self.cfg.on_error, progress=self.progress,
             command=self.command, lock_held=True, pools=self.pools, retry_failed=self.retry_failed,
