@@ -15,6 +15,7 @@ DEV_STAMP := $(VENV)/.dev-deps
 
 .DEFAULT_GOAL := help
 .PHONY: help develop extension test test-rust test-python lint bench demo golden clean distclean
+.PHONY: fuzz fuzz-smoke
 
 help: ## list the targets
 	@echo "stdf_duck: make <target>"
@@ -38,9 +39,10 @@ extension: ## build the DuckDB extension (cdylib + metadata footer) into target/
 	$(CARGO) run --release -q -p stdf-duckdb --bin stdf-duckdb-footer
 	$(CARGO) run --release -q -p stdf-duckdb --bin stdf-duckdb-footer -- --out stdf_duck/stdf.duckdb_extension
 
-test: develop extension ## what CI runs: develop, extension, cargo test --workspace --release, pytest
+test: develop extension ## what CI runs: develop, extension, cargo test --workspace --release, pytest, fuzz-smoke
 	$(CARGO) test --workspace --release
 	$(PY) -m pytest -q
+	$(MAKE) fuzz-smoke
 
 test-rust: ## cargo test --workspace --release
 	$(CARGO) test --workspace --release
@@ -65,6 +67,17 @@ bench: develop ## benchmarks: peers (bench/run.py), materialize (bench_materiali
 demo: develop extension ## write a sample lot with stdf-gen, query it with DuckDB, materialize it into an archive
 	$(PY) examples/demo.py
 	$(PY) examples/demo_archive.py
+
+# fuzzing (rust/fuzz/fuzz.sh): libFuzzer on the stable toolchain, its own target dir rust/fuzz/target
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_TARGET ?=
+
+fuzz: ## coverage-guided fuzzing: every target (or FUZZ_TARGET=name) for FUZZ_SECONDS each (default 600)
+	CARGO=$(CARGO) FUZZ_SECONDS=$(FUZZ_SECONDS) rust/fuzz/fuzz.sh run $(FUZZ_TARGET)
+
+fuzz-smoke: ## replay rust/fuzz/regressions, then each fuzz target for FUZZ_SMOKE_SECONDS (default 20)
+	CARGO=$(CARGO) FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) rust/fuzz/fuzz.sh smoke
 
 golden: ## regenerate tests/fixtures with the project's writer (never edit them by hand)
 	$(CARGO) test -p stdf-gen --release -- --ignored regenerate_fixtures

@@ -7,7 +7,8 @@
 #
 #   fuzz.sh run [TARGET...]  fuzz each target (default: all) for FUZZ_SECONDS (default 600)
 #   fuzz.sh smoke            replay rust/fuzz/regressions/TARGET/*, then fuzz each target
-#                            for FUZZ_SMOKE_SECONDS (default 20); what `make test` runs
+#                            for FUZZ_SMOKE_SECONDS (default 20) from the seeds alone (a
+#                            scratch corpus); what `make test` runs
 #   fuzz.sh build | seeds    only build the targets / only write the seed corpora
 #
 # Seeds are cut from tests/fixtures and the real files of ../shared/data/stdf (or
@@ -38,7 +39,9 @@ FLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 
 build() {
     echo "fuzz: building the targets (libFuzzer, coverage flags, $HOST) into $OUT"
-    RUSTFLAGS="$(echo $FLAGS)" nice -n 19 "$CARGO" build --release --locked --quiet \
+    # the versions of the main build: its lock, to which cargo adds libfuzzer-sys
+    cp "$ROOT/Cargo.lock" "$HERE/Cargo.lock"
+    RUSTFLAGS="$(echo $FLAGS)" nice -n 19 "$CARGO" build --release --quiet \
         --manifest-path "$HERE/Cargo.toml" --target "$HOST" --target-dir "$OUT" --bins
 }
 
@@ -64,12 +67,12 @@ summary() {
         "$(echo "$line" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' || echo 'no coverage line')"
 }
 
-# fuzz one target for $2 seconds; returns non-zero on a finding
+# fuzz target $1 for $2 seconds from corpus dir $3 (and the seeds); non-zero on a finding
 fuzz_one() {
-    local t=$1 secs=$2 log=$OUT/logs/$1.log
-    mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t" "$OUT/logs"
+    local t=$1 secs=$2 corpus=$3 log=$OUT/logs/$1.log
+    mkdir -p "$corpus" "$OUT/artifacts/$t" "$OUT/logs"
     echo "fuzz: $t for ${secs}s (log $log)"
-    if nice -n 19 "$BIN/$t" "$OUT/corpus/$t" "$(seed_dir "$t")" \
+    if nice -n 19 "$BIN/$t" "$corpus" "$(seed_dir "$t")" \
         -dict="$OUT/seeds/stdf.dict" -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" \
         -max_len="${FUZZ_MAX_LEN:-32768}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
         -artifact_prefix="$OUT/artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
@@ -112,10 +115,12 @@ run | smoke)
     failed=()
     for t in "${TARGETS[@]}"; do
         if [ "$cmd" = smoke ]; then
+            # a scratch corpus: the time stays bounded however large the kept corpus grew
             replay "$t" || { failed+=("$t"); continue; }
-            fuzz_one "$t" "${FUZZ_SMOKE_SECONDS:-20}" || failed+=("$t")
+            rm -rf "$OUT/smoke-corpus/$t"
+            fuzz_one "$t" "${FUZZ_SMOKE_SECONDS:-20}" "$OUT/smoke-corpus/$t" || failed+=("$t")
         else
-            fuzz_one "$t" "${FUZZ_SECONDS:-600}" || failed+=("$t")
+            fuzz_one "$t" "${FUZZ_SECONDS:-600}" "$OUT/corpus/$t" || failed+=("$t")
         fi
     done
     if [ ${#failed[@]} -gt 0 ]; then
