@@ -8,7 +8,8 @@
 #   fuzz.sh run [TARGET...]  fuzz each target (default: all) for FUZZ_SECONDS (default 600)
 #   fuzz.sh smoke            replay rust/fuzz/regressions/TARGET/*, then fuzz each target
 #                            for FUZZ_SMOKE_SECONDS (default 20) from the seeds alone (a
-#                            scratch corpus); what `make test` runs
+#                            scratch corpus); what `make test` runs. 0 seconds: the seeds
+#                            are run once, no fuzzing
 #   fuzz.sh build | seeds    only build the targets / only write the seed corpora
 #
 # Seeds are cut from tests/fixtures and the real files of ../shared/data/stdf (or
@@ -71,9 +72,12 @@ summary() {
 fuzz_one() {
     local t=$1 secs=$2 corpus=$3 log=$OUT/logs/$1.log
     mkdir -p "$corpus" "$OUT/artifacts/$t" "$OUT/logs"
+    # 0 seconds: run the seeds once and stop (deterministic); libFuzzer's own 0 means forever
+    local limit=-max_total_time=$secs
+    if [ "$secs" = 0 ]; then limit=-runs=0; fi
     echo "fuzz: $t for ${secs}s (log $log)"
     if nice -n 19 "$BIN/$t" "$corpus" "$(seed_dir "$t")" \
-        -dict="$OUT/seeds/stdf.dict" -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" \
+        -dict="$OUT/seeds/stdf.dict" "$limit" -timeout="${FUZZ_TIMEOUT:-10}" \
         -max_len="${FUZZ_MAX_LEN:-32768}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
         -artifact_prefix="$OUT/artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
         summary "$log" "$t"

@@ -23,7 +23,13 @@ fn read(path: &str, table: &str) -> Vec<RecordBatch> {
 
 fn u32s(b: &[RecordBatch], col: &str) -> Vec<Option<u32>> {
     b.iter()
-        .flat_map(|b| b.column_by_name(col).unwrap().as_primitive::<UInt32Type>().iter().collect::<Vec<_>>())
+        .flat_map(|b| {
+            b.column_by_name(col)
+                .unwrap()
+                .as_primitive::<UInt32Type>()
+                .iter()
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -74,10 +80,20 @@ fn parts_after_a_resync_past_the_far_are_kept() {
 
     assert_eq!(u32s(&read(&path, "results"), "part_index"), vec![Some(0)]);
     let parts = read(&path, "parts");
-    assert_eq!(u32s(&parts, "part_index"), vec![Some(0)], "the part is missing");
+    assert_eq!(
+        u32s(&parts, "part_index"),
+        vec![Some(0)],
+        "the part is missing"
+    );
     let hard_bin: Vec<Option<u16>> = parts
         .iter()
-        .flat_map(|b| b.column_by_name("hard_bin").unwrap().as_primitive::<UInt16Type>().iter().collect::<Vec<_>>())
+        .flat_map(|b| {
+            b.column_by_name("hard_bin")
+                .unwrap()
+                .as_primitive::<UInt16Type>()
+                .iter()
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert_eq!(hard_bin, vec![Some(3)]);
 }

@@ -24,7 +24,10 @@ fn zero_count_array_is_the_same_with_or_without_trailing_bytes() {
     };
     let (a, b) = (decode(with_tail), decode(without));
     assert_eq!(a.indx_cnt, Some(0));
-    assert_eq!(a.pmr_indx, b.pmr_indx, "PMR_INDX depends on bytes after the array");
+    assert_eq!(
+        a.pmr_indx, b.pmr_indx,
+        "PMR_INDX depends on bytes after the array"
+    );
     // decode -> write -> decode
     let bytes = to_bytes(ByteOrder::Little, &[Record::Pgr(a.clone())]);
     let again = decode(&bytes[4..]);
