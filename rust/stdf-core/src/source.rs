@@ -72,11 +72,14 @@ impl Compression {
         match self {
             Compression::Gzip => head.starts_with(&GZIP_MAGIC),
             Compression::Bzip2 => {
-                head.starts_with(&BZIP2_MAGIC) && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
+                head.starts_with(&BZIP2_MAGIC)
+                    && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
             }
             Compression::Zstd => {
                 head.starts_with(&ZSTD_MAGIC)
-                    || (head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18])
+                    || (head.len() >= 4
+                        && head[0] & 0xf0 == 0x50
+                        && head[1..4] == [0x2a, 0x4d, 0x18])
             }
             _ => false,
         }
@@ -270,7 +273,7 @@ impl<R: Read> BufRead for Raw<R> {
 
 /// The decoder of the current member, or the raw input between two members.
 enum Member<R: Read> {
-    Gzip(flate2::bufread::GzDecoder<Raw<R>>),
+    Gzip(Box<flate2::bufread::GzDecoder<Raw<R>>>),
     Bzip2(bzip2::bufread::BzDecoder<Raw<R>>),
     Zstd(zstd::stream::read::Decoder<'static, Raw<R>>),
     /// At a member boundary (or before the first member).
@@ -328,7 +331,7 @@ impl<R: Read + Send> Members<R> {
             self.index += 1;
             self.member_at = raw.position();
             self.cur = match self.kind {
-                Compression::Gzip => Member::Gzip(flate2::bufread::GzDecoder::new(raw)),
+                Compression::Gzip => Member::Gzip(Box::new(flate2::bufread::GzDecoder::new(raw))),
                 Compression::Bzip2 => Member::Bzip2(bzip2::bufread::BzDecoder::new(raw)),
                 _ => Member::Zstd(zstd::stream::read::Decoder::with_buffer(raw)?.single_frame()),
             };

@@ -44,13 +44,20 @@ fn expected(file: &str, key: &str) -> u64 {
         .expect("expected values");
     let pat = format!("\n \"{key}\": ");
     let at = text.find(&pat).expect("key") + pat.len();
-    let digits: String = text[at..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     digits.parse().expect("integer")
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name))
-        .expect("committed fixture")
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(name),
+    )
+    .expect("committed fixture")
 }
 
 /// Every record of an undamaged plain stream.
@@ -177,17 +184,33 @@ fn check_damage(path: &Path, all: &[Rec], good: u64, kind: ErrorKind, what: &str
     let w = scan(path, OnError::Warn);
     assert!(w.error.is_none(), "{what}: warn never fails");
     assert_eq!(w.recs.len(), want.len(), "{what}: records kept");
-    assert!(w.recs == want, "{what}: the records before the damage, as undamaged");
+    assert!(
+        w.recs == want,
+        "{what}: the records before the damage, as undamaged"
+    );
     let d = w
         .warnings
         .iter()
         .find(|x| x.byte_offset == Some(at) && x.code == kind.name())
-        .unwrap_or_else(|| panic!("{what}: a {} warning at {at}: {:?}", kind.name(), w.warnings));
-    assert!(d.message.contains(path.to_str().unwrap()), "{what}: {}", d.message);
+        .unwrap_or_else(|| {
+            panic!(
+                "{what}: a {} warning at {at}: {:?}",
+                kind.name(),
+                w.warnings
+            )
+        });
+    assert!(
+        d.message.contains(path.to_str().unwrap()),
+        "{what}: {}",
+        d.message
+    );
     let past = format!("cannot read (decompress) the stream past byte offset {good}: ");
     assert!(d.message.contains(&past), "{what}: {}", d.message);
     let r = scan(path, OnError::Raise);
-    let e = r.error.as_ref().unwrap_or_else(|| panic!("{what}: raise fails"));
+    let e = r
+        .error
+        .as_ref()
+        .unwrap_or_else(|| panic!("{what}: raise fails"));
     assert_eq!((e.kind, e.offset), (kind, Some(at)), "{what}: {e}");
     assert_eq!(e.path, path.to_str().unwrap());
     // the record it cuts, by name ("header" when the data stops between two records)
@@ -199,13 +222,18 @@ fn check_damage(path: &Path, all: &[Rec], good: u64, kind: ErrorKind, what: &str
         }
     });
     assert_eq!(e.record.as_deref(), Some(name), "{what}: {e}");
-    assert!(r.recs == want, "{what}: raise mode reads the same records first");
+    assert!(
+        r.recs == want,
+        "{what}: raise mode reads the same records first"
+    );
     w
 }
 
 #[test]
 fn gzip_cut_short_keeps_every_record_before_the_cut() {
-    let Some(gz) = real("rust-stdf/lot2.stdf.gz") else { return };
+    let Some(gz) = real("rust-stdf/lot2.stdf.gz") else {
+        return;
+    };
     let plain = decompress_all(flate2::read::MultiGzDecoder::new(&gz[..]));
     let all = records_of(&plain);
     assert_eq!(all.len() as u64, expected("lot2.stdf.gz", "records_total"));
@@ -213,19 +241,33 @@ fn gzip_cut_short_keeps_every_record_before_the_cut() {
     let dir = tempfile::tempdir().unwrap();
     // a copy cut short: inside the first MiB of decompressed data (the file id's prefix), in the
     // middle, in the last deflate block, and in the 8-byte footer (every byte is there)
-    for cut in [gz.len() / 20, gz.len() / 10, gz.len() / 2, gz.len() - 100, gz.len() - 3] {
+    for cut in [
+        gz.len() / 20,
+        gz.len() / 10,
+        gz.len() / 2,
+        gz.len() - 100,
+        gz.len() - 3,
+    ] {
         let data = &gz[..cut];
         let good = decodable(flate2::read::GzDecoder::new(data));
         assert!(good > 0 && good <= plain.len() as u64);
         let p = write(dir.path(), &format!("cut{cut}.stdf.gz"), data);
         let what = format!("lot2 cut at {cut}");
         let w = check_damage(&p, &all, good, ErrorKind::Truncated, &what);
-        assert!(w.warnings.iter().any(|x| x.message.contains("gzip member 1")
-            && x.message.contains("cut short")), "{what}: {:?}", w.warnings);
+        assert!(
+            w.warnings
+                .iter()
+                .any(|x| x.message.contains("gzip member 1") && x.message.contains("cut short")),
+            "{what}: {:?}",
+            w.warnings
+        );
         let n = prr_count(&w.recs);
         assert_eq!(n, prr_count(&before(&all, good)));
         if cut == gz.len() / 10 {
-            assert!(good < 1 << 20, "the damage is inside the first MiB ({good})");
+            assert!(
+                good < 1 << 20,
+                "the damage is inside the first MiB ({good})"
+            );
             assert!(n > 10, "{what}: parts before the damage are kept ({n})");
             // the id hashes what could be read
             assert_eq!(w.file_id, file_id_of(cut as u64, &plain[..good as usize]));
@@ -241,37 +283,58 @@ fn decompress_all(mut r: impl Read) -> Vec<u8> {
 
 #[test]
 fn gzip_zero_padding_is_not_damage_and_trailing_garbage_loses_nothing() {
-    let Some(gz) = real("rust-stdf/lot2.stdf.gz") else { return };
+    let Some(gz) = real("rust-stdf/lot2.stdf.gz") else {
+        return;
+    };
     let plain = decompress_all(flate2::read::MultiGzDecoder::new(&gz[..]));
     let all = records_of(&plain);
     let dir = tempfile::tempdir().unwrap();
     let padded = write(dir.path(), "padded.gz", &[&gz[..], &[0u8; 4096]].concat());
     for mode in [OnError::Raise, OnError::Warn] {
         let s = scan(&padded, mode);
-        assert!(s.error.is_none() && s.recs == all, "zero padding: every record, no error");
-        assert!(s.warnings.iter().all(|w| w.code != "trailing_garbage" && w.code != "truncated"));
+        assert!(
+            s.error.is_none() && s.recs == all,
+            "zero padding: every record, no error"
+        );
+        assert!(s
+            .warnings
+            .iter()
+            .all(|w| w.code != "trailing_garbage" && w.code != "truncated"));
     }
     for (name, tail) in [
         ("text", b"garbage appended by a broken copy\n".to_vec()),
         ("zeros-then-text", [&[0u8; 512][..], b"x"].concat()),
         ("half-magic", vec![0x1f]),
     ] {
-        let p = write(dir.path(), &format!("{name}.gz"), &[&gz[..], &tail].concat());
+        let p = write(
+            dir.path(),
+            &format!("{name}.gz"),
+            &[&gz[..], &tail].concat(),
+        );
         for mode in [OnError::Raise, OnError::Warn] {
             let s = scan(&p, mode);
             assert!(s.error.is_none(), "{name}: trailing garbage is no error");
             assert!(s.recs == all, "{name}: every record");
-            let g: Vec<_> = s.warnings.iter().filter(|w| w.code == "trailing_garbage").collect();
+            let g: Vec<_> = s
+                .warnings
+                .iter()
+                .filter(|w| w.code == "trailing_garbage")
+                .collect();
             assert_eq!(g.len(), 1, "{name}: {:?}", s.warnings);
             assert_eq!(g[0].byte_offset, Some(plain.len() as u64));
-            assert!(g[0].message.starts_with(&format!("{} byte(s) after the last gzip member", tail.len())));
+            assert!(g[0].message.starts_with(&format!(
+                "{} byte(s) after the last gzip member",
+                tail.len()
+            )));
         }
     }
 }
 
 #[test]
 fn gzip_members_cut_or_damaged_in_a_later_member() {
-    let Some(gz) = real("rust-stdf/lot2.stdf.gz") else { return };
+    let Some(gz) = real("rust-stdf/lot2.stdf.gz") else {
+        return;
+    };
     let plain = decompress_all(flate2::read::MultiGzDecoder::new(&gz[..]));
     let all = records_of(&plain);
     let dir = tempfile::tempdir().unwrap();
@@ -288,7 +351,8 @@ fn gzip_members_cut_or_damaged_in_a_later_member() {
     let good = a as u64 + decodable(flate2::read::GzDecoder::new(&m[1][..m[1].len() / 2]));
     let w = check_damage(&p, &all, good, ErrorKind::Truncated, "second member cut");
     assert!(w.warnings.iter().any(|x| x.message.contains(&format!(
-        "gzip member 2 (from compressed byte {})", m[0].len()
+        "gzip member 2 (from compressed byte {})",
+        m[0].len()
     ))));
     // the second member's header damaged (compression method 7, not deflate): the first
     // member is kept, the damage is reported where the second starts
@@ -304,19 +368,30 @@ fn gzip_members_cut_or_damaged_in_a_later_member() {
 
 #[test]
 fn bzip2_cut_short_at_its_end_or_in_the_middle() {
-    let Some(bz) = real("rust-stdf/lot3.stdf.bz2") else { return };
+    let Some(bz) = real("rust-stdf/lot3.stdf.bz2") else {
+        return;
+    };
     let plain = decompress_all(bzip2::read::MultiBzDecoder::new(&bz[..]));
     let all = records_of(&plain);
     assert_eq!(all.len() as u64, expected("lot3.stdf.bz2", "records_total"));
     assert_eq!(prr_count(&all) as u64, expected("lot3.stdf.bz2", "parts"));
     let dir = tempfile::tempdir().unwrap();
-    for cut in [bz.len() - 1, bz.len() - 6, bz.len() - 40, bz.len() / 2, 2000] {
+    for cut in [
+        bz.len() - 1,
+        bz.len() - 6,
+        bz.len() - 40,
+        bz.len() / 2,
+        2000,
+    ] {
         let data = &bz[..cut];
         let good = decodable(bzip2::read::BzDecoder::new(data));
         let p = write(dir.path(), &format!("cut{cut}.bz2"), data);
         let what = format!("lot3.bz2 cut at {cut} ({good} bytes decodable)");
         let w = check_damage(&p, &all, good, ErrorKind::Truncated, &what);
-        assert!(w.warnings.iter().any(|x| x.message.contains("bzip2 stream 1")));
+        assert!(w
+            .warnings
+            .iter()
+            .any(|x| x.message.contains("bzip2 stream 1")));
         if cut == bz.len() - 1 {
             // only the end-of-stream marker is cut: every block, hence every record, is there
             assert_eq!(good, plain.len() as u64, "{what}");
@@ -328,18 +403,25 @@ fn bzip2_cut_short_at_its_end_or_in_the_middle() {
     let multi = [bzip2(&plain[..cut]), bzip2(&plain[cut..])].concat();
     let p = write(dir.path(), "multi.bz2", &[&multi[..], &[0u8; 100]].concat());
     let s = scan(&p, OnError::Raise);
-    assert!(s.error.is_none() && s.recs == all && s.warnings.iter().all(|w| w.code != "trailing_garbage"));
+    assert!(
+        s.error.is_none()
+            && s.recs == all
+            && s.warnings.iter().all(|w| w.code != "trailing_garbage")
+    );
     let p = write(dir.path(), "garbage.bz2", &[&multi[..], b"BZ"].concat());
     let s = scan(&p, OnError::Raise);
     assert!(s.error.is_none() && s.recs == all);
     assert!(s.warnings.iter().any(|w| w.code == "trailing_garbage"
         && w.byte_offset == Some(plain.len() as u64)
-        && w.message.starts_with("2 byte(s) after the last bzip2 stream")));
+        && w.message
+            .starts_with("2 byte(s) after the last bzip2 stream")));
 }
 
 #[test]
 fn zstd_frames_cut_short_and_trailing_bytes() {
-    let Some(plain) = real("perl6-Parse-STDF/gdr.stdf") else { return };
+    let Some(plain) = real("perl6-Parse-STDF/gdr.stdf") else {
+        return;
+    };
     let all = records_of(&plain);
     assert_eq!(all.len() as u64, expected("gdr.stdf", "records_total"));
     let dir = tempfile::tempdir().unwrap();
@@ -350,21 +432,46 @@ fn zstd_frames_cut_short_and_trailing_bytes() {
     let whole = [&f1[..], &skippable, &f2].concat();
     let p = write(dir.path(), "frames.zst", &whole);
     let s = scan(&p, OnError::Raise);
-    assert!(s.error.is_none() && s.recs == all && s.warnings.iter().all(|w| w.code != "trailing_garbage"));
+    assert!(
+        s.error.is_none()
+            && s.recs == all
+            && s.warnings.iter().all(|w| w.code != "trailing_garbage")
+    );
     // zero padding, then garbage
     let p = write(dir.path(), "padded.zst", &[&whole[..], &[0u8; 64]].concat());
     let s = scan(&p, OnError::Raise);
-    assert!(s.error.is_none() && s.recs == all && s.warnings.iter().all(|w| w.code != "trailing_garbage"));
-    let p = write(dir.path(), "garbage.zst", &[&whole[..], b"\x01\x02\x03\x04\x05"].concat());
+    assert!(
+        s.error.is_none()
+            && s.recs == all
+            && s.warnings.iter().all(|w| w.code != "trailing_garbage")
+    );
+    let p = write(
+        dir.path(),
+        "garbage.zst",
+        &[&whole[..], b"\x01\x02\x03\x04\x05"].concat(),
+    );
     let s = scan(&p, OnError::Raise);
     assert!(s.error.is_none() && s.recs == all);
-    assert!(s.warnings.iter().any(|w| w.code == "trailing_garbage" && w.byte_offset == Some(plain.len() as u64)));
+    assert!(s
+        .warnings
+        .iter()
+        .any(|w| w.code == "trailing_garbage" && w.byte_offset == Some(plain.len() as u64)));
     // cut in the first frame (inside the file id's first MiB) and in the second
-    for c in [f1.len() / 3, f1.len() + skippable.len() + f2.len() / 2, whole.len() - 1] {
+    for c in [
+        f1.len() / 3,
+        f1.len() + skippable.len() + f2.len() / 2,
+        whole.len() - 1,
+    ] {
         let data = &whole[..c];
         let good = decodable(zstd::stream::read::Decoder::new(data).unwrap());
         let p = write(dir.path(), &format!("cut{c}.zst"), data);
-        let w = check_damage(&p, &all, good, ErrorKind::Truncated, &format!("zstd cut at {c}"));
+        let w = check_damage(
+            &p,
+            &all,
+            good,
+            ErrorKind::Truncated,
+            &format!("zstd cut at {c}"),
+        );
         assert!(w.warnings.iter().any(|x| x.message.contains("zstd frame")));
     }
 }
@@ -408,8 +515,14 @@ fn zip_with_several_stdf_files_reads_every_member() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "lots.zip", &data);
     let want = concat_records(&[&metis, &d10, &fx]);
-    assert_eq!(prr_count(&records_of(&metis)) as u64, expected("test.std", "parts"));
-    assert_eq!(prr_count(&records_of(&d10)) as u64, expected("d10_1.std", "parts"));
+    assert_eq!(
+        prr_count(&records_of(&metis)) as u64,
+        expected("test.std", "parts")
+    );
+    assert_eq!(
+        prr_count(&records_of(&d10)) as u64,
+        expected("d10_1.std", "parts")
+    );
     for mode in [OnError::Raise, OnError::Warn] {
         let s = scan(&p, mode);
         assert!(s.error.is_none(), "{:?}", s.error);
@@ -429,9 +542,18 @@ fn zip_with_several_stdf_files_reads_every_member() {
                 "zip member 'lot/d.stdf.gz' is not STDF (its data looks gzip-compressed: a compressed file inside a zip is not read): skipped",
             ]
         );
-        let at = |name: &str| s.warnings.iter().find(|w| w.message.contains(name)).unwrap().byte_offset;
+        let at = |name: &str| {
+            s.warnings
+                .iter()
+                .find(|w| w.message.contains(name))
+                .unwrap()
+                .byte_offset
+        };
         assert_eq!(at("notes.txt"), Some(metis.len() as u64));
-        assert_eq!(at("d.stdf.gz"), Some((metis.len() + d10.len() + fx.len()) as u64));
+        assert_eq!(
+            at("d.stdf.gz"),
+            Some((metis.len() + d10.len() + fx.len()) as u64)
+        );
     }
     // the id is as it always was: the on-disk size and the first MiB of the first member
     let rd = RecordReader::open(p.to_str().unwrap()).unwrap();
@@ -442,22 +564,36 @@ fn zip_with_several_stdf_files_reads_every_member() {
 fn zip_holding_no_stdf_is_a_format_error() {
     use zip::CompressionMethod as M;
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "docs.zip", &zip_of(&[("a.txt", b"hello", M::Deflated), ("d/", b"", M::Stored)]));
-    let e = RecordReader::open(p.to_str().unwrap()).err().expect("not STDF");
+    let p = write(
+        dir.path(),
+        "docs.zip",
+        &zip_of(&[("a.txt", b"hello", M::Deflated), ("d/", b"", M::Stored)]),
+    );
+    let e = RecordReader::open(p.to_str().unwrap())
+        .err()
+        .expect("not STDF");
     assert_eq!(e.kind, ErrorKind::Format);
-    assert!(e.message.contains("holds no STDF member") && e.message.contains("'a.txt' is not STDF"), "{e}");
+    assert!(
+        e.message.contains("holds no STDF member") && e.message.contains("'a.txt' is not STDF"),
+        "{e}"
+    );
 }
 
 #[test]
 fn zip_member_cut_short_never_runs_into_the_next_member() {
-    let Some(metis) = real("Metis/test.std") else { return };
+    let Some(metis) = real("Metis/test.std") else {
+        return;
+    };
     let fx = fixture("mpr_ftr.stdf");
     use zip::CompressionMethod as M;
     let recs = records_of(&metis);
     // the member ends 7 bytes into a record (a file zipped while still being written)
     let r = &recs[recs.len() / 2];
     let cut = r.2 as usize + 7;
-    let data = zip_of(&[("a.stdf", &metis[..cut], M::Deflated), ("b.stdf", &fx, M::Deflated)]);
+    let data = zip_of(&[
+        ("a.stdf", &metis[..cut], M::Deflated),
+        ("b.stdf", &fx, M::Deflated),
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "cut_member.zip", &data);
     let want = before(&recs, cut as u64);
@@ -465,10 +601,21 @@ fn zip_member_cut_short_never_runs_into_the_next_member() {
     let s = scan(&p, OnError::Warn);
     assert!(s.recs.len() >= want.len() && s.recs[..want.len()] == want[..]);
     // nothing read from the cut record; whatever follows is the second member, from its FAR
-    let rest: Vec<(u8, u8, Vec<u8>)> = s.recs[want.len()..].iter().map(|r| (r.0, r.1, r.3.clone())).collect();
+    let rest: Vec<(u8, u8, Vec<u8>)> = s.recs[want.len()..]
+        .iter()
+        .map(|r| (r.0, r.1, r.3.clone()))
+        .collect();
     let second: Vec<(u8, u8, Vec<u8>)> = second.iter().map(|r| (r.0, r.1, r.3.clone())).collect();
-    assert!(rest.is_empty() || rest == second, "{} records after the cut", rest.len());
-    let t = s.warnings.iter().find(|w| w.code == "truncated").expect("the cut is reported");
+    assert!(
+        rest.is_empty() || rest == second,
+        "{} records after the cut",
+        rest.len()
+    );
+    let t = s
+        .warnings
+        .iter()
+        .find(|w| w.code == "truncated")
+        .expect("the cut is reported");
     assert_eq!(t.byte_offset, Some(r.2));
     let e = scan(&p, OnError::Raise).error.expect("raise fails");
     assert_eq!((e.kind, e.offset), (ErrorKind::Truncated, Some(r.2)));
@@ -476,7 +623,9 @@ fn zip_member_cut_short_never_runs_into_the_next_member() {
 
 #[test]
 fn zip_cut_short_or_damaged_keeps_what_precedes() {
-    let Some(zp) = real("rust-stdf/lot3.zip") else { return };
+    let Some(zp) = real("rust-stdf/lot3.zip") else {
+        return;
+    };
     let mut archive = zip::ZipArchive::new(Cursor::new(zp.clone())).unwrap();
     let plain = decompress_all(archive.by_index(0).unwrap());
     let (start, csize) = {
@@ -490,7 +639,13 @@ fn zip_cut_short_or_damaged_keeps_what_precedes() {
     for cut in [start + 5000, zp.len() / 2, start + csize - 10] {
         let good = decodable(flate2::read::DeflateDecoder::new(&zp[start..cut]));
         let p = write(dir.path(), &format!("cut{cut}.zip"), &zp[..cut]);
-        let w = check_damage(&p, &all, good, ErrorKind::Truncated, &format!("zip cut at {cut}"));
+        let w = check_damage(
+            &p,
+            &all,
+            good,
+            ErrorKind::Truncated,
+            &format!("zip cut at {cut}"),
+        );
         assert!(w.warnings.iter().any(|x| x.code == "zip_without_directory"));
         assert!(w
             .warnings
@@ -500,15 +655,25 @@ fn zip_cut_short_or_damaged_keeps_what_precedes() {
     // stored member with one byte changed: every record is read, then its CRC-32 fails
     let stored = zip_of(&[("lot3.stdf", &plain, zip::CompressionMethod::Stored)]);
     let mut bad = stored.clone();
-    let m0 = zip::ZipArchive::new(Cursor::new(stored.clone())).unwrap().by_index_raw(0).unwrap().data_start() as usize;
+    let m0 = zip::ZipArchive::new(Cursor::new(stored.clone()))
+        .unwrap()
+        .by_index_raw(0)
+        .unwrap()
+        .data_start() as usize;
     let r = &all[all.len() / 2];
     bad[m0 + r.2 as usize + 4] ^= 0xff; // a payload byte, not a header
     let p = write(dir.path(), "crc.zip", &bad);
     let w = scan(&p, OnError::Warn);
     assert_eq!(w.recs.len(), all.len());
-    let c = w.warnings.iter().find(|x| x.message.contains("fails its CRC-32 check")).expect("crc");
+    let c = w
+        .warnings
+        .iter()
+        .find(|x| x.message.contains("fails its CRC-32 check"))
+        .expect("crc");
     assert_eq!((c.code, c.byte_offset), ("io", Some(plain.len() as u64)));
-    assert!(scan(&p, OnError::Raise).error.is_some_and(|e| e.message.contains("CRC-32")));
+    assert!(scan(&p, OnError::Raise)
+        .error
+        .is_some_and(|e| e.message.contains("CRC-32")));
 }
 
 #[test]
@@ -516,12 +681,21 @@ fn file_id_of_undamaged_files_is_unchanged() {
     // the id is xxh3-128 of (on-disk size, first MiB of the decompressed stream), as always
     let dir = tempfile::tempdir().unwrap();
     let mut cases: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    for (rel, dec) in [("rust-stdf/lot2.stdf.gz", 0), ("rust-stdf/lot3.stdf.bz2", 1), ("rust-stdf/lot3.zip", 2)] {
+    for (rel, dec) in [
+        ("rust-stdf/lot2.stdf.gz", 0),
+        ("rust-stdf/lot3.stdf.bz2", 1),
+        ("rust-stdf/lot3.zip", 2),
+    ] {
         let Some(b) = real(rel) else { return };
         let plain = match dec {
             0 => decompress_all(flate2::read::MultiGzDecoder::new(&b[..])),
             1 => decompress_all(bzip2::read::MultiBzDecoder::new(&b[..])),
-            _ => decompress_all(zip::ZipArchive::new(Cursor::new(b.clone())).unwrap().by_index(0).unwrap()),
+            _ => decompress_all(
+                zip::ZipArchive::new(Cursor::new(b.clone()))
+                    .unwrap()
+                    .by_index(0)
+                    .unwrap(),
+            ),
         };
         cases.push((data_dir().join(rel), plain));
     }
@@ -533,4 +707,63 @@ fn file_id_of_undamaged_files_is_unchanged() {
         let rd = RecordReader::open(p.to_str().unwrap()).unwrap();
         assert_eq!(rd.file_id(), file_id_of(size, &plain), "{}", p.display());
     }
+}
+
+#[test]
+fn zip_without_central_directory_is_read_from_local_headers() {
+    let (Some(metis), Some(d10)) = (real("Metis/test.std"), real("stdf2xls4/d10_1.std")) else {
+        return;
+    };
+    // written as a stream (sizes and CRC-32 in a data descriptor after each member's data)
+    let mut z = zip::ZipWriter::new_stream(Vec::new());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in [
+        ("a.std", &metis[..]),
+        ("notes.txt", b"not STDF"),
+        ("b.std", &d10),
+    ] {
+        z.start_file(name, opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    let data = z.finish().unwrap().into_inner();
+    let locals: Vec<usize> = (0..data.len() - 4)
+        .filter(|&i| data[i..i + 4] == [b'P', b'K', 3, 4])
+        .collect();
+    assert_eq!(locals.len(), 3);
+    let flags = u16::from_le_bytes([data[locals[2] + 6], data[locals[2] + 7]]);
+    assert_eq!(flags & 8, 8, "a data descriptor follows the data");
+    let all = concat_records(&[&metis, &d10]);
+    let dir = tempfile::tempdir().unwrap();
+    // the end of central directory record lost: every member is still read, nothing is damaged
+    let p = write(dir.path(), "no_eocd.zip", &data[..data.len() - 22]);
+    let s = scan(&p, OnError::Raise);
+    assert!(s.error.is_none(), "{:?}", s.error);
+    assert!(s.recs == all && s.streams == 2);
+    let codes: Vec<&str> = s.warnings.iter().map(|w| w.code).collect();
+    assert!(codes.contains(&"zip_without_directory") && codes.contains(&"zip_member_skipped"));
+    // cut inside the third member: the first whole, the third up to the cut
+    let h = locals[2];
+    let start = h
+        + 30
+        + u16::from_le_bytes([data[h + 26], data[h + 27]]) as usize
+        + u16::from_le_bytes([data[h + 28], data[h + 29]]) as usize;
+    let desc = (start..data.len() - 4)
+        .find(|&i| data[i..i + 4] == [b'P', b'K', 7, 8])
+        .expect("the descriptor after b.std");
+    let cut = start + (desc - start) / 2;
+    let good = metis.len() as u64 + decodable(flate2::read::DeflateDecoder::new(&data[start..cut]));
+    assert!(good > metis.len() as u64 + 1000 && good < all.last().unwrap().2);
+    let p = write(dir.path(), "cut.zip", &data[..cut]);
+    let w = check_damage(
+        &p,
+        &all,
+        good,
+        ErrorKind::Truncated,
+        "stream zip cut in b.std",
+    );
+    assert!(w
+        .warnings
+        .iter()
+        .any(|x| x.message.contains("zip member 'b.std'") && x.message.contains("cut short")));
 }

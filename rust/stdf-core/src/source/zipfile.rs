@@ -33,9 +33,14 @@ struct Entry {
 
 /// Where the members come from.
 enum Listing {
-    Central { entries: Vec<Entry>, next: usize },
+    Central {
+        entries: Vec<Entry>,
+        next: usize,
+    },
     /// No central directory: the next local header is at `next_at` (None: no more members).
-    Local { next_at: Option<u64> },
+    Local {
+        next_at: Option<u64>,
+    },
 }
 
 type Body = Raw<Take<File>>;
@@ -227,12 +232,25 @@ impl ZipMembers {
         let body = Raw::new(f.take(e.csize.unwrap_or(u64::MAX)), RAW_BUF);
         Ok(match e.method {
             0 if e.csize.is_some() => Dec::Stored(body),
-            0 => return Err(unsupported("a stored member whose size is only in the central directory, which is missing".into())),
+            0 => {
+                return Err(unsupported(
+                    "a stored member whose size is only in the central directory, which is missing"
+                        .into(),
+                ))
+            }
             8 => Dec::Deflate(flate2::bufread::DeflateDecoder::new(body)),
             12 => Dec::Bzip2(bzip2::bufread::BzDecoder::new(body)),
             93 => Dec::Zstd(zstd::stream::read::Decoder::with_buffer(body)?.single_frame()),
-            0xffff => return Err(unsupported("its compression method is not supported".into())),
-            m => return Err(unsupported(format!("compression method {m} is not supported"))),
+            0xffff => {
+                return Err(unsupported(
+                    "its compression method is not supported".into(),
+                ))
+            }
+            m => {
+                return Err(unsupported(format!(
+                    "compression method {m} is not supported"
+                )))
+            }
         })
     }
 
@@ -310,7 +328,10 @@ impl ZipMembers {
         }
         let e = &cur.entry;
         let bad = |kind, why: String| {
-            Err(io::Error::new(kind, format!("zip member '{}' {why}", e.name)))
+            Err(io::Error::new(
+                kind,
+                format!("zip member '{}' {why}", e.name),
+            ))
         };
         match (e.size, e.crc) {
             (Some(s), _) if s != cur.got => bad(
@@ -410,7 +431,12 @@ fn read_descriptor(file: &mut File, at: u64, csize: u64) -> io::Result<(u32, u64
             k => n += k,
         }
     }
-    let cut = || io::Error::new(io::ErrorKind::UnexpectedEof, "the zip archive ends inside a data descriptor");
+    let cut = || {
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the zip archive ends inside a data descriptor",
+        )
+    };
     let s = if d[..4] == DESCRIPTOR_SIG { 4 } else { 0 };
     if n < s + 12 {
         return Err(cut());
