@@ -11,8 +11,9 @@ from ._errors import (
     StdfPermissionError,
     StdfTruncatedError,
     StdfUnsupportedError,
+    StdfWarning,
 )
-from ._duck import StdfConnection, connect, extension_path, install, route
+from ._duck import StdfConnection, StdfRelation, connect, extension_path, install, route
 from ._rewrite import RewriteError
 from ._read import TABLES, ParsedStdf, StdfTable, parse_stdf, parse_to_parquet, read
 
@@ -28,6 +29,7 @@ def load_ipython_extension(ipython: object) -> None:
 __all__ = [
     "RewriteError",
     "StdfConnection",
+    "StdfRelation",
     "connect",
     "extension_path",
     "install",
@@ -43,6 +45,7 @@ __all__ = [
     "StdfTable",
     "StdfTruncatedError",
     "StdfUnsupportedError",
+    "StdfWarning",
     "__version__",
     "parse_stdf",
     "parse_to_parquet",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -46,21 +48,84 @@ class StdfPermissionError(StdfIOError, PermissionError):
     """The file cannot be read for lack of permission."""
 
 
-def from_native(args: tuple[Any, ...]) -> StdfError:
+class StdfWarning(UserWarning):
+    """stdf_duck works, but not as well as it could (e.g. no DuckDB extension: the rewrite route)."""
+
+
+#: opens the machine-readable part of an STDF error in a DuckDB error message, written by the
+#: extension (`stdf_message` in rust/stdf-duckdb/src/table.rs): ` [stdf_error {json}]`
+MARKER = "[stdf_error "
+
+ErrorArgs = tuple[Any, ...]  # NativeError args: (kind, message, path, offset, record, io_kind)
+
+
+def _class_of(kind: object, io_kind: object) -> type[StdfError]:
+    if kind == "truncated":
+        return StdfTruncatedError
+    if kind == "format":
+        return StdfFormatError
+    if kind == "unsupported":
+        return StdfUnsupportedError
+    if io_kind == "NotFound":
+        return StdfFileNotFoundError
+    if io_kind == "PermissionDenied":
+        return StdfPermissionError
+    return StdfIOError
+
+
+def from_native(args: ErrorArgs) -> StdfError:
     """Build the matching exception from a native error's args
     (kind, message, path, offset, record, io_kind)."""
     kind, message, path, offset, record, io_kind = (tuple(args) + (None,) * 6)[:6]
-    cls: type[StdfError]
-    if kind == "truncated":
-        cls = StdfTruncatedError
-    elif kind == "format":
-        cls = StdfFormatError
-    elif kind == "unsupported":
-        cls = StdfUnsupportedError
-    elif io_kind == "NotFound":
-        cls = StdfFileNotFoundError
-    elif io_kind == "PermissionDenied":
-        cls = StdfPermissionError
-    else:
-        cls = StdfIOError
-    return cls(str(message), path=path, offset=offset, record=record)
+    return _class_of(kind, io_kind)(str(message), path=path, offset=offset, record=record)
+
+
+_sql_classes: dict[type[StdfError], type[StdfError]] = {}
+
+
+def sql_class(cls: type[StdfError]) -> type[StdfError]:
+    """The class of `cls` errors raised by SQL: a subclass of `cls` and of `duckdb.Error`, the same
+    on both routes (native extension, rewrite), so `except StdfTruncatedError` and
+    `except duckdb.Error` both catch it."""
+    if cls in _sql_classes:
+        return _sql_classes[cls]
+    if cls in _sql_classes.values():
+        return cls
+    import duckdb
+
+    made = type(cls.__name__, (cls, duckdb.Error), {"__module__": "stdf_duck", "__doc__": cls.__doc__})
+    made.__qualname__ = cls.__name__
+    _sql_classes[cls] = made
+    return made
+
+
+def as_sql_error(e: StdfError) -> StdfError:
+    """`e` as the SQL class of its class (itself when it already is one)."""
+    cls = sql_class(type(e))
+    if type(e) is cls:
+        return e
+    return cls(e.message, path=e.path, offset=e.offset, record=e.record)
+
+
+def _marked(text: str) -> ErrorArgs | None:
+    at = text.rfind(MARKER)
+    if at < 0:
+        return None
+    try:
+        d, _ = json.JSONDecoder().raw_decode(text, at + len(MARKER))
+        return (d["kind"], d["message"], d["path"], d["offset"], d["record"], d["io_kind"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def from_duckdb(exc: BaseException, last_errors: Iterable[ErrorArgs | None] = ()) -> StdfError | None:
+    """The StdfError (its SQL class) a DuckDB error stands for, or None when it is not an STDF error:
+    from the extension's marker in the message (native route), else from the STDF error that ended
+    one of the given Arrow streams when the message quotes it (rewrite route)."""
+    text = str(exc)
+    args = _marked(text)
+    if args is None:
+        args = next((a for a in last_errors if a is not None and str(a[1]) in text), None)
+    if args is None:
+        return None
+    return as_sql_error(from_native(args))

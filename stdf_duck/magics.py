@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from typing import Any
+from typing import Any, NoReturn
 
 _default: Any = None
 
@@ -27,16 +27,41 @@ def default_connection() -> Any:
     return _default
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _usage(f"%%stdf: {message} (usage: %%stdf [--connection NAME] [--out NAME])")
+
+
+def _usage(message: str) -> Exception:
+    """IPython shows a UsageError as one line, without a traceback."""
+    try:
+        from IPython.core.error import UsageError
+    except ImportError:
+        return ValueError(message)
+    return UsageError(message)
+
+
+def _named_connection(name: str, ns: dict[str, Any]) -> Any:
+    import duckdb
+
+    from ._duck import StdfConnection, install
+
+    if name not in ns:
+        raise _usage(f"%%stdf --connection {name}: no variable named {name!r} in the notebook")
+    con = ns[name]
+    if not isinstance(con, (StdfConnection, duckdb.DuckDBPyConnection)):
+        raise _usage(f"%%stdf --connection {name}: {name!r} is a {type(con).__name__}, not a DuckDB connection")
+    return install(con)
+
+
 def run_cell(line: str, cell: str, user_ns: dict[str, Any] | None = None) -> Any:
-    parser = argparse.ArgumentParser(prog="%%stdf", add_help=False)
+    parser = _Parser(prog="%%stdf", add_help=False)
     parser.add_argument("-c", "--connection", default=None)
     parser.add_argument("-o", "--out", default=None)
     args = parser.parse_args(shlex.split(line))
     ns = user_ns if user_ns is not None else {}
     if args.connection:
-        from ._duck import install
-
-        con = install(ns[args.connection])
+        con = _named_connection(args.connection, ns)
         ns[args.connection] = con
     else:
         con = default_connection()

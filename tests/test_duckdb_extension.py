@@ -339,6 +339,25 @@ def test_damaged_file_warn_and_raise(ext: duckdb.DuckDBPyConnection) -> None:
     assert one(ext, "SELECT 1") == (1,)
 
 
+def test_error_message_carries_the_error_machine_readable(ext: duckdb.DuckDBPyConnection) -> None:
+    """On a plain DuckDB connection (or the CLI) the message names file, offset and record, then
+    the same facts as JSON, from which stdf_duck.install(con) raises the StdfError subclass."""
+    import json
+
+    path = FIXTURES / "truncated.stdf"  # fixtures README: cut inside the PTR at byte offset 1808
+    with pytest.raises(duckdb.InvalidInputException) as err:
+        ext.execute(f"SELECT count(*) FROM stdf_results({sql_str(path)})").fetchall()
+    msg = str(err.value)
+    assert f"{path}: " in msg and "(record PTR at byte offset 1808)" in msg
+    facts = json.loads(msg[msg.index("[stdf_error ") + len("[stdf_error ") : msg.rindex("]")])
+    assert {k: facts[k] for k in ("kind", "path", "offset", "record")} == {"kind": "truncated", "path": str(path), "offset": 1808, "record": "PTR"}
+    con = stdf_duck.install(ext)
+    with pytest.raises(stdf_duck.StdfTruncatedError) as mapped:
+        con.execute(f"SELECT count(*) FROM stdf_results({sql_str(path)})").fetchall()
+    assert (mapped.value.path, mapped.value.offset, mapped.value.record) == (str(path), 1808, "PTR")
+    assert "[stdf_error" not in str(mapped.value)
+
+
 def test_warn_goes_on_with_the_other_files(ext: duckdb.DuckDBPyConnection) -> None:
     good, bad = FIXTURES / "multisite_le.stdf", FIXTURES / "corrupt.stdf"
     n_good = one(ext, f"SELECT count(*) FROM stdf_parts({sql_str(good)})")[0]

@@ -4,7 +4,12 @@ and the SQL-rewrite fallback. Expected values come from the independent referenc
 
 from __future__ import annotations
 
+import gzip
 import math
+import random
+import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +19,7 @@ import pytest
 import stdf_duck
 from stdf_duck import RewriteError
 
-from conftest import expected_of, real_file
+from conftest import FIXTURES, REPO, expected_of, real_file
 
 LOT2 = "lot2.stdf.gz"
 V93K = "WS_P9AR90_25C_SmartScale1_20191226_23h16m02s.stdf"
@@ -28,13 +33,19 @@ def _native_con() -> Any:
     return con
 
 
+def _rewrite_con() -> Any:
+    c = stdf_duck.install(duckdb.connect())
+    assert stdf_duck.route(c) == "rewrite"
+    return c
+
+
+def _route_con(name: str) -> Any:
+    return _native_con() if name == "native" else _rewrite_con()
+
+
 @pytest.fixture(params=["native", "rewrite"])
 def con(request: pytest.FixtureRequest) -> Any:
-    if request.param == "native":
-        c = _native_con()
-    else:
-        c = stdf_duck.install(duckdb.connect())
-        assert stdf_duck.route(c) == "rewrite"
+    c = _route_con(request.param)
     yield c
     c.close()
 
@@ -200,7 +211,7 @@ def test_default_connection_and_magic_duckdb() -> None:
     con = _native_con()
     fx = Path(__file__).parent / "fixtures" / "multisite_le.stdf"
     parts = 94  # tests/fixtures/README.md: multisite_le.stdf holds 94 parts
-    duckdb.set_default_connection(con)
+    duckdb.set_default_connection(con.connection)
     try:
         assert duckdb.sql(f"SELECT count(*) FROM stdf_parts('{fx}')").fetchall() == [(parts,)]
     finally:
@@ -209,7 +220,205 @@ def test_default_connection_and_magic_duckdb() -> None:
     from IPython.testing.globalipapp import get_ipython
 
     ip = get_ipython()
-    ip.user_ns["stdfcon"] = con
+    ip.user_ns["stdfcon"] = con.connection  # magic-duckdb takes DuckDB's own connection class only
     ip.run_line_magic("load_ext", "magic_duckdb")
     df = ip.run_line_magic("dql", f"-co stdfcon SELECT count(*) AS n FROM stdf_parts('{fx}')")
     assert int(df["n"][0]) == parts
+
+
+# ---- statement sequences: whatever works on plain DuckDB works on both routes -----------------
+
+MULTISITE = FIXTURES / "multisite_le.stdf"  # tests/fixtures/README.md: 94 parts, hard bin 1: 76
+
+
+def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
+    """('ok', plain Python value) or ('error', exception class name)."""
+    try:
+        v = fn()
+    except Exception as e:
+        return ("error", type(e).__name__)
+    if hasattr(v, "to_pylist"):  # pyarrow Table
+        v = [tuple(r.values()) for r in v.to_pylist()]
+    elif hasattr(v, "itertuples"):  # pandas DataFrame
+        v = [tuple(x.item() if hasattr(x, "item") else x for x in r) for r in v.itertuples(index=False)]
+    elif not isinstance(v, (list, tuple, type(None), int, str)):
+        v = type(v).__name__.replace("StdfConnection", "DuckDBPyConnection")
+    return ("ok", v)
+
+
+def _arrow(x: Any) -> Any:
+    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+        fn = getattr(x, name, None)
+        if fn is not None:
+            return fn()
+    raise AttributeError("no arrow method")
+
+
+SELECT = "SELECT part_index, hard_bin FROM {p} WHERE part_index < 7 ORDER BY part_index"
+COUNT = "SELECT count(*), sum(hard_bin) FROM {p}"
+#: op name -> what it does on connection `c` with `{p}` the parts source
+OPS: dict[str, Callable[[Any, str], Any]] = {
+    "execute": lambda c, p: c.execute(SELECT.format(p=p)),
+    "execute_params": lambda c, p: c.execute(f"SELECT count(*) FROM {p} WHERE hard_bin = ? AND site_num <= ?", [1, 2]),
+    "execute_plain": lambda c, p: c.execute("SELECT 42, 'x'"),
+    "executemany": lambda c, p: c.executemany(f"INSERT INTO seen SELECT ?, count(*) FROM {p} WHERE hard_bin = ?", [[1, 1], [2, 2]]),
+    "fetchone": lambda c, p: c.fetchone(),
+    "fetchmany": lambda c, p: c.fetchmany(2),
+    "fetchall": lambda c, p: c.fetchall(),
+    "df": lambda c, p: c.df(),
+    "arrow": lambda c, p: _arrow(c),
+    "sql_fetchall": lambda c, p: c.sql(COUNT.format(p=p)).fetchall(),
+    "sql_fetchone": lambda c, p: c.sql(SELECT.format(p=p)).fetchone(),
+    "sql_df": lambda c, p: c.sql(SELECT.format(p=p)).df(),
+    "sql_arrow": lambda c, p: _arrow(c.sql(SELECT.format(p=p))),
+    "sql_chained": lambda c, p: c.sql(SELECT.format(p=p)).filter("hard_bin > 1").aggregate("count(*)").fetchall(),
+    "query": lambda c, p: c.query(COUNT.format(p=p)).fetchall(),
+    "seen": lambda c, p: c.execute("SELECT * FROM seen ORDER BY ALL").fetchall(),
+}
+
+
+def _run_sequence(base: Any, parts: str, ops: list[str]) -> list[tuple[str, Any]]:
+    base.execute("CREATE OR REPLACE TABLE seen (bin INTEGER, n BIGINT)")
+    cur = base
+    out = []
+    for op in ops:
+        if op == "cursor":
+            cur = base.cursor()
+            out.append(("ok", "cursor"))
+        elif op == "base":
+            cur = base
+            out.append(("ok", "base"))
+        else:
+            out.append(_outcome(lambda: OPS[op](cur, parts)))
+    return out
+
+
+def _sequences(n: int, length: int, seed: int) -> list[list[str]]:
+    rng = random.Random(seed)
+    names = [*OPS, "cursor", "base"]
+    weights = [3 if n.startswith(("execute", "fetch")) else 1 for n in names]
+    return [rng.choices(names, weights, k=length) for _ in range(n)]
+
+
+@pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result")
+@pytest.mark.parametrize("route_name", ["native", "rewrite"])
+def test_statement_sequences_behave_as_on_plain_duckdb(route_name: str) -> None:
+    """Random interleavings of execute (with parameters), executemany, fetchone/fetchmany/fetchall,
+    df, arrow, sql(), query() and cursors give, step by step, the values and errors of the same
+    sequence on a plain DuckDB connection over a table holding the fixture's parts."""
+    plain = duckdb.connect()
+    plain.register("arrow_parts", stdf_duck.read("parts", MULTISITE).to_arrow())
+    plain.execute("CREATE TABLE ref_parts AS SELECT * FROM arrow_parts")
+    assert plain.execute("SELECT count(*), count(*) FILTER (hard_bin = 1) FROM ref_parts").fetchall() == [(94, 76)]
+    con = _route_con(route_name)
+    src = f"stdf_parts('{MULTISITE}')"
+    # the sequence of the issue first, then random ones
+    for ops in [["execute", "fetchone", "execute", "fetchall"], *_sequences(40, 8, seed=9)]:
+        want = _run_sequence(plain, "ref_parts", ops)
+        got = _run_sequence(con, src, ops)
+        assert got == want, ops
+    assert _run_sequence(con, src, ["execute", "fetchone", "execute", "fetchall"])[-1] == (
+        "ok", [(i, b) for i, b in plain.execute(SELECT.format(p="ref_parts")).fetchall()]
+    )
+
+
+def test_relations_and_python_objects_through_the_wrapper(con: Any) -> None:
+    """Relations from a stdf_duck connection are usable wherever DuckDB's are, and a statement
+    still sees the caller's Python variables (DuckDB's replacement scans)."""
+    import pyarrow as pa
+
+    bins = pa.table({"hard_bin": [1, 2, 3, 4], "name": ["PASS", "B2", "B3", "B4"]})
+    rows = con.sql(
+        f"SELECT b.name, count(*) FROM stdf_parts('{MULTISITE}') p JOIN bins b USING (hard_bin) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert rows == [("B2", 12), ("B3", 5), ("B4", 1), ("PASS", 76)]  # fixtures README: hard bins
+    rel = con.sql(f"SELECT hard_bin FROM stdf_parts('{MULTISITE}')")
+    assert isinstance(rel, stdf_duck.StdfRelation) and len(rel) == 94
+    assert pa.table(rel).num_rows == 94  # Arrow PyCapsule export
+    assert con.sql("SELECT count(*) FROM rel WHERE hard_bin = 1").fetchall() == [(76,)]
+
+
+# ---- errors: one behaviour on both routes -------------------------------------------------------
+
+CORRUPT = FIXTURES / "corrupt.stdf"  # fixtures README: 5 records, then a DTR overrunning the file at 84
+TRUNCATED = FIXTURES / "truncated.stdf"  # fixtures README: cut inside the PTR at 1808; 6 complete parts
+
+
+def _sql_error(con: Any, sql: str, how: str) -> stdf_duck.StdfError:
+    with pytest.raises(stdf_duck.StdfError) as ei:
+        if how == "sql":
+            con.sql(sql).fetchall()
+        else:
+            con.execute(sql).fetchall()
+    return ei.value
+
+
+@pytest.mark.parametrize("how", ["sql", "execute"])
+def test_stdf_errors_in_sql_are_the_same_on_both_routes(tmp_path: Path, how: str) -> None:
+    missing, pattern = tmp_path / "nosuch.stdf", tmp_path / "none*.stdf"
+    cases = [
+        # (source, class, path, offset, record)
+        (f"'{missing}'", stdf_duck.StdfFileNotFoundError, str(missing), None, None),
+        (f"'{pattern}'", stdf_duck.StdfFileNotFoundError, str(pattern), None, None),
+        (f"['{MULTISITE}', '{pattern}']", stdf_duck.StdfFileNotFoundError, str(pattern), None, None),
+        (f"'{CORRUPT}'", stdf_duck.StdfTruncatedError, str(CORRUPT), 84, "DTR"),
+        (f"'{TRUNCATED}'", stdf_duck.StdfTruncatedError, str(TRUNCATED), 1808, "PTR"),
+    ]
+    native, rewrite = _native_con(), _rewrite_con()
+    for src, cls, path, offset, record in cases:
+        errs = [_sql_error(c, f"SELECT count(*) FROM stdf_records({src})", how) for c in (native, rewrite)]
+        assert type(errs[0]) is type(errs[1]), src
+        assert str(errs[0]) == str(errs[1]) and path in str(errs[0]), src
+        for e in errs:
+            assert isinstance(e, cls) and isinstance(e, duckdb.Error), (src, type(e).__mro__)
+            assert (e.path, e.offset, e.record) == (path, offset, record), src
+    # the connections stay usable
+    for c in (native, rewrite):
+        assert c.sql(f"SELECT count(*) FROM stdf_parts('{MULTISITE}')").fetchall() == [(94,)]
+
+
+def test_warn_goes_on_with_the_other_files_on_both_routes(con: Any, tmp_path: Path) -> None:
+    """on_error := 'warn': a missing file, an empty glob and damaged files are warnings (with the
+    byte offset of the damage), and every other file, and every row before the damage, is read."""
+    missing, pattern = tmp_path / "nosuch.stdf", tmp_path / "none*.stdf"
+    src = f"['{MULTISITE}', '{missing}', '{pattern}', '{CORRUPT}', '{TRUNCATED}']"
+    # fixtures README: 94 complete parts + corrupt 1 + truncated 6 (its 2 parts open at the cut are incomplete)
+    assert q(con, f"SELECT count(*) FROM stdf_parts({src}, on_error := 'warn') WHERE complete") == [(94 + 1 + 6,)]
+    warned = q(con, f"SELECT file_path, code, byte_offset FROM stdf_warnings({src}, on_error := 'warn') ORDER BY ALL")
+    assert warned == sorted([
+        (str(pattern), "unreadable", None),
+        (str(missing), "unreadable", None),
+        (str(CORRUPT), "no_mrr", None),
+        (str(CORRUPT), "truncated", 84),
+        (str(TRUNCATED), "no_mrr", None),
+        (str(TRUNCATED), "part_without_prr", None),  # the 2 parts open at the cut
+        (str(TRUNCATED), "part_without_prr", None),
+        (str(TRUNCATED), "truncated", 1808),
+    ], key=lambda r: (r[0], r[1], -1 if r[2] is None else r[2]))  # fmt: skip
+    # a missing file alone is a warning too, not an error
+    assert q(con, f"SELECT count(*) FROM stdf_parts('{missing}', on_error := 'warn')") == [(0,)]
+
+
+# ---- the README ---------------------------------------------------------------------------------
+
+
+def _readme_block(containing: str, lang: str) -> str:
+    blocks = re.findall(rf"^ *```{lang}\n(.*?)^ *```", (REPO / "README.md").read_text(), re.S | re.M)
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+def test_readme_quick_start_sql_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Quick start's SQL block runs as written, in a fresh folder (its COPY needs no `archive/`)."""
+    code = _readme_block("TO 'archive/parts'", "python")
+    lots = tmp_path / "lots"
+    lots.mkdir()
+    (lots / "ms.stdf.gz").write_bytes(gzip.compress(MULTISITE.read_bytes()))
+    monkeypatch.chdir(tmp_path)
+    ns: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert stdf_duck.route(ns["con"]) == ("native" if stdf_duck.extension_path() else "rewrite")
+    # fixtures README: multisite_le is lot MS4LOT, part type SYNPART-A1, stage CP1, 94 parts
+    (part,) = (tmp_path / "archive" / "parts").glob("part_typ=*/test_stage=*/lot_id=*")
+    assert part.relative_to(tmp_path / "archive" / "parts").parts == ("part_typ=SYNPART-A1", "test_stage=CP1", "lot_id=MS4LOT")
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{part}/*.parquet')").fetchall() == [(94,)]

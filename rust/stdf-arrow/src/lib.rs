@@ -17,7 +17,7 @@ mod records_table;
 mod results;
 mod schema;
 
-pub use multi::{expand_paths, TableReader};
+pub use multi::{expand_for_read, expand_paths, TableReader};
 pub use parquet_out::{parse_to_parquet, ParquetStats, Partition, PARQUET_TABLES};
 pub use schema::{schema_for, table_names, Table};
 pub use stdf_core::scan::OnError;

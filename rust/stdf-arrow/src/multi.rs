@@ -12,9 +12,27 @@ use arrow_schema::{ArrowError, SchemaRef};
 use stdf_core::{ErrorKind, StdfError};
 
 use crate::schema::{schema_for, Table};
-use crate::ReadOptions;
+use crate::{OnError, ReadOptions};
 
 pub use crate::paths::expand_paths;
+
+/// The files a read goes through: `expand_paths`, except that under `on_error = warn` a pattern
+/// that gives no file (it matches nothing, or a folder it must list cannot be listed) stays in
+/// the list as it is: its reader then reports it in `stdf_warnings` (code `unreadable`) and the
+/// other patterns are read, as a missing file is (design.md: warn goes on with the other files).
+pub fn expand_for_read(patterns: &[String], on_error: OnError) -> Result<Vec<String>, StdfError> {
+    if on_error != OnError::Warn {
+        return expand_paths(patterns);
+    }
+    let mut out = Vec::new();
+    for p in patterns {
+        match expand_paths(std::slice::from_ref(p)) {
+            Ok(found) => out.extend(found),
+            Err(_) => out.push(p.clone()),
+        }
+    }
+    Ok(out)
+}
 
 type Msg = Result<RecordBatch, ArrowError>;
 
@@ -72,7 +90,7 @@ impl TableReader {
     pub fn open(patterns: &[String], opts: ReadOptions) -> Result<TableReader, StdfError> {
         let (table, schema, idx) = schema_for(&opts.table, opts.columns.as_deref(), opts.filename)
             .map_err(|m| StdfError::new(ErrorKind::Format, &opts.table, m))?;
-        let paths = expand_paths(patterns)?;
+        let paths = expand_for_read(patterns, opts.on_error)?;
         let threads = if opts.threads == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())

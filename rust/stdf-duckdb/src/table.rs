@@ -168,16 +168,22 @@ unsafe fn bind_impl(info: BindInfo) -> Result<(), String> {
     let (_, schema, _) = stdf_arrow::schema_for(table, None, opts.filename)?;
 
     // globs are expanded here only to fail early (a pattern matching nothing, a missing file)
-    // and to size the scan; the reader expands the same patterns again when the query runs
-    let paths = stdf_arrow::expand_paths(&patterns).map_err(|e| stdf_message(&e))?;
+    // and to size the scan; the reader expands the same patterns again when the query runs.
+    // Under on_error := 'warn' neither fails: the reader reports them in stdf_warnings.
+    let paths =
+        stdf_arrow::expand_for_read(&patterns, opts.on_error).map_err(|e| stdf_message(&e))?;
     let mut bytes = 0u64;
     for p in &paths {
-        let md = std::fs::metadata(p).map_err(|e| format!("STDF io error: {p}: {e}"))?;
+        let len = match std::fs::metadata(p) {
+            Ok(md) => md.len(),
+            Err(_) if opts.on_error == OnError::Warn => 0,
+            Err(e) => return Err(stdf_message(&StdfError::io(p, &e))),
+        };
         // compressed STDF is typically 10-30x smaller than the stream
         let compressed = [".gz", ".bz2", ".zip", ".zst", ".xz"]
             .iter()
             .any(|x| p.to_ascii_lowercase().ends_with(x));
-        bytes += if compressed { md.len() * 15 } else { md.len() };
+        bytes += if compressed { len * 15 } else { len };
     }
 
     for field in schema.fields() {
@@ -280,9 +286,42 @@ unsafe fn test_numbers(v: Value) -> Result<Vec<u32>, String> {
     Ok(out)
 }
 
-/// The message DuckDB shows for a reader error: kind, file, offset and record type.
+/// Opens the machine-readable part of an STDF error message (read by `stdf_duck/_errors.py`).
+const MARKER: &str = "[stdf_error ";
+
+/// The message DuckDB shows for a reader error: kind, file, offset and record type, then the same
+/// facts machine-readable, ` [stdf_error {"kind", "message", "path", "offset", "record",
+/// "io_kind"}]` (the args of stdf_duck._native.NativeError), from which the Python package raises
+/// the matching `StdfError` with `.path`, `.offset` and `.record`, as on its other route.
 fn stdf_message(e: &StdfError) -> String {
-    format!("STDF {} error: {e}", e.kind.name())
+    let text = e.to_string();
+    let opt = |v: &Option<String>| v.as_deref().map_or("null".to_string(), json_string);
+    format!(
+        "STDF {} error: {text} {MARKER}{{\"kind\":{},\"message\":{},\"path\":{},\"offset\":{},\"record\":{},\"io_kind\":{}}}]",
+        e.kind.name(),
+        json_string(e.kind.name()),
+        json_string(&text),
+        json_string(&e.path),
+        e.offset.map_or("null".to_string(), |o| o.to_string()),
+        opt(&e.record),
+        opt(&e.io_kind),
+    )
+}
+
+/// A JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn arrow_message(e: &ArrowError) -> String {
@@ -457,3 +496,22 @@ const _: fn() = || {
     fn shared<T: Send + Sync>() {}
     shared::<GlobalState>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_carries_the_facts_machine_readable() {
+        let io = std::io::Error::other("ends\tinside");
+        let e = StdfError::io("/d/a \"b\"\\c.stdf", &io)
+            .at(1808)
+            .record("PTR");
+        let text = "/d/a \"b\"\\c.stdf: ends\tinside (record PTR at byte offset 1808)";
+        let json = r#"{"kind":"io","message":"/d/a \"b\"\\c.stdf: ends\u0009inside (record PTR at byte offset 1808)","path":"/d/a \"b\"\\c.stdf","offset":1808,"record":"PTR","io_kind":"Other"}"#;
+        assert_eq!(
+            stdf_message(&e),
+            format!("STDF io error: {text} [stdf_error {json}]")
+        );
+    }
+}

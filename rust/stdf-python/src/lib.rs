@@ -116,7 +116,7 @@ impl TableSource {
         opts.filename = filename;
         let (_, schema, _) = stdf_arrow::schema_for(table, opts.columns.as_deref(), filename)
             .map_err(PyValueError::new_err)?;
-        let paths = stdf_arrow::expand_paths(&paths).map_err(|e| to_py(&e))?;
+        let paths = stdf_arrow::expand_for_read(&paths, on_error).map_err(|e| to_py(&e))?;
         Ok(TableSource {
             paths,
             opts,
