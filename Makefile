@@ -35,9 +35,7 @@ develop: $(DEV_STAMP) extension ## create .venv, install maturin and the dev ext
 	$(VENV)/bin/maturin develop --release
 
 extension: ## build the DuckDB extension (cdylib + metadata footer) into target/release and the package
-	$(CARGO) build --release -p stdf-duckdb
-	$(CARGO) run --release -q -p stdf-duckdb --bin stdf-duckdb-footer
-	$(CARGO) run --release -q -p stdf-duckdb --bin stdf-duckdb-footer -- --out stdf_duck/stdf.duckdb_extension
+	CARGO=$(CARGO) $(PYTHON) build-backend/stdf_duck_build.py
 
 test: develop extension ## what CI runs: develop, extension, cargo test --workspace --release, pytest, fuzz-smoke
 	$(CARGO) test --workspace --release

@@ -323,16 +323,24 @@ def test_convert_direct_rust_route(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
-    """Build the wheel, install it in a fresh venv, run the CLI from elsewhere: the SQL of
-    stdf_duck/sql/archive must be in the wheel (package data) and the entry point must exist."""
-    maturin = shutil.which("maturin", path=str(Path(sys.executable).parent)) or shutil.which("maturin")
-    if maturin is None:
+    """`pip wheel .`, the build of the documented `pip install .` (through build-backend/), gives a
+    wheel holding both native artifacts; installed in a fresh venv and run from elsewhere: the SQL of
+    stdf_duck/sql/archive (package data), the entry point, the native route, and the README's DuckDB
+    CLI recipe. The build reuses the checkout's cargo target folder (nothing is rebuilt from scratch)."""
+    import zipfile
+
+    bindir = str(Path(sys.executable).parent)
+    if shutil.which("maturin", path=bindir) is None and shutil.which("maturin") is None:
         pytest.skip("maturin is not installed")
+    build_env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
     wheels = tmp_path / "wheels"
-    b = subprocess.run([maturin, "build", "--release", "-o", str(wheels), "--interpreter", sys.executable],
-                       cwd=REPO, capture_output=True, text=True)  # fmt: skip
-    assert b.returncode == 0, b.stderr[-3000:]
+    b = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+                       cwd=tmp_path, env=build_env, capture_output=True, text=True)  # fmt: skip
+    assert b.returncode == 0, (b.stdout + b.stderr)[-3000:]
     (wheel,) = wheels.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "stdf_duck/stdf.duckdb_extension" in names
+    assert [n for n in names if n.startswith("stdf_duck/_native") and n.endswith(".so")], names
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     vpy = venv / "bin" / "python"
@@ -344,21 +352,49 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
     work = tmp_path / "elsewhere"
     work.mkdir()
     shutil.copy(fx("multisite_le.stdf"), work / "lot.stdf")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "STDF_DUCK_EXTENSION")}
     where = subprocess.check_output([str(vpy), "-c", "import stdf_duck.archive as a; print(a.__file__)"], cwd=work, env=env, text=True)
     assert where.startswith(str(venv)), where
     # the DuckDB extension ships in the wheel: stdf_* SQL runs on the native route from the installed package
     probe = (
         "import stdf_duck; con = stdf_duck.connect(); "
-        "print(stdf_duck.route(con), con.sql(\"SELECT count(*) FROM stdf_parts('lot.stdf')\").fetchall()[0][0])"
+        "print(stdf_duck.route(con), con.sql(\"SELECT count(*) FROM stdf_parts('lot.stdf')\").fetchall()[0][0], "
+        "stdf_duck.extension_path())"
     )
-    if (REPO / "stdf_duck" / "stdf.duckdb_extension").exists():
-        out = subprocess.run([str(vpy), "-c", probe], cwd=work, env=env, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.split() == ["native", "94"]  # tests/fixtures/README.md: 94 parts
+    out = subprocess.run([str(vpy), "-W", "error", "-c", probe], cwd=work, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    route, n, ext = out.stdout.split()
+    assert (route, n) == ("native", "94")  # tests/fixtures/README.md: 94 parts
+    assert ext.startswith(str(site)), ext
+    _readme_cli_recipe(work, venv, env)
     exe = str(venv / "bin" / "stdf-duck")
     r = subprocess.run([exe, "materialize", "lot.stdf", "--archive", "arch", "-q"], cwd=work, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     r = subprocess.run([exe, "query", "--db", "arch", "-f", "csv", "SELECT count(*), sum(passed::INT) FROM parts"],
                        cwd=work, env=env, capture_output=True, text=True)  # fmt: skip
     assert r.returncode == 0 and r.stdout.splitlines()[1] == "94,76", r.stderr
+
+
+def _readme_cli_recipe(work: Path, venv: Path, env: dict[str, str]) -> None:
+    """README's DuckDB CLI recipe, run as written (the venv's `python` first on PATH): it loads the
+    installed extension; without an extension it stops with the reason, never running LOAD 'None'."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    (recipe,) = [b for b in re.findall(r"^ *```sh\n(.*?)^ *```", readme, re.S | re.M) if "extension_path(required=True)" in b]
+    cli = Path(sys.executable).parent / "duckdb"
+    if not cli.exists():
+        pytest.skip("the DuckDB CLI is not installed (pip install duckdb-cli)")
+    clibin = work / "clibin"
+    clibin.mkdir()
+    (clibin / "duckdb").symlink_to(cli)
+    path = f"{venv / 'bin'}{os.pathsep}{clibin}{os.pathsep}{env.get('PATH', '')}"
+    sql = "SELECT 'parts=' || count(*) FROM stdf_parts('lot.stdf');\n"
+    ok = subprocess.run(["bash", "-c", recipe], input=sql, cwd=work, env={**env, "PATH": path}, capture_output=True, text=True)
+    assert ok.returncode == 0 and "parts=94" in ok.stdout, ok.stdout + ok.stderr
+    missing = {**env, "PATH": path, "STDF_DUCK_EXTENSION": str(work / "no.duckdb_extension")}
+    bad = subprocess.run(["bash", "-c", recipe], input=sql, cwd=work, env=missing, capture_output=True, text=True)
+    # python's error is the last word: the duckdb CLI never started
+    last = bad.stderr.rstrip().splitlines()[-1]
+    assert bad.returncode != 0 and not bad.stdout and last.startswith("stdf_duck."), bad.stdout + bad.stderr
+    assert "has no DuckDB extension (STDF_DUCK_EXTENSION=" in last, last
