@@ -17,10 +17,13 @@ without it would silently serve SQL on the slower rewrite route.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ except ImportError:  # `python build-backend/stdf_duck_build.py` needs only the 
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGED = ROOT / "stdf_duck" / "stdf.duckdb_extension"
+EXTENSION_CRATE = "rust/stdf-duckdb"
 
 
 def _run(cmd: list[str]) -> str:
@@ -73,7 +77,31 @@ def build_editable(wheel_directory: str, config_settings: Any = None, metadata_d
 
 
 def build_sdist(sdist_directory: str, config_settings: Any = None) -> str:
-    return str(_maturin.build_sdist(sdist_directory, config_settings))
+    name = str(_maturin.build_sdist(sdist_directory, config_settings))
+    _keep_member(Path(sdist_directory) / name, EXTENSION_CRATE)
+    return name
+
+
+def _keep_member(sdist: Path, crate: str) -> None:
+    """maturin's sdist lists only the crates of the Python module as workspace members; put the
+    extension's crate (which the sdist carries, `[tool.maturin] include`) back, so that building a
+    wheel from the sdist builds the extension too."""
+    with tarfile.open(sdist, "r:gz") as tar:
+        entries = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]  # type: ignore[union-attr]
+    tmp = sdist.with_name(sdist.name + ".tmp")
+    with tarfile.open(tmp, "w:gz", format=tarfile.PAX_FORMAT) as out:
+        for m, data in entries:
+            if data is not None and m.name.count("/") == 1 and m.name.endswith("/Cargo.toml"):
+                text = data.decode()
+                listed = re.search(r"^members\s*=\s*\[(.*?)\]", text, re.S | re.M)
+                if listed is None:
+                    raise RuntimeError(f"{m.name} in {sdist.name} has no workspace members list")
+                if f'"{crate}"' not in listed.group(1):
+                    text = text[: listed.end(1)] + f', "{crate}"' + text[listed.end(1) :]
+                data = text.encode()
+                m.size = len(data)
+            out.addfile(m, io.BytesIO(data) if data is not None else None)
+    os.replace(tmp, sdist)
 
 
 def get_requires_for_build_wheel(config_settings: Any = None) -> list[str]:

@@ -341,6 +341,7 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "stdf_duck/stdf.duckdb_extension" in names
     assert [n for n in names if n.startswith("stdf_duck/_native") and n.endswith(".so")], names
+    _sdist_builds_the_extension(tmp_path / "sdist", build_env)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     vpy = venv / "bin" / "python"
@@ -373,6 +374,25 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
     r = subprocess.run([exe, "query", "--db", "arch", "-f", "csv", "SELECT count(*), sum(passed::INT) FROM parts"],
                        cwd=work, env=env, capture_output=True, text=True)  # fmt: skip
     assert r.returncode == 0 and r.stdout.splitlines()[1] == "94,76", r.stderr
+
+
+def _sdist_builds_the_extension(out: Path, env: dict[str, str]) -> None:
+    """The sdist of the same backend carries what a wheel built from it needs for the extension:
+    the backend, the extension's crate, and that crate among the workspace members."""
+    import tarfile
+    import tomllib
+
+    out.mkdir()
+    hook = f"import sys; sys.path.insert(0, 'build-backend'); import stdf_duck_build as b; print(b.build_sdist({str(out)!r}))"
+    made = subprocess.run([sys.executable, "-c", hook], cwd=REPO, env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr[-3000:]
+    with tarfile.open(out / made.stdout.split()[-1]) as tar:
+        root = tar.getnames()[0].split("/")[0]
+        names = set(tar.getnames())
+        members = tomllib.loads(tar.extractfile(f"{root}/Cargo.toml").read().decode())["workspace"]["members"]  # type: ignore[union-attr]
+    assert {f"{root}/build-backend/stdf_duck_build.py", f"{root}/rust/stdf-duckdb/src/lib.rs",
+            f"{root}/rust/stdf-duckdb/src/bin/stdf-duckdb-footer.rs"} <= names  # fmt: skip
+    assert "rust/stdf-duckdb" in members and "rust/stdf-python" in members, members
 
 
 def _readme_cli_recipe(work: Path, venv: Path, env: dict[str, str]) -> None:
