@@ -156,7 +156,10 @@ def test_reader_holding_the_catalog_does_not_stop_materialize(first_archive: Pat
     assert q(root, "SELECT count(*) FROM parts") == [(total,)]
 
 
-def test_reader_holding_the_catalog_does_not_stop_sync(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["ro", "rw", "cli"])
+def test_reader_holding_the_catalog_does_not_stop_sync(tmp_path: Path, mode: str) -> None:
+    if mode == "cli" and not CLI_DUCKDB.is_file():
+        pytest.skip("the DuckDB CLI (duckdb-cli, a dev dependency) is not installed")
     drop = tmp_path / "drop"
     drop.mkdir()
     shutil.copy(fx("multisite_le.stdf"), drop)
@@ -167,17 +170,17 @@ def test_reader_holding_the_catalog_does_not_stop_sync(tmp_path: Path) -> None:
     root = tmp_path / "archive"
     for n in MORE:
         shutil.copy(fx(n), drop)
-    readers = [Reader(root, "rw", tmp_path)]
+    reader = Reader(root, mode, tmp_path)
     try:
         r = cli("sync", "--config", str(toml), "-q")
         assert r.returncode == 0, r.stderr
         st = cli("status", "--config", str(toml), "--json")
         assert st.returncode == 0 and json.loads(st.stdout)["sync"][0]["n"] == 1 + len(MORE), st.stderr
     finally:
-        got = readers[0].finish()
+        got = reader.finish()
     total = sum(PARTS[n] for n in FIRST + MORE)
     assert got["before"] == PARTS["multisite_le.stdf"] and got["queries"] > 3
-    assert got["held_after"] == got["reconnected"] == total
+    assert got["held_after"] == total and got["reconnected"] in (None, total)
     assert dict(q(root, "SELECT state, count(*) FROM sync_files GROUP BY 1")) == {"ingested": 1 + len(MORE)}
 
 
