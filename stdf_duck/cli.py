@@ -665,13 +665,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = EXIT_BUSY
         elif isinstance(e, ArchiveError):
             code = EXIT_USAGE
-        elif isinstance(e, FileNotFoundError):
-            code = EXIT_USAGE
+        elif isinstance(e, FileNotFoundError) and not _is_stdf_error(e):
+            code = EXIT_USAGE  # a missing argument; a file missing inside SQL is a data error (1)
         if not _is_known(e):
             _err(f"internal error: {type(e).__name__}: {_clean(e)} (STDF_DUCK_DEBUG=1 shows the traceback)")
         else:
             _err(_clean(e))
         return code
+
+
+def _is_stdf_error(e: BaseException) -> bool:
+    from stdf_duck import StdfError
+
+    return isinstance(e, StdfError)
 
 
 def _is_known(e: BaseException) -> bool:
