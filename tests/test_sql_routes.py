@@ -422,3 +422,30 @@ def test_readme_quick_start_sql_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (part,) = (tmp_path / "archive" / "parts").glob("part_typ=*/test_stage=*/lot_id=*")
     assert part.relative_to(tmp_path / "archive" / "parts").parts == ("part_typ=SYNPART-A1", "test_stage=CP1", "lot_id=MS4LOT")
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{part}/*.parquet')").fetchall() == [(94,)]
+
+
+# ---- a missing or unloadable extension is said, not silent ---------------------------------------
+
+
+def test_missing_extension_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = tmp_path / "gone.duckdb_extension"
+    monkeypatch.setenv("STDF_DUCK_EXTENSION", str(gone))
+    assert stdf_duck.extension_path() is None
+    with pytest.raises(stdf_duck.StdfFileNotFoundError, match=rf"has no DuckDB extension \(STDF_DUCK_EXTENSION={re.escape(str(gone))} does not exist\).*pip install \."):
+        stdf_duck.extension_path(required=True)
+    with pytest.warns(stdf_duck.StdfWarning, match="has no DuckDB extension.*rewrite route"):
+        con = stdf_duck.connect()
+    assert stdf_duck.route(con) == "rewrite"
+    assert con.sql(f"SELECT count(*) FROM stdf_parts('{MULTISITE}')").fetchall() == [(94,)]
+    # a file that is not an extension: DuckDB's reason is in the warning
+    bogus = tmp_path / "bogus.duckdb_extension"
+    bogus.write_bytes(b"not an extension")
+    monkeypatch.setenv("STDF_DUCK_EXTENSION", str(bogus))
+    with pytest.warns(stdf_duck.StdfWarning, match=rf"cannot load the DuckDB extension {re.escape(str(bogus))} \(.+\)"):
+        assert stdf_duck.route(stdf_duck.connect()) == "rewrite"
+    # a connection made without allow_unsigned_extensions takes the rewrite route as documented, silently
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert stdf_duck.route(stdf_duck.install(duckdb.connect())) == "rewrite"
