@@ -305,7 +305,8 @@ def test_argument_errors(ext: duckdb.DuckDBPyConnection) -> None:
         ("stdf_results(NULL)", "NULL"),
         ("stdf_results([])", "empty"),
         ("stdf_results('/nonexistent/x.stdf')", "x.stdf"),
-        ("stdf_results('/nonexistent/*.stdf')", "no file matches"),
+        (f"stdf_results({sql_str(FIXTURES / 'nothing*.stdf')})", "no file matches"),
+        ("stdf_results('/nonexistent/*.stdf')", "/nonexistent"),
     ]:
         with pytest.raises(duckdb.Error, match=match):
             ext.execute(f"SELECT count(*) FROM {call}").fetchall()
