@@ -188,10 +188,11 @@ class StdfConnection:
         plain connection. Returns (SQL, {name: stream} when not registered)."""
         import duckdb
 
+        in_use = getattr(duckdb, "ResourceInUseException", ())  # DuckDB 2.0 on
         with self._mapped():
             try:
                 return rewrite(query, self._keep(register=True), project=project)[0], {}
-            except duckdb.ResourceInUseException:
+            except in_use:
                 captured: dict[str, Any] = {}
                 return rewrite(query, self._keep(register=False, into=captured), project=project)[0], captured
 
