@@ -549,31 +549,36 @@ def materialize_items(
     run). pools: worker processes kept across calls (a sync's batches); the caller closes it."""
     if on_error not in ("raise", "warn"):
         raise ValueError("on_error must be 'raise' or 'warn'")
-    with _interrupt_handlers():
-        return _materialize(
+    with _interrupt_handlers() as seen:
+        report = _materialize(
             list(items), archive, product, stage, workers, on_error, progress, command, threads, lock_held, pools,
             retry_failed,
         )  # fmt: skip
+    if seen.is_set():  # a Ctrl-C deferred by the closing bookkeeping still stops the caller (a sync)
+        report.interrupted = True
+    return report
 
 
 _DEFER = threading.Event()
 
 
 @contextmanager
-def _interrupt_handlers() -> Iterator[None]:
+def _interrupt_handlers() -> Iterator[threading.Event]:
     """SIGINT (and SIGTERM) raise KeyboardInterrupt and set archive_worker.INTERRUPTED, so an
-    interrupt that reaches us wrapped in a DuckDB or Arrow error is still an interrupt."""
+    interrupt that reaches us wrapped in a DuckDB or Arrow error is still an interrupt. Yields an
+    event set by any interrupt, also one that came while the bookkeeping deferred it: it is never lost."""
     import signal
-    import threading
 
     INTERRUPTED.clear()
     _DEFER.set()
+    seen = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield seen
         return
 
     def handler(signum: int, frame: Any) -> None:
         INTERRUPTED.set()
+        seen.set()
         if not _DEFER.is_set():  # setup and closing bookkeeping run to their end
             raise KeyboardInterrupt
 
@@ -584,7 +589,7 @@ def _interrupt_handlers() -> Iterator[None]:
         except (ValueError, OSError):  # pragma: no cover
             pass
     try:
-        yield
+        yield seen
     finally:
         for sig, h in saved.items():
             signal.signal(sig, h)
@@ -662,6 +667,8 @@ def _materialize(
         finally:
             _DEFER.set()
             progress.stop()
+        if INTERRUPTED.is_set():  # an interrupt while the bookkeeping deferred it
+            report.interrupted = True
         report.seconds = time.perf_counter() - t0
         _finish(run)
         shutil.rmtree(a.staging, ignore_errors=True)

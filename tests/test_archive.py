@@ -557,6 +557,21 @@ def test_interrupt_keeps_finished_files_and_exits_130(tmp_path: Path, kill_refer
     assert r.returncode == 0 and archive_counts(root) == want
 
 
+def test_an_interrupt_during_the_closing_bookkeeping_is_not_lost(tmp_path: Path) -> None:
+    """Ctrl-C while the run records its end (deferred so the ledger stays whole) still reports the
+    run interrupted: a sync that called it stops instead of going on and exiting 0."""
+
+    class LateCtrlC(arc.Progress):
+        def stop(self) -> None:  # runs with the interrupt deferred, after every file is done
+            os.kill(os.getpid(), signal.SIGINT)
+
+    src = FIXTURES / "no_pir.stdf"
+    report = materialize([str(src)], tmp_path / "arch", workers=1, progress=LateCtrlC())
+    assert report.interrupted and not report.ok
+    assert parts_by_lot(tmp_path / "arch") == {"NOPIR01": 25}  # the finished file is kept
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_native_and_rewrite_routes_write_the_same_archive(tmp_path: Path) -> None:
     """materialize runs its COPY on whichever route stdf_duck.connect() gives: same files, same rows."""
     built = Path(os.environ.get("STDF_DUCK_EXTENSION") or REPO / "target" / "release" / "stdf.duckdb_extension")
