@@ -607,7 +607,7 @@ impl LotSink {
         sites.dedup();
         f.n_sites = sites.len() as u16;
         f.n_tests = st.catalog.tests.len() as u32;
-        f.complete = st.mrr_seen && incomplete.is_empty() && st.damage.is_none();
+        f.complete = st.mrr_seen && incomplete.is_empty() && st.damage.is_none() && st.desyncs == 0;
         self.files.push(f);
         for w in wafers {
             self.wafers.push((w, self.wcr.clone()));
@@ -625,7 +625,7 @@ impl LotSink {
         self.stream_size = scanner.reader.total_size();
         self.content_hash = scanner.reader.content_hash();
         self.stream_count = scanner.state.stream_count;
-        let damaged = scanner.state.damage.is_some();
+        let damaged = scanner.state.damage.is_some() || scanner.state.desyncs > 0;
         for f in self.files.iter_mut() {
             if damaged {
                 f.complete = false;
@@ -858,6 +858,13 @@ impl Sink for LotSink {
     fn end_stream(&mut self, st: &mut ScanState, incomplete: &[OpenPart]) -> Flow {
         self.finish_stream(st, incomplete);
         Flow::Continue
+    }
+
+    fn desync(&mut self, st: &mut ScanState, lost: &[OpenPart]) {
+        // open across the damage: incomplete (no bins, no pass/fail), never another part's PRR
+        for p in lost {
+            self.close_part(st, p, None);
+        }
     }
 }
 

@@ -11,6 +11,9 @@ use crate::records::display_name;
 use crate::semantics::Warning;
 use crate::source::{self, Compression, Input, Plain};
 
+mod check;
+pub use check::{Cause, Skip};
+
 /// One record as found in the stream.
 #[derive(Clone, Copy, Debug)]
 pub struct RawRecord<'b> {
@@ -27,6 +30,8 @@ pub struct RawRecord<'b> {
     pub order: ByteOrder,
     /// This record is a FAR that starts a new stream (a file may hold several).
     pub new_stream: bool,
+    /// A damaged stretch skipped just before this record (warn mode).
+    pub skip: Option<&'b Skip>,
 }
 
 impl RawRecord<'_> {
@@ -87,7 +92,16 @@ pub struct RecordReader {
     pub compression: Compression,
     pub file_size: u64,
     file_id: String,
+    /// Look-ahead window of checked headers.
+    check: check::Check,
+    /// On a damaged record, skip to the resync point (warn mode) instead of failing.
+    resync: bool,
+    /// The skip before the record (or the end of the stream) last returned.
+    last_skip: Option<Skip>,
 }
+
+/// A record header as found: (stream offset, its 4 bytes, the byte order, whether it starts a stream).
+type Header = (u64, [u8; 4], ByteOrder, bool);
 
 impl RecordReader {
     /// Open a file (any supported compression).
@@ -131,6 +145,9 @@ impl RecordReader {
             compression,
             file_size,
             file_id: String::new(),
+            check: check::Check::default(),
+            resync: false,
+            last_skip: None,
         };
         // a failure is kept in `failed` and returned by the fill that needs the missing bytes
         let _ = r.fill(ID_PREFIX);
@@ -203,6 +220,18 @@ impl RecordReader {
                 return self.base + self.end as u64;
             }
         }
+    }
+
+    /// On a damaged record (a REC_LEN that breaks the header chain), skip to the next point where
+    /// records chain again and report it in [`RawRecord::skip`] / [`RecordReader::last_skip`]
+    /// (warn mode), instead of failing with an error at the damaged record (the default).
+    pub fn set_resync(&mut self, on: bool) {
+        self.resync = on;
+    }
+
+    /// The damaged stretch skipped before the record (or the end of the stream) last returned.
+    pub fn last_skip(&self) -> Option<Skip> {
+        self.last_skip
     }
 
     /// Records read so far.
@@ -305,6 +334,58 @@ impl RecordReader {
 
     /// Next record, `Ok(None)` at a clean end of stream.
     pub fn next_record(&mut self) -> Result<Option<RawRecord<'_>>> {
+        self.last_skip = None;
+        let (offset, h, order, new_stream) = loop {
+            let Some((offset, h, order, new_stream)) = self.next_header()? else {
+                return Ok(None);
+            };
+            match self.check_record(offset, order) {
+                check::Verdict::Deliver => break (offset, h, order, new_stream),
+                check::Verdict::Damaged(d) => self.damaged(&d, h)?,
+            }
+        };
+        let (typ, sub) = (h[2], h[3]);
+        let rec_len = match order {
+            ByteOrder::Little => u16::from_le_bytes([h[0], h[1]]),
+            ByteOrder::Big => u16::from_be_bytes([h[0], h[1]]),
+        };
+        let total = 4 + rec_len as usize;
+        self.fill(total)?;
+        let avail = self.end - self.start;
+        if avail < total {
+            let label = match crate::records::rec_name(typ, sub) {
+                Some(n) => n.to_string(),
+                None => format!("UNKNOWN {typ}/{sub}"),
+            };
+            return Err(self.err(
+                ErrorKind::Truncated,
+                offset,
+                &label,
+                format!(
+                    "record declares REC_LEN {rec_len} but the stream ends after {} of its bytes",
+                    avail - 4
+                ),
+            ));
+        }
+        let s = self.start;
+        self.start += total;
+        let index = self.index;
+        self.index += 1;
+        Ok(Some(RawRecord {
+            index,
+            offset,
+            typ,
+            sub,
+            rec_len,
+            payload: &self.buf[s + 4..s + total],
+            order,
+            new_stream,
+            skip: self.last_skip.as_ref(),
+        }))
+    }
+
+    /// The header of the next record; None at the end of the stream.
+    fn next_header(&mut self) -> Result<Option<Header>> {
         self.fill(4)?;
         let avail = self.end - self.start;
         let offset = self.position();
@@ -344,46 +425,43 @@ impl RecordReader {
             new_stream = true;
             self.order = Some(o);
         }
-        let order = match self.order {
-            Some(o) => o,
-            None => return Err(self.first_record_error(h, offset)),
-        };
-        let rec_len = match order {
-            ByteOrder::Little => u16::from_le_bytes([h[0], h[1]]),
-            ByteOrder::Big => u16::from_be_bytes([h[0], h[1]]),
-        };
-        let total = 4 + rec_len as usize;
-        self.fill(total)?;
-        let avail = self.end - self.start;
-        if avail < total {
-            let label = match crate::records::rec_name(typ, sub) {
-                Some(n) => n.to_string(),
-                None => format!("UNKNOWN {typ}/{sub}"),
-            };
-            return Err(self.err(
-                ErrorKind::Truncated,
-                offset,
-                &label,
-                format!(
-                    "record declares REC_LEN {rec_len} but the stream ends after {} of its bytes",
-                    avail - 4
-                ),
-            ));
+        match self.order {
+            Some(o) => Ok(Some((offset, h, o, new_stream))),
+            None => Err(self.first_record_error(h, offset)),
         }
-        let s = self.start;
-        self.start += total;
-        let index = self.index;
-        self.index += 1;
-        Ok(Some(RawRecord {
-            index,
-            offset,
-            typ,
-            sub,
-            rec_len,
-            payload: &self.buf[s + 4..s + total],
-            order,
-            new_stream,
-        }))
+    }
+
+    /// The walk reached a damaged record: fail (default), or skip to where records chain again.
+    fn damaged(&mut self, d: &check::Damage, h: [u8; 4]) -> Result<()> {
+        let to = match self.resync(d) {
+            check::Resync::At(p) => (p, false),
+            check::Resync::End(p) => (p, true),
+            check::Resync::None => {
+                // no valid record after it: a plain truncation, reported where the walk ends
+                self.halt_checks();
+                return Ok(());
+            }
+        };
+        let skip = self.skip_of(d, to.0, h);
+        if !self.resync {
+            let next = if to.1 {
+                "no valid record follows it".to_string()
+            } else {
+                format!("records chain again from byte {}", to.0)
+            };
+            let msg = format!("damaged record: {}; {next}", skip.cause_text());
+            return Err(self.err(ErrorKind::Format, d.at, &skip.label(), msg));
+        }
+        self.skip_to(to.0);
+        // two damaged records in a row make one skipped stretch
+        self.last_skip = Some(match self.last_skip {
+            Some(prev) => Skip {
+                to: skip.to,
+                ..prev
+            },
+            None => skip,
+        });
+        Ok(())
     }
 
     fn first_record_error(&self, h: [u8; 4], offset: u64) -> StdfError {

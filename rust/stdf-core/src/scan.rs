@@ -3,7 +3,7 @@
 //! keeps the lot context and the test catalog, and hands each record to a [`Sink`].
 
 use crate::error::{ErrorKind, Result, StdfError};
-use crate::reader::{RawRecord, RecordReader};
+use crate::reader::{RawRecord, RecordReader, Skip};
 use crate::records::{Mir, Record};
 use crate::semantics::{Catalog, Context, OpenPart, PartTracker, Pins, Warning};
 use crate::Cur;
@@ -61,6 +61,8 @@ pub struct ScanState {
     pub warnings: Vec<Warning>,
     /// The damage that ended the file in warn mode.
     pub damage: Option<StdfError>,
+    /// Damaged stretches skipped in warn mode (the walk resynchronised after each).
+    pub desyncs: u32,
     /// Program section stack (BPS/EPS).
     pub sections: Vec<String>,
     warned_codes: Vec<&'static str>,
@@ -103,6 +105,11 @@ pub trait Sink {
         let _ = (st, incomplete);
         Flow::Continue
     }
+    /// A damaged stretch of the stream was skipped (warn mode): `lost` are the parts that were
+    /// open at the damage, now closed incomplete (a PRR after the resync is not theirs to take).
+    fn desync(&mut self, st: &mut ScanState, lost: &[OpenPart]) {
+        let _ = (st, lost);
+    }
     /// End of file (after the last `end_stream`).
     fn end_file(&mut self, st: &mut ScanState) {
         let _ = st;
@@ -132,7 +139,8 @@ impl Scanner {
         Ok(Self::new(reader, on_error))
     }
 
-    pub fn new(reader: RecordReader, on_error: OnError) -> Self {
+    pub fn new(mut reader: RecordReader, on_error: OnError) -> Self {
+        reader.set_resync(on_error == OnError::Warn);
         let state = ScanState {
             file_id: reader.file_id().to_string(),
             path: reader.path().to_string(),
@@ -182,6 +190,29 @@ impl Scanner {
         sink.end_stream(&mut self.state, &parts)
     }
 
+    /// A damaged stretch was skipped: say so, and close the parts open across it incomplete.
+    fn desynced<S: Sink>(st: &mut ScanState, sink: &mut S, skip: &Skip, at_end: bool) {
+        st.desyncs += 1;
+        st.warnings.push(Warning {
+            record_index: None,
+            byte_offset: Some(skip.from),
+            code: "desync",
+            message: skip.message(at_end),
+        });
+        let lost = st.parts.close_open();
+        for p in &lost {
+            st.warn(
+                None,
+                "part_without_prr",
+                format!(
+                    "part {} (head {}, site {}) was open at the damage at byte {}: closed incomplete, without a PRR",
+                    p.part_index, p.head, p.site, skip.from
+                ),
+            );
+        }
+        sink.desync(st, &lost);
+    }
+
     fn report_unknown(st: &mut ScanState) {
         let (n, t, s) = std::mem::take(&mut st.unknown_records);
         if n > 0 {
@@ -201,7 +232,12 @@ impl Scanner {
         }
         loop {
             let raw = match self.reader.next_record() {
-                Ok(Some(r)) => r,
+                Ok(Some(r)) => {
+                    if let Some(skip) = r.skip {
+                        Self::desynced(&mut self.state, sink, skip, false);
+                    }
+                    r
+                }
                 Ok(None) => break,
                 Err(e) => {
                     if self.on_error == OnError::Raise {
@@ -378,6 +414,9 @@ impl Scanner {
             if sink.record(st, &raw, &ctx) == Flow::Pause {
                 return Ok(true);
             }
+        }
+        if let Some(skip) = self.reader.last_skip() {
+            Self::desynced(&mut self.state, sink, &skip, true);
         }
         let container = self.reader.take_warnings();
         self.state.warnings.extend(container);

@@ -180,6 +180,15 @@ impl PartTracker {
         (w, true)
     }
 
+    /// Close every open part (returned in part order), keeping the wafers: the walk skipped a
+    /// damaged stretch, and a PRR after it may belong to a part opened inside it.
+    pub fn close_open(&mut self) -> Vec<OpenPart> {
+        let mut parts = std::mem::take(&mut self.open);
+        parts.sort_by_key(|p| p.part_index);
+        self.last_hit = 0;
+        parts
+    }
+
     /// Number of parts currently open.
     pub fn open_count(&self) -> usize {
         self.open.len()
@@ -187,11 +196,9 @@ impl PartTracker {
 
     /// End of a stream: every open part is closed incomplete (returned in part order).
     pub fn end_stream(&mut self) -> (Vec<OpenPart>, Vec<u16>) {
-        let mut parts = std::mem::take(&mut self.open);
-        parts.sort_by_key(|p| p.part_index);
+        let parts = self.close_open();
         let wafers = self.open_wafer.drain(..).map(|(_, w)| w).collect();
         self.last_wafer_of_head.clear();
-        self.last_hit = 0;
         (parts, wafers)
     }
 }

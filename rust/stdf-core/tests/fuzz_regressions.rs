@@ -43,7 +43,7 @@ fn payload(rec: Record) -> Vec<u8> {
 /// decode -> write -> decode of one payload gives the first decode back.
 fn assert_round_trip(typ: u8, sub: u8, p: &[u8]) {
     let first = Record::decode(typ, sub, p, ByteOrder::Little).0;
-    let bytes = to_bytes(ByteOrder::Little, &[first.clone()]);
+    let bytes = to_bytes(ByteOrder::Little, std::slice::from_ref(&first));
     let second = Record::decode(typ, sub, &bytes[4..], ByteOrder::Little).0;
     assert_eq!(second, first, "the record changed in the round trip");
 }
@@ -82,7 +82,7 @@ fn vur_in_the_count_layout_round_trips() {
             upd_cnt: Some(names.len() as u8),
             upd_nam: Some(names),
         });
-        let bytes = to_bytes(ByteOrder::Little, &[vur.clone()]);
+        let bytes = to_bytes(ByteOrder::Little, std::slice::from_ref(&vur));
         let back = Record::decode(0, 30, &bytes[4..], ByteOrder::Little).0;
         assert_eq!(back, vur);
     }
@@ -105,8 +105,7 @@ fn zip_without_stdf_member_error_names_an_offset() {
         Err(e) => e,
         Ok(mut r) => r
             .next_record()
-            .err()
-            .expect("a zip without STDF reads as STDF"),
+            .expect_err("a zip without STDF reads as STDF"),
     };
     assert_eq!(err.path, path);
     assert!(err.offset.is_some(), "no offset: {err}");

@@ -8,6 +8,9 @@ use crate::codec::{Cur, Dn, Enc, Str};
 pub trait Kind<'a> {
     type V: Clone + std::fmt::Debug + PartialEq;
     const KIND: FieldKind;
+    /// Most bytes one field of this type can take; arrays and S*n are unbounded within a
+    /// record (65 536: more than any REC_LEN).
+    const MAX_BYTES: usize = 1 << 16;
     /// Decode; `n` is the item count of an array (from its count field), `size` the item width
     /// of a kxU*f / kxC*f array.
     fn read(c: &mut Cur<'a>, n: usize, size: usize) -> Option<Self::V>;
@@ -23,6 +26,7 @@ macro_rules! scalar_kind {
         impl<'a> Kind<'a> for $k {
             type V = $t;
             const KIND: FieldKind = FieldKind::$kind;
+            const MAX_BYTES: usize = std::mem::size_of::<$t>();
             #[inline]
             fn read(c: &mut Cur<'a>, _n: usize, _s: usize) -> Option<$t> {
                 c.$rd()
@@ -61,12 +65,13 @@ scalar_kind!(/// C*1 (one character, space = missing)
     C1, u8, C1, c1, u1, b' ');
 
 macro_rules! str_kind {
-    ($(#[$m:meta])* $k:ident, $rd:ident, $wr:ident) => {
+    ($(#[$m:meta])* $k:ident, $rd:ident, $wr:ident, $max:expr) => {
         $(#[$m])*
         pub struct $k;
         impl<'a> Kind<'a> for $k {
             type V = Str<'a>;
             const KIND: FieldKind = FieldKind::Str;
+            const MAX_BYTES: usize = $max;
             #[inline]
             fn read(c: &mut Cur<'a>, _n: usize, _s: usize) -> Option<Str<'a>> {
                 c.$rd()
@@ -81,15 +86,16 @@ macro_rules! str_kind {
     };
 }
 str_kind!(/// C*n
-    Cn, cn, cn);
+    Cn, cn, cn, 1 + 255);
 str_kind!(/// S*n (V4-2007)
-    Sn, sn, sn);
+    Sn, sn, sn, 2 + 65535);
 
 /// B*n
 pub struct Bn;
 impl<'a> Kind<'a> for Bn {
     type V = &'a [u8];
     const KIND: FieldKind = FieldKind::Bytes;
+    const MAX_BYTES: usize = 1 + 255;
     fn read(c: &mut Cur<'a>, _n: usize, _s: usize) -> Option<&'a [u8]> {
         c.bn()
     }
@@ -106,6 +112,7 @@ pub struct DnK;
 impl<'a> Kind<'a> for DnK {
     type V = Dn<'a>;
     const KIND: FieldKind = FieldKind::Dn;
+    const MAX_BYTES: usize = 2 + 65535 / 8 + 1;
     fn read(c: &mut Cur<'a>, _n: usize, _s: usize) -> Option<Dn<'a>> {
         c.dn()
     }

@@ -176,6 +176,9 @@ macro_rules! record {
             pub const TYP: u8 = $typ;
             pub const SUB: u8 = $sub;
             pub const NAME: &'static str = $abbr;
+            /// Largest REC_LEN a record of this type can have, every field at its longest
+            /// (65 536 or more: any REC_LEN, the record has arrays or S*n fields).
+            pub const MAX_LEN: usize = 0 $( + <$crate::records::kinds::$k as $crate::records::Kind<'static>>::MAX_BYTES )*;
             /// Field names (lower-case spec names, spec order) and shapes.
             pub const FIELDS: &'static [(&'static str, $crate::records::FieldKind)] = &[
                 $( (stringify!($f), <$crate::records::kinds::$k as $crate::records::Kind<'static>>::KIND), )*
@@ -279,6 +282,9 @@ macro_rules! record_modules {
                 _ => None,
             }
         }
+
+        /// (typ, sub, `MAX_LEN`) of every record type.
+        pub const MAX_LENS: &[(u8, u8, usize)] = &[ $( ($name::TYP, $name::SUB, $name::MAX_LEN), )* ];
 
         /// All record types: (name, typ, sub).
         pub const ALL_TYPES: &[(&str, u8, u8)] = &[ $( ($name::NAME, $name::TYP, $name::SUB), )* ];

@@ -18,6 +18,8 @@ impl<'a> Vur<'a> {
     pub const TYP: u8 = 0;
     pub const SUB: u8 = 30;
     pub const NAME: &'static str = "VUR";
+    /// Any REC_LEN (UPD_CNT names of up to 256 bytes each).
+    pub const MAX_LEN: usize = 1 << 16;
     pub const FIELDS: &'static [(&'static str, FieldKind)] =
         &[("upd_cnt", FieldKind::U1), ("upd_nam", FieldKind::ArrStr)];
 
