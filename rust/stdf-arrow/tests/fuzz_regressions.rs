@@ -4,7 +4,7 @@
 //! (rust/fuzz/src/known.rs lists the same ones): un-ignore it with the fix.
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{UInt16Type, UInt32Type};
+use arrow_array::types::{UInt16Type, UInt32Type, UInt64Type};
 use arrow_array::RecordBatch;
 use stdf_arrow::{OnError, ReadOptions, TableReader};
 use stdf_core::records::{Mir, Mrr, Pir, Prr, Ptr};
@@ -38,7 +38,7 @@ fn u32s(b: &[RecordBatch], col: &str) -> Vec<Option<u32>> {
 /// stdf_results; it must be in stdf_parts too (it was not: no stream was open, so no part was
 /// ever emitted).
 #[test]
-#[ignore = "fuzz finding F5, reported: after a resync past the FAR, stdf_parts has none of the parts"]
+
 fn parts_after_a_resync_past_the_far_are_kept() {
     let mut w = Writer::new(Vec::new(), ByteOrder::Little);
     w.far().unwrap();
@@ -96,4 +96,42 @@ fn parts_after_a_resync_past_the_far_are_kept() {
         })
         .collect();
     assert_eq!(hard_bin, vec![Some(3)]);
+    // the damage is the 6 bytes after the FAR (a complete FAR's REC_LEN cannot be wrong)
+    let w = read(&path, "warnings");
+    let at: Vec<Option<u64>> = w
+        .iter()
+        .flat_map(|b| {
+            let off = b
+                .column_by_name("byte_offset")
+                .unwrap()
+                .as_primitive::<UInt64Type>();
+            let code = b.column_by_name("code").unwrap();
+            let code = arrow_cast_codes(code);
+            off.iter()
+                .zip(code)
+                .filter(|(_, c)| c == "desync")
+                .map(|(o, _)| o)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(at, vec![Some(6)]);
+}
+
+/// The values of a string column (plain or dictionary-encoded).
+fn arrow_cast_codes(c: &arrow_array::ArrayRef) -> Vec<String> {
+    use arrow_array::types::Int32Type;
+    match c.as_dictionary_opt::<Int32Type>() {
+        Some(d) => {
+            let v = d.values().as_string::<i32>();
+            d.keys()
+                .iter()
+                .map(|k| v.value(k.unwrap() as usize).to_string())
+                .collect()
+        }
+        None => c
+            .as_string::<i32>()
+            .iter()
+            .map(|s| s.unwrap().to_string())
+            .collect(),
+    }
 }

@@ -722,6 +722,13 @@ impl RecordReader {
             None if overrun == Some(true) => vpos,
             None => self.last_checked_before(at, vpos),
         };
+        // a complete FAR cannot be the damaged record (its REC_LEN is 2 by definition, and it
+        // opens the stream): the damage starts right after it
+        let damaged = if self.is_far(damaged) && resync.is_none_or(|p| p > damaged + 6) {
+            damaged + 6
+        } else {
+            damaged
+        };
         let truncation = resync.is_none() && overrun.is_some();
         let cause = match (resync, self.step_after(damaged)) {
             (Some(p), _) if damaged == vpos => Cause::Swallowed { at: p },
@@ -754,6 +761,12 @@ impl RecordReader {
         }
         let len = read_u16(self.order.unwrap_or(ByteOrder::Little), [h[0], h[1]]);
         Some((off + 4, off + 4 + len as u64))
+    }
+
+    /// Whether a complete FAR header (REC_LEN 2 in either byte order) is at `off`.
+    fn is_far(&mut self, off: u64) -> bool {
+        let h = self.bytes4(off);
+        h[2..] == [0, 10] && (h[..2] == [2, 0] || h[..2] == [0, 2])
     }
 
     /// Up to 4 bytes at `off` (zeros past the data).
