@@ -293,6 +293,31 @@ impl Table {
     }
 }
 
+impl Table {
+    /// A column as one line: values separated by spaces, NULL as "-", floats as the f32 they
+    /// were stored as (so 0.7 reads "0.7").
+    fn show(&self, name: &str) -> String {
+        let dt = self.col(name)[0].data_type().clone();
+        let v: Vec<String> = match dt {
+            DataType::Boolean => map_show(self.bools(name)),
+            DataType::Float32 | DataType::Float64 => self
+                .floats(name)
+                .into_iter()
+                .map(|x| x.map_or("-".into(), |x| (x as f32).to_string()))
+                .collect(),
+            DataType::Utf8 | DataType::Dictionary(..) => map_show(self.strs(name)),
+            _ => map_show(self.ints(name)),
+        };
+        v.join(" ")
+    }
+}
+
+fn map_show<T: ToString>(v: Vec<Option<T>>) -> Vec<String> {
+    v.into_iter()
+        .map(|x| x.map_or("-".into(), |x| x.to_string()))
+        .collect()
+}
+
 fn s(v: &str) -> Option<String> {
     Some(v.to_string())
 }
@@ -456,7 +481,8 @@ fn retests_do_not_cross_streams() {
 // part pass/fail (§3.8)
 
 /// One part per source of `passed`. HBR: bin 1 P, bin 2 F, bin 4 with no P/F (space); SBR:
-/// bin 7 F, bin 8 P; hard bin 3 and soft bin 9 have no bin record.
+/// bin 7 F (only a per-site record: the lookup falls back to it), bin 8 P; hard bin 3 and soft
+/// bin 9 have no bin record.
 #[test]
 fn passed_comes_from_part_flg_else_the_hard_bin_else_the_soft_bin() {
     let mut w = Stream::new();
@@ -483,73 +509,21 @@ fn passed_comes_from_part_flg_else_the_hard_bin_else_the_soft_bin() {
     w.bin(true, (255, 0), 1, 3, b'P', "GOOD");
     w.bin(true, (255, 0), 2, 2, b'F', "BAD");
     w.bin(true, (255, 0), 4, 1, b' ', "ODD");
-    w.bin(false, (255, 0), 7, 3, b'F', "S_BAD");
+    w.bin(false, (1, 1), 7, 3, b'F', "S_BAD");
     w.bin(false, (255, 0), 8, 3, b'P', "S_GOOD");
     w.mrr();
     let f = File::new(&w.bytes());
 
     let p = f.table("parts");
     assert_eq!(p.len(), 10);
+    let (pass, src) = (p.show("passed"), p.show("pass_source"));
+    assert_eq!(pass, "true false true false false true - - - true");
     assert_eq!(
-        p.bools("passed"),
-        [
-            Some(true),
-            Some(false),
-            Some(true),
-            Some(false),
-            Some(false),
-            Some(true),
-            None,
-            None,
-            None,
-            Some(true)
-        ]
+        src,
+        "part_flg part_flg hbin_pf hbin_pf sbin_pf sbin_pf - - - part_flg"
     );
-    assert_eq!(
-        p.strs("pass_source"),
-        [
-            s("part_flg"),
-            s("part_flg"),
-            s("hbin_pf"),
-            s("hbin_pf"),
-            s("sbin_pf"),
-            s("sbin_pf"),
-            None,
-            None,
-            None,
-            s("part_flg")
-        ]
-    );
-    assert_eq!(
-        p.strs("hbin_pf"),
-        [
-            s("F"),
-            s("P"),
-            s("P"),
-            s("F"),
-            None,
-            None,
-            None,
-            None,
-            None,
-            s("P")
-        ]
-    );
-    assert_eq!(
-        p.strs("sbin_pf"),
-        [
-            s("F"),
-            s("P"),
-            s("F"),
-            s("P"),
-            s("F"),
-            s("P"),
-            None,
-            None,
-            None,
-            s("P")
-        ]
-    );
+    assert_eq!(p.show("hbin_pf"), "F P P F - - - - - P");
+    assert_eq!(p.show("sbin_pf"), "F P F P F P - - - P");
     assert_eq!(
         p.strs("hbin_name")[..6],
         [s("BAD"), s("GOOD"), s("GOOD"), s("BAD"), None, s("ODD")]
@@ -709,36 +683,30 @@ fn bins_count_their_parts_per_site_and_in_total_and_prefer_the_summary_names() {
     assert_eq!(b, expected);
 }
 
-/// The summary is preferred whichever comes first; where it has no name, the name falls back to
-/// a per-site record (§3.11: "preferring the summary record and falling back to any per-site
-/// record"). Both orders of a nameless summary and a named per-site record of hard bin 1.
+/// The summary is preferred whichever comes first; where it lacks a field (no name, P/F a
+/// space), that field falls back to a per-site record (§3.11: "preferring the summary record
+/// and falling back to any per-site record"). Hard bin 1: a summary with neither name nor P/F
+/// and a per-site record with both, in both orders.
 #[test]
-#[ignore = "BUG: a per-site HBR after a nameless HEAD 255 HBR is skipped, so the bin has no name; \
-            in the other order the per-site name is used (lot.rs finish_stream, bin_info)"]
-fn a_nameless_summary_falls_back_to_a_per_site_name_in_either_order() {
+#[ignore = "BUG: lot.rs finish_stream (bin_info): a per-site HBR after the HEAD 255 one is skipped \
+            (no name, no P/F), and a summary after a per-site HBR replaces its P/F with none"]
+fn a_summary_without_name_or_pf_falls_back_to_a_per_site_record_in_either_order() {
     for summary_first in [false, true] {
         let mut w = Stream::new();
-        w.part(0x00, (1, 1), (0, 0), None);
+        w.part(0x10, (1, 1), (0, 0), None);
         if summary_first {
-            w.bin(true, (255, 0), 1, 1, b'P', "");
+            w.bin(true, (255, 0), 1, 1, b' ', "");
             w.bin(true, (1, 1), 1, 1, b'P', "SITE_NAME");
         } else {
             w.bin(true, (1, 1), 1, 1, b'P', "SITE_NAME");
-            w.bin(true, (255, 0), 1, 1, b'P', "");
+            w.bin(true, (255, 0), 1, 1, b' ', "");
         }
         w.mrr();
         let f = File::new(&w.bytes());
         let p = f.table("parts");
-        assert_eq!(
-            p.strs("hbin_name"),
-            [s("SITE_NAME")],
-            "summary first: {summary_first}"
-        );
-        assert_eq!(
-            p.strs("hbin_pf"),
-            [s("P")],
-            "summary first: {summary_first}"
-        );
+        let got = (p.show("hbin_name"), p.show("hbin_pf"), p.show("passed"));
+        let want = ("SITE_NAME".into(), "P".into(), "true".into());
+        assert_eq!(got, want, "summary first: {summary_first}");
     }
 }
 
@@ -847,64 +815,15 @@ fn later_ptrs_take_the_first_ptrs_limits_scales_and_units_unless_they_give_their
         [100, 100, 100, 100, 100, 100, 200, 200].map(Some)
     );
     assert_eq!(r.ints("part_index"), (0..8).map(Some).collect::<Vec<_>>());
-    let f32s = |v: &[Option<f32>]| v.iter().map(|x| x.map(f64::from)).collect::<Vec<_>>();
-    assert_eq!(
-        r.floats("lo_limit"),
-        f32s(&[
-            Some(0.5),
-            Some(0.5),
-            Some(0.5),
-            Some(0.7),
-            Some(0.5),
-            None,
-            Some(10.0),
-            Some(10.0)
-        ])
-    );
-    assert_eq!(
-        r.floats("hi_limit"),
-        f32s(&[
-            Some(1.5),
-            Some(1.5),
-            Some(1.5),
-            Some(1.2),
-            Some(1.5),
-            None,
-            Some(20.0),
-            Some(20.0)
-        ])
-    );
-    assert_eq!(r.ints("res_scal"), [3, 3, 3, 6, 3, 3, 0, 0].map(Some));
-    assert_eq!(
-        r.strs("units"),
-        [
-            s("V"),
-            s("V"),
-            s("V"),
-            s("A"),
-            s("V"),
-            s("V"),
-            s("Hz"),
-            s("Hz")
-        ]
-    );
+    assert_eq!(r.show("lo_limit"), "0.5 0.5 0.5 0.7 0.5 - 10 10");
+    assert_eq!(r.show("hi_limit"), "1.5 1.5 1.5 1.2 1.5 - 20 20");
+    assert_eq!(r.show("res_scal"), "3 3 3 6 3 3 0 0");
+    assert_eq!(r.show("units"), "V V V A V V Hz Hz");
     assert_eq!(
         r.bools("limits_overridden")[..5],
         [false, false, false, true, false].map(Some)
     );
-    assert_eq!(
-        r.floats("result"),
-        f32s(&[
-            Some(1.0),
-            Some(1.1),
-            Some(1.2),
-            Some(1.3),
-            Some(1.4),
-            Some(1.5),
-            Some(15.0),
-            Some(16.0)
-        ])
-    );
+    assert_eq!(r.show("result"), "1 1.1 1.2 1.3 1.4 1.5 15 16");
 
     // the catalog keeps the first PTR's defaults
     let t = f.table("tests");
