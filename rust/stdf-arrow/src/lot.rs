@@ -413,35 +413,25 @@ impl LotSink {
         self.contexts.push(st.context.clone());
         let mut parts = std::mem::take(&mut self.cur_parts);
         parts.sort_by_key(|p| p.part_index);
-        // bin names and P/F: summary record first, else any per-site record
-        // bin name and P/F per (type, number): the summary record first, else any per-site record
-        // (name, P/F, taken from a summary record)
-        type BinInfo = (Option<String>, Option<String>, bool);
-        let mut bin_info: HashMap<(&'static str, u16), BinInfo> = HashMap::new();
+        // bin name and P/F per (type, number), each field from the summary record (HEAD 255)
+        // when it gives one, else from the first per-site record that does, whatever their
+        // order in the file (stdf-reference §3.11): [summary name, summary P/F, site name, site P/F]
+        let mut bin_info: HashMap<(&'static str, u16), [Option<String>; 4]> = HashMap::new();
         for bn in &self.cur_bins {
-            let summary = bn.is_summary == Some(true);
-            let e = bin_info
-                .entry((bn.bin_type, bn.bin_num))
-                .or_insert((None, None, false));
-            if e.2 && !summary {
-                continue;
+            let k = if bn.is_summary == Some(true) { 0 } else { 2 };
+            let e = bin_info.entry((bn.bin_type, bn.bin_num)).or_default();
+            if e[k].is_none() {
+                e[k] = bn.bin_name.clone();
             }
-            if summary && !e.2 {
-                *e = (bn.bin_name.clone().or(e.0.take()), bn.bin_pf.clone(), true);
-            } else {
-                if e.0.is_none() {
-                    e.0 = bn.bin_name.clone();
-                }
-                if e.1.is_none() {
-                    e.1 = bn.bin_pf.clone();
-                }
+            if e[k + 1].is_none() {
+                e[k + 1] = bn.bin_pf.clone();
             }
         }
         let lookup = |ty: &'static str, num: u16| -> (Option<String>, Option<String>) {
-            bin_info
-                .get(&(ty, num))
-                .map(|(n, f, _)| (n.clone(), f.clone()))
-                .unwrap_or((None, None))
+            match bin_info.get(&(ty, num)) {
+                Some([n, f, sn, sf]) => (n.clone().or(sn.clone()), f.clone().or(sf.clone())),
+                None => (None, None),
+            }
         };
         // retests by (wafer, x, y) else part_id
         let mut last_by_key: HashMap<(Option<u16>, i32, i32, String), usize> = HashMap::new();
@@ -542,6 +532,16 @@ impl LotSink {
             })
             .collect();
         extra.sort_by_key(|b| (b.bin_type, b.bin_num));
+        // a stream without HBR (SBR) records (a crashed run): a bin's P/F is inferred from the
+        // PART_FLG of its parts (§3.11): 'P' when all passed, 'F' when all failed, else none
+        for ty in ["H", "S"] {
+            if bins.iter().any(|b| b.bin_type == ty) {
+                continue;
+            }
+            for b in extra.iter_mut().filter(|b| b.bin_type == ty) {
+                b.bin_pf = inferred_pf(&parts, ty, b.bin_num);
+            }
+        }
         bins.extend(extra);
         // wafers
         let mut wafers = std::mem::take(&mut self.cur_wafers);
@@ -551,6 +551,7 @@ impl LotSink {
         struct WaferAcc {
             n_parts: u32,
             dice: HashMap<(i16, i16), u32>,
+            uncoordinated: u32,
             n_passed_final: u32,
         }
         let mut acc: HashMap<u16, WaferAcc> = HashMap::new();
@@ -560,6 +561,10 @@ impl LotSink {
             a.n_parts += 1;
             if let (Some(x), Some(y)) = (p.x, p.y) {
                 *a.dice.entry((x, y)).or_default() += 1;
+            } else if p.is_final {
+                // no coordinates: the part is a die of its own (once, by part_id when it repeats),
+                // so that yield_final = n_passed_final / n_dice stays a fraction of the dice
+                a.uncoordinated += 1;
             }
             if p.is_final && p.passed == Some(true) {
                 a.n_passed_final += 1;
@@ -569,7 +574,7 @@ impl LotSink {
             w.ctx = ctx;
             if let Some(a) = acc.get(&w.wafer_index) {
                 w.n_parts = a.n_parts;
-                w.n_dice = a.dice.len() as u32;
+                w.n_dice = a.dice.len() as u32 + a.uncoordinated;
                 w.n_retested = a.dice.values().filter(|&&c| c > 1).count() as u32;
                 w.n_passed_final = a.n_passed_final;
             }
@@ -1347,4 +1352,26 @@ impl LotSink {
         let schema = Arc::new(Table::Files.full_schema(false));
         RecordBatch::try_new(schema, cols)
     }
+}
+
+/// P/F of a bin from the PART_FLG of its complete parts: 'P' when every one says passed, 'F'
+/// when every one says failed, None when they differ or none says (a bin without HBR/SBR).
+fn inferred_pf(parts: &[PartRow], ty: &str, num: u16) -> Option<String> {
+    let mut seen = None;
+    for p in parts.iter().filter(|p| p.complete) {
+        let bin = if ty == "H" { p.hard_bin } else { p.soft_bin };
+        if bin != Some(num) {
+            continue;
+        }
+        let passed = match p.part_flg {
+            Some(f) if f & 0x10 == 0 => f & 0x08 == 0,
+            _ => return None,
+        };
+        match seen {
+            None => seen = Some(passed),
+            Some(s) if s != passed => return None,
+            _ => {}
+        }
+    }
+    seen.map(|p| if p { "P" } else { "F" }.to_string())
 }
