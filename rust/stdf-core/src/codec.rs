@@ -2,7 +2,10 @@
 //!
 //! Decoding never fails: a field that starts at or beyond the end of the record, or that is
 //! cut in the middle, is *absent* (`None`), and the cursor remembers that the record was short.
-//! Lengths and counts are clamped to the bytes left in the record (pitfall P3).
+//! Lengths and counts are clamped to the bytes left in the record (pitfall P3): a C*n, B*n or
+//! D*n cut by the record's end holds the bytes that are there, and says so (a D*n's bit count
+//! becomes the bits of those bytes). An array that takes no bytes is never cut (see
+//! [`Cur::array_len`]). So a decoded record encodes to bytes that decode to it again.
 
 use std::borrow::Cow;
 
@@ -217,12 +220,18 @@ impl<'a> Cur<'a> {
         }
         Some(self.take(n))
     }
-    /// D*n: bit count then ceil(bits/8) bytes.
+    /// D*n: bit count then ceil(bits/8) bytes. When the record ends inside the bytes, the bit
+    /// count is clamped like the length of a C*n: to the bits of the bytes that are there (8 per
+    /// byte), and the record is short. A value never claims bits the file does not hold, and
+    /// the writer gives back exactly the bytes read (it pads only a `Dn` built with too few
+    /// bytes); the bit count the file declared is lost, the record's short status tells.
     pub fn dn(&mut self) -> Option<Dn<'a>> {
-        let nbits = self.u2()?;
+        let mut nbits = self.u2()?;
         let nbytes = (nbits as usize).div_ceil(8);
         if nbytes > self.remaining() {
             self.short = true;
+            // fewer than ceil(65535 / 8) bytes: at most 65528 bits
+            nbits = (self.remaining() * 8) as u16;
         }
         Some(Dn {
             nbits,
@@ -234,14 +243,36 @@ impl<'a> Cur<'a> {
         self.u1()
     }
 
-    /// Start of an array of `n` items of `size` bytes: None when the record ends first;
-    /// otherwise the number of items that fit (clamped, marking the record short).
+    /// Whether an array (or list) starting here is absent, the record having ended before it;
+    /// `takes_bytes`: whether it has any byte to read (a count above 0 of items of 1 byte or
+    /// more).
+    ///
+    /// An array that takes bytes is absent at the record's end (and the record short), like
+    /// any field. An array that takes no bytes (a count of 0; STR kxC*f items of width 0) has
+    /// nothing to be cut: it is present (`Some([])`, or `n` empty items) when every field
+    /// before it is, i.e. its count and size, whether or not bytes follow it, and absent only
+    /// when an earlier field already was (the record ended before it). The writer writes the
+    /// fields up to the last present one, so such a record decodes the same once written back.
+    /// (Raw per-record tables show this: an empty list, never NULL, for a zero count.)
+    #[inline]
+    pub fn array_absent(&mut self, takes_bytes: bool) -> bool {
+        if self.remaining() > 0 {
+            return false;
+        }
+        if takes_bytes {
+            self.short = true;
+            return true;
+        }
+        // `short` with nothing left: some earlier field was absent or cut
+        self.short
+    }
+
+    /// Start of an array of `n` items of `size` bytes: None when the record ends first (see
+    /// [`Cur::array_absent`] for an array of no bytes); otherwise the number of items that
+    /// fit (clamped, marking the record short).
     #[inline]
     fn array_len(&mut self, n: usize, size: usize) -> Option<usize> {
-        if self.remaining() == 0 {
-            if n > 0 {
-                self.short = true;
-            }
+        if self.array_absent(n > 0 && size > 0) {
             return None;
         }
         let fit = self.remaining() / size.max(1);
@@ -303,10 +334,7 @@ impl<'a> Cur<'a> {
         )
     }
     pub fn arr_cn(&mut self, n: usize) -> Option<Vec<Str<'a>>> {
-        if self.remaining() == 0 {
-            if n > 0 {
-                self.short = true;
-            }
+        if self.array_absent(n > 0) {
             return None;
         }
         let mut v = Vec::with_capacity(n.min(self.remaining()));
@@ -319,10 +347,7 @@ impl<'a> Cur<'a> {
         Some(v)
     }
     pub fn arr_sn(&mut self, n: usize) -> Option<Vec<Str<'a>>> {
-        if self.remaining() == 0 {
-            if n > 0 {
-                self.short = true;
-            }
+        if self.array_absent(n > 0) {
             return None;
         }
         let mut v = Vec::with_capacity(n.min(self.remaining()));
@@ -336,11 +361,7 @@ impl<'a> Cur<'a> {
     }
     pub fn arr_cf(&mut self, n: usize, size: usize) -> Option<Vec<Str<'a>>> {
         if size == 0 {
-            return if self.remaining() == 0 {
-                None
-            } else {
-                Some(vec![Str(&[]); n])
-            };
+            return (!self.array_absent(false)).then(|| vec![Str(&[]); n]);
         }
         let n = self.array_len(n, size)?;
         Some((0..n).map(|_| Str(self.take(size))).collect())
@@ -411,6 +432,8 @@ impl Enc {
         self.buf.push(n as u8);
         self.buf.extend_from_slice(&b[..n]);
     }
+    /// D*n: the bit count, then ceil(bits/8) bytes: those held, zeros after them when the `Dn`
+    /// holds fewer (never the case of a decoded one, see [`Cur::dn`]), extra ones left out.
     pub fn dn(&mut self, d: &Dn) {
         self.u2(d.nbits);
         let n = (d.nbits as usize).div_ceil(8);

@@ -229,8 +229,8 @@ fn truncate_ov(v: &mut OV, n: usize) {
 
 /// Make generated values consistent: arrays as long as their count field, kxU*f items that fit
 /// their width, kxC*f strings of the declared length, unknown GDR codes only last (decoding stops
-/// there); then cut the tail at `cut` and drop a trailing run of fields that encode to no bytes
-/// (an empty array at the very end of a record cannot be told from an absent one).
+/// there); then cut the tail at `cut`, except the run of fields right after it that encode to no
+/// bytes: an array of no bytes is never cut (its count is there), the decoder gives it present.
 fn finish(spec: &Spec, mut vals: Vec<OV>, cut: usize, order: ByteOrder) -> Case {
     for i in 0..spec.len() {
         let count = |vals: &Vec<OV>, name: &str| as_usize(&vals[index_of(spec, name)]);
@@ -281,18 +281,20 @@ fn finish(spec: &Spec, mut vals: Vec<OV>, cut: usize, order: ByteOrder) -> Case 
             _ => {}
         }
     }
-    let mut vals: Vec<Option<OV>> = vals
-        .into_iter()
+    let full = vals;
+    let mut vals: Vec<Option<OV>> = full
+        .iter()
         .enumerate()
-        .map(|(i, v)| (i < cut).then_some(v))
+        .map(|(i, v)| (i < cut).then(|| v.clone()))
         .collect();
-    while let Some(last) = vals.iter().rposition(Option::is_some) {
+    for i in cut..full.len() {
+        vals[i] = Some(full[i].clone());
         let mut out = Vec::new();
-        enc_field(&mut out, spec, &vals, last, order);
+        enc_field(&mut out, spec, &vals, i, order);
         if !out.is_empty() {
+            vals[i] = None;
             break;
         }
-        vals[last] = None;
     }
     Case { vals, order }
 }
@@ -835,21 +837,21 @@ roundtrip_tests! {
     roundtrip_dtr: Dtr { text_dat: Cn }
 }
 
-/// VUR has two layouts; generate both. (The count layout with every name empty is left out: its
-/// bytes also read as the single-name layout, see `vur_ambiguous_all_empty_names`.)
+/// VUR has two layouts; generate both. (The single-name layout with a name of only NULs is left
+/// out: its bytes also read as the count layout, see `vur_ambiguous_all_empty_names`.)
 #[test]
 fn roundtrip_vur() {
     static SPEC_SINGLE: &Spec = &[("upd_nam", Cn)];
     let strat = (
-        prop::option::of(1u8..=MAXN as u8),
+        prop::option::of(0u8..=MAXN as u8),
         prop::collection::vec(bytes(255), MAXN),
         order_strategy(),
     )
         .prop_filter(
-            "count layout needs a non-empty name",
+            "single-name layout needs a byte other than NUL",
             |(n, names, _)| match n {
-                None => true,
-                Some(n) => names[..*n as usize].iter().any(|s| !s.is_empty()),
+                None => names[0].iter().any(|&b| b != 0),
+                Some(_) => true,
             },
         );
     let mut runner = TestRunner::new(config());
@@ -1428,14 +1430,16 @@ fn dn_uses_ceil_bits_over_8_bytes() {
     // The writer pads missing bytes with zeros when given fewer than ceil(n/8).
     let b = to_bytes(LE, &[Record::Ftr(ftr_with_fail_pin(12, &[0xAA]))]);
     assert_eq!(&b[4 + 38..4 + 42], &[12, 0, 0xAA, 0x00]);
-    // A bit count whose bytes are cut by REC_LEN: the bytes that are there.
+    // A bit count whose bytes are cut by REC_LEN: the bytes that are there, and the bits they
+    // hold (17 declared, 1 byte there: 8 bits), as a cut C*n keeps the bytes there.
     let mut p = to_bytes(LE, &[Record::Ftr(ftr_with_fail_pin(17, &[1, 2, 3]))])[4..4 + 41].to_vec();
-    let (r, _) = Record::decode(15, 20, &p, LE);
+    let (r, cur) = Record::decode(15, 20, &p, LE);
+    assert!(cur.was_short());
     let Record::Ftr(r) = r else { panic!() };
     assert_eq!(
         r.fail_pin,
         Some(Dn {
-            nbits: 17,
+            nbits: 8,
             bytes: &[1]
         })
     );
@@ -1580,21 +1584,32 @@ fn vur_both_layouts() {
 }
 
 /// Documented ambiguity: a count-layout VUR whose names are all empty has the bytes of a
-/// single-name VUR (UPD_CNT n, then n zero length bytes = a C*n of n NULs).
+/// single-name VUR (UPD_CNT n, then n zero length bytes = a C*n of n NULs). It reads as the
+/// count layout, the one the writer gives for those names (fuzz finding F4).
 #[test]
 fn vur_ambiguous_all_empty_names() {
     let v = Vur {
         upd_cnt: Some(2),
         upd_nam: Some(vec![Str(b""), Str(b"")]),
     };
-    let b = to_bytes(LE, &[Record::Vur(v)]);
+    let b = to_bytes(LE, &[Record::Vur(v.clone())]);
     assert_eq!(&b[4..], &[2, 0, 0]);
+    let (r, cur) = Record::decode(0, 30, &b[4..], LE);
+    assert_eq!(r, Record::Vur(v));
+    assert_eq!(cur.remaining(), 0);
+    // what the writer cannot give back: a single name of only NULs (here empty), byte 00
+    let single = Vur {
+        upd_cnt: None,
+        upd_nam: Some(vec![Str(b"")]),
+    };
+    let b = to_bytes(LE, &[Record::Vur(single)]);
+    assert_eq!(&b[4..], &[0]);
     let (r, _) = Record::decode(0, 30, &b[4..], LE);
     assert_eq!(
         r,
         Record::Vur(Vur {
-            upd_cnt: None,
-            upd_nam: Some(vec![Str(&[0, 0])])
+            upd_cnt: Some(0),
+            upd_nam: Some(vec![])
         })
     );
 }

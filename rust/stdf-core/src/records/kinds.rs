@@ -201,7 +201,8 @@ impl<'a> Kind<'a> for Vn {
     type V = Vec<GenValue<'a>>;
     const KIND: FieldKind = FieldKind::Gdr;
     fn read(c: &mut Cur<'a>, n: usize, _s: usize) -> Option<Vec<GenValue<'a>>> {
-        if c.remaining() == 0 {
+        // (a value takes at least its type code byte)
+        if c.array_absent(n > 0) {
             return None;
         }
         let mut v = Vec::with_capacity(n.min(c.remaining()));

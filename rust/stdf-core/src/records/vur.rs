@@ -1,6 +1,10 @@
 //! VUR 0/30 — Version Update Record (V4-2007). Two layouts exist: the 2007 addendum's single
 //! `UPD_NAM C*n`, and the later `UPD_CNT U*1` + `UPD_NAM kxC*n`. The single-string layout is
-//! taken when it accounts for the payload exactly; otherwise the count layout.
+//! taken when it accounts for the payload exactly and its name is not only NULs; otherwise the
+//! count layout. (A payload of n then n zero bytes reads both ways: one name of n NULs, or n
+//! empty names. It is taken as the count layout, which the writer gives for such names, so
+//! every decoded VUR is written back to bytes that decode to it; a single-layout VUR built
+//! with a name of only NULs, e.g. "", is what the writer cannot give back.)
 
 use crate::codec::{Cur, Enc, Str};
 use crate::records::{FieldKind, FieldValue};
@@ -28,7 +32,7 @@ impl<'a> Vur<'a> {
         if rest.is_empty() {
             return Vur::default();
         }
-        if rest[0] as usize + 1 == rest.len() {
+        if rest[0] as usize + 1 == rest.len() && rest[1..].iter().any(|&b| b != 0) {
             let s = c.cn();
             return Vur { upd_cnt: None, upd_nam: s.map(|s| vec![s]) };
         }

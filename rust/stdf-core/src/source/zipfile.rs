@@ -168,11 +168,15 @@ impl ZipMembers {
                 } else {
                     format!(": {}", skipped.join("; "))
                 };
+                // no STDF byte was read: the error is at byte 0 of the (empty) stream, where
+                // its first header (a FAR) would be, as for a file too short to hold a FAR
                 Err(StdfError::new(
                     ErrorKind::Format,
                     path,
                     format!("not an STDF file: the zip archive holds no STDF member{detail}"),
-                ))
+                )
+                .at(0)
+                .record("header"))
             }
             Err(e) => {
                 let kind = if e.kind() == io::ErrorKind::Unsupported {
