@@ -3,9 +3,9 @@
 //! Decoding never fails: a field that starts at or beyond the end of the record, or that is
 //! cut in the middle, is *absent* (`None`), and the cursor remembers that the record was short.
 //! Lengths and counts are clamped to the bytes left in the record (pitfall P3): a C*n, B*n or
-//! D*n cut by the record's end holds the bytes that are there, and says so (a D*n's bit count
-//! becomes the bits of those bytes). An array that takes no bytes is never cut (see
-//! [`Cur::array_len`]). So a decoded record encodes to bytes that decode to it again.
+//! D*n cut by the record's end holds the bytes that are there (a D*n's bit count becomes the
+//! bits of those bytes), and the record is short. An array that takes no bytes is never cut
+//! (see [`Cur::array_absent`]). So a decoded record encodes to bytes that decode to it again.
 
 use std::borrow::Cow;
 
