@@ -148,9 +148,6 @@ pub fn check_error(e: &StdfError, path: &str, len: Option<u64>) {
     if e.kind == ErrorKind::Io {
         return;
     }
-    if crate::known::zip_error_without_offset(e) {
-        return;
-    }
     let off = e
         .offset
         .unwrap_or_else(|| panic!("error without a byte offset: {e}"));
