@@ -269,16 +269,20 @@ impl<'a> Cur<'a> {
 
     /// Start of an array of `n` items of `size` bytes: None when the record ends first (see
     /// [`Cur::array_absent`] for an array of no bytes); otherwise the number of items that
-    /// fit (clamped, marking the record short).
+    /// fit (clamped, marking the record short). The bytes of an item cut by the record's end
+    /// are the cut array's (no field after it is in the record); an array of which not one
+    /// item is whole is absent, like any field cut in the middle.
     #[inline]
     fn array_len(&mut self, n: usize, size: usize) -> Option<usize> {
         if self.array_absent(n > 0 && size > 0) {
             return None;
         }
-        let fit = self.remaining() / size.max(1);
+        let size = size.max(1);
+        let fit = self.remaining() / size;
         if fit < n {
             self.short = true;
-            Some(fit)
+            self.b = &self.b[..self.p + fit * size];
+            (fit > 0).then_some(fit)
         } else {
             Some(n)
         }
@@ -344,7 +348,8 @@ impl<'a> Cur<'a> {
                 None => break,
             }
         }
-        Some(v)
+        // (not one item whole: absent, see `array_len`)
+        (n == 0 || !v.is_empty()).then_some(v)
     }
     pub fn arr_sn(&mut self, n: usize) -> Option<Vec<Str<'a>>> {
         if self.array_absent(n > 0) {
@@ -357,7 +362,8 @@ impl<'a> Cur<'a> {
                 None => break,
             }
         }
-        Some(v)
+        // (not one item whole: absent, see `array_len`)
+        (n == 0 || !v.is_empty()).then_some(v)
     }
     pub fn arr_cf(&mut self, n: usize, size: usize) -> Option<Vec<Str<'a>>> {
         if size == 0 {

@@ -125,6 +125,31 @@ fn a_field_cut_by_the_record_end_survives_the_round_trip() {
     assert_round_trip(15, 20, &p);
 }
 
+/// The same class (found once F3's tolerance was gone): an array cut inside an item. SSR with
+/// CHN_CNT = 65296 and 1 byte of CHN_LIST (kxU*2): not one item is whole, CHN_LIST is absent
+/// (it was `Some([])`, written back as no bytes: `None`); with 1 item and a half, the item
+/// that is there, and the half is the cut array's (no field after it). GDR: a U*4 value cut.
+#[test]
+fn an_array_cut_inside_an_item_survives_the_round_trip() {
+    let ssr = |p| match Record::decode(1, 93, p, ByteOrder::Little) {
+        (Record::Ssr(r), c) => (r.chn_cnt, r.chn_list, c.was_short(), c.remaining()),
+        (other, _) => panic!("not an SSR: {other:?}"),
+    };
+    let none: &[u8] = &[1, 0x14, 0x10, 0xff, 0x53];
+    assert_eq!(ssr(none), (Some(65296), None, true, 0));
+    assert_round_trip(1, 93, none);
+    let one: &[u8] = &[1, 0x14, 3, 0, 1, 0, 0x53];
+    assert_eq!(ssr(one), (Some(3), Some(vec![1]), true, 0));
+    assert_round_trip(1, 93, one);
+    // GDR FLD_CNT 1, a U*4 (code 3) with 2 of its 4 bytes
+    let gdr: &[u8] = &[1, 0, 3, 0xaa, 0xbb];
+    let Record::Gdr(g) = Record::decode(50, 10, gdr, ByteOrder::Little).0 else {
+        panic!("not a GDR")
+    };
+    assert_eq!((g.fld_cnt, g.gen_data), (Some(1), None));
+    assert_round_trip(50, 10, gdr);
+}
+
 /// F4 (target `roundtrip`): a VUR in the count layout written by the writer reads back in the
 /// 2007 single-name layout whenever its bytes also read as one C*n: UPD_CNT = 0 with no name
 /// (the byte 00: one empty name), UPD_CNT = 1 with one empty name (01 00: one name "\0").

@@ -218,7 +218,8 @@ impl<'a> Kind<'a> for Vn {
                 None => break,
             }
         }
-        Some(v)
+        // (not one value whole: absent, as a cut array)
+        (n == 0 || !v.is_empty()).then_some(v)
     }
     fn write(e: &mut Enc, v: Option<&Vec<GenValue<'a>>>, _n: usize, _s: usize) {
         for g in v.map(|x| x.as_slice()).unwrap_or(&[]) {
