@@ -169,10 +169,12 @@ def test_errors_name_file_and_offset(con: Any) -> None:
     f = real_file("STS_001SRAM_8435_-30c_Nov_10_23h05m08s.stdf")
     with pytest.raises(Exception) as ei:
         q(con, f"SELECT count(*) FROM stdf_records('{f}')")
-    assert "2217" in str(ei.value) and Path(f).name in str(ei.value)
-    rows = q(con, f"SELECT byte_offset, code FROM stdf_warnings('{f}', on_error := 'warn') WHERE code = 'truncated'")
-    assert rows == [(2217, "truncated")]
-    assert q(con, f"SELECT count(*) FROM stdf_records('{f}', on_error := 'warn')") == [(81,)]
+    # MANIFEST: the PMR at 2152 declares REC_LEN 24, a valid FTR follows at 2168; 71 records precede the
+    # PMR (the reference's counts less its garbage and the PMR) and 188 follow the resync
+    assert ei.value.offset == 2152 and Path(f).name in str(ei.value)
+    rows = q(con, f"SELECT byte_offset, code FROM stdf_warnings('{f}', on_error := 'warn') WHERE code = 'desync'")
+    assert rows == [(2152, "desync")]
+    assert q(con, f"SELECT count(*) FROM stdf_records('{f}', on_error := 'warn')") == [(71 + 188,)]
 
 
 def test_magic_runs_sql(tmp_path: Path) -> None:
