@@ -402,3 +402,47 @@ fn parts_open_across_the_damage_are_closed_without_another_parts_prr() {
     assert!(w[0].message.contains(&skip), "{}", w[0].message);
     assert_eq!(sc.state.desyncs, 1);
 }
+
+/// Valid records whose own bytes read as records chaining to their end are not damage: an RDR
+/// whose bin list reads as a FAR (02 00 00 0A), a DTR whose text holds a PTR header whose
+/// REC_LEN reaches the DTR's end exactly (random binary data does, about once in 10^5 records
+/// of a kilobyte), a record cut short by the spec's rule followed by one whose bytes read as an
+/// empty record. Both modes deliver every record as written, no skip.
+#[test]
+fn records_whose_bytes_read_as_records_are_kept() {
+    let order = ByteOrder::Little;
+    let mut w = Writer::new(Vec::new(), order);
+    w.far().unwrap();
+    w.write(&Record::Mir(Mir {
+        lot_id: Some("LOT".into()),
+        ..Default::default()
+    }))
+    .unwrap();
+    let mut bytes = w.into_inner();
+    // RDR: NUM_BINS 2, bins 0x0A00 and 7 -> payload 02 00 00 0A 07 00
+    bytes.extend_from_slice(&[6, 0, 1, 70, 2, 0, 0, 0x0a, 7, 0]);
+    // DTR: TEXT_DAT of 200 bytes, a PTR header at text byte 10 with REC_LEN 186
+    let mut text = vec![b'x'; 200];
+    text[10..14].copy_from_slice(&[186, 0, 15, 10]);
+    bytes.extend_from_slice(&[201, 0, 50, 30, 200]);
+    bytes.extend_from_slice(&text);
+    let mut w = Writer::new(bytes, order);
+    w.write(&pir(1)).unwrap();
+    w.write(&ptr(100, 1, 1.0, "vdd")).unwrap();
+    w.write(&prr(1, 1, 0)).unwrap();
+    w.write(&Record::Mrr(Mrr {
+        finish_t: Some(9),
+        ..Default::default()
+    }))
+    .unwrap();
+    let bytes = w.into_inner();
+    let hs = headers(&bytes, order);
+    let all: Vec<(u64, u8, u8)> = hs.iter().map(|h| (h.0, h.1, h.2)).collect();
+    assert!(all.contains(&(all[2].0, 1, 70)) && all.iter().any(|r| (r.1, r.2) == (50, 30)));
+    for resync in [false, true] {
+        let (recs, skips, err) = walk(&bytes, resync);
+        assert!(err.is_none(), "{err:?}");
+        assert!(skips.is_empty(), "{skips:?}");
+        assert_eq!(recs, all);
+    }
+}

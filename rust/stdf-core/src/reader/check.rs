@@ -11,7 +11,11 @@
 //!   fields allow, pitfall P2) is accepted when the chain after it reaches [`RUN`] strong headers
 //!   in a row, or the end of the data exactly;
 //! * a record whose fields end before its REC_LEN with whole records after them, up to its end,
-//!   swallowed those records: its REC_LEN is damaged.
+//!   swallowed those records: its REC_LEN is damaged. What counts as records inside is neither
+//!   a FAR/ATR/VUR code nor an empty record; unless they start exactly where the record's
+//!   fields end, each is of a kind (a test record: of its test number) seen before (random bytes
+//!   read as one record too often; a swallowed stretch repeats the file's records). A record
+//!   cut short, as the spec allows, that swallowed one of a kind not seen before is not seen.
 //!
 //! When the chain breaks, the resync point is the first offset after the record being delivered
 //! where [`RUN`] strong headers chain (or strong headers chain up to the end of the data), and the
@@ -223,6 +227,11 @@ impl Usual {
             *last = len + 1;
         }
         usual
+    }
+
+    /// Whether a record of its kind (a test record: of its test number) was seen.
+    fn seen_kind(&mut self, typ: u8, sub: u8, p: &[u8]) -> bool {
+        *self.slot(typ, sub, p) != 0
     }
 
     /// Note the record as the last of its kind.
@@ -594,7 +603,7 @@ impl RecordReader {
         let q_end = if run > 0 { run_start } else { pos };
         let from = (self.check.vprev + 4).max(self.position());
         let prev_order = self.check.vorder.unwrap_or(order);
-        if (from..q_end.saturating_sub(3)).any(|q| self.chain_exact(q, q_end, prev_order)) {
+        if (from..q_end.saturating_sub(3)).any(|q| self.chain_inner(q, q_end, prev_order, false)) {
             self.broken(at, q_end, None);
             return false;
         }
@@ -644,20 +653,41 @@ impl RecordReader {
             return None;
         }
         let end = off + 4 + n as u64;
-        (off + 4..end - 3).find(|&q| self.chain_exact(q, end, order))
+        // where its fields end: records chaining from exactly there are what it swallowed; from
+        // elsewhere, only records of kinds seen before count
+        let (typ, sub) = (self.buf[i - 2], self.buf[i - 1]);
+        let (_, c) = crate::records::Record::decode(typ, sub, &self.buf[i..i + n], order);
+        let fields_end = off + 4 + c.pos() as u64;
+        if fields_end < end && !c.was_short() && self.chain_inner(fields_end, end, order, false) {
+            return Some(fields_end);
+        }
+        (off + 4..end - 3).find(|&q| self.chain_inner(q, end, order, true))
     }
 
-    /// Whether strong headers chain from `from` exactly to `limit` (at least one).
-    fn chain_exact(&mut self, from: u64, limit: u64, order: ByteOrder) -> bool {
+    /// `chain_exact` with records that can be swallowed ones: no FAR/ATR/VUR code (a FAR is the
+    /// start of a stream, and a record's own bytes read as one easily) and no empty record;
+    /// `seen`: each of a kind (a test record: of its test number) seen before it. One
+    /// header in a record's bytes that happens to chain is 1 in 10^5 for a kilobyte of random
+    /// binary data, too often to call a valid record damaged; records that repeat the file's
+    /// own lengths are what a swallowed stretch holds.
+    fn chain_inner(&mut self, from: u64, limit: u64, order: ByteOrder, seen: bool) -> bool {
         let (mut pos, mut order) = (from, order);
         while pos < limit {
             match self.step(pos, order) {
                 Step::Rec {
                     len,
+                    typ,
+                    sub,
                     strong: true,
                     order: o,
-                    ..
-                } if pos + 4 + len as u64 <= limit => {
+                } if typ != 0 && len > 0 && pos + 4 + len as u64 <= limit => {
+                    if seen {
+                        let i = self.start + (pos - self.position()) as usize + 4;
+                        let p = &self.buf[i..i + len as usize];
+                        if !self.check.seen.seen_kind(typ, sub, p) {
+                            return false;
+                        }
+                    }
                     pos += 4 + len as u64;
                     order = o;
                 }
