@@ -21,7 +21,7 @@ use arrow_array::RecordBatch;
 use stdf_arrow::OnError;
 use stdf_core::records::rec_codes;
 
-use crate::cols::{prim, read, rows, text};
+use crate::cols::{prim, read, rows};
 use crate::decode::check_error;
 use crate::{input_file, plain_len};
 
@@ -47,15 +47,8 @@ pub fn check(data: &[u8]) {
     }
     check_warnings(&warn["warnings"], len);
     check_records(&warn["records"], len);
-    let w = &warn["warnings"];
-    let codes: Vec<(Option<u64>, String)> = prim::<UInt64Type>(w, "byte_offset")
-        .into_iter()
-        .zip(text(w, "code").into_iter().map(Option::unwrap_or_default))
-        .collect();
-    if !crate::known::far_skipped(&codes) {
-        check_parts_results(&warn["parts"], &warn["results"], &warn["records"]);
-        check_files(&warn);
-    }
+    check_parts_results(&warn["parts"], &warn["results"], &warn["records"]);
+    check_files(&warn);
     let offsets = prim::<UInt64Type>(&warn["warnings"], "byte_offset");
     for &t in RAISE_TABLES {
         match read(&path, t, OnError::Raise) {
