@@ -205,10 +205,15 @@ def test_the_catalog_holds_views_and_a_copy_of_the_ledger(first_archive: Path) -
     tables = ["archive_meta", "ingest", "runs", "sync_files", "syncs"]
     assert kinds == sorted([(v, "VIEW") for v in views] + [(t, "BASE TABLE") for t in tables])
     assert os.listdir(root / "_ledger") == ["ledger.duckdb"]
-    # every run writes a new catalog (a new file renamed over the old: a new inode), never in place
-    ino = os.stat(root / "archive.duckdb").st_ino
-    assert materialize([fx(n) for n in FIRST], root, workers=1).count("unchanged") == 1
-    assert os.stat(root / "archive.duckdb").st_ino != ino
+    # every run writes a new catalog (a new file renamed over the old: a new inode), never in place;
+    # the old file is held open so that its inode number cannot be reused by the new one
+    with open(root / "archive.duckdb", "rb") as old:
+        before = old.read()
+        assert materialize([fx(n) for n in FIRST], root, workers=1).count("unchanged") == 1
+        assert os.stat(root / "archive.duckdb").st_ino != os.fstat(old.fileno()).st_ino
+        assert os.fstat(old.fileno()).st_nlink == 0  # replaced, not written in place
+        old.seek(0)
+        assert old.read() == before
     assert q(root, "SELECT run_id, status, n_unchanged FROM runs ORDER BY 1") == [(1, "complete", 0), (2, "complete", 1)]
     assert not [p for p in os.listdir(root) if ".tmp" in p]
 
