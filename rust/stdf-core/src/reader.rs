@@ -38,6 +38,11 @@ impl RawRecord<'_> {
     pub fn name(&self) -> &'static str {
         display_name(self.typ, self.sub)
     }
+    /// (REC_TYP, REC_SUB), to match against a record type's `CODE`.
+    #[inline]
+    pub fn code(&self) -> (u8, u8) {
+        (self.typ, self.sub)
+    }
     /// TEST_NUM and TEST_FLG of a test record (PTR/MPR/FTR/STR) read straight from the payload
     /// bytes, without decoding the record; None for other records or when cut short.
     #[inline]

@@ -159,12 +159,14 @@ impl Scanner {
         self.done
     }
 
-    fn finish_stream<S: Sink>(&mut self, sink: &mut S) -> Flow {
-        if !self.stream_open {
+    /// The one end-of-stream path (a next FAR or the end of the file): parts left open and
+    /// unknown records are reported, a missing MRR too, then the sink ends its stream.
+    fn finish_stream<S: Sink>(state: &mut ScanState, stream_open: &mut bool, sink: &mut S) -> Flow {
+        if !*stream_open {
             return Flow::Continue;
         }
-        self.stream_open = false;
-        let (parts, _wafers) = self.state.parts.end_stream();
+        *stream_open = false;
+        let (parts, _wafers) = state.parts.end_stream();
         for p in &parts {
             let msg = if p.has_pir {
                 format!(
@@ -177,17 +179,17 @@ impl Scanner {
                     p.part_index, p.head, p.site
                 )
             };
-            self.state.warn(None, "part_without_prr", msg);
+            state.warn(None, "part_without_prr", msg);
         }
-        Self::report_unknown(&mut self.state);
-        if !self.state.mrr_seen {
-            self.state.warn(
+        Self::report_unknown(state);
+        if !state.mrr_seen {
+            state.warn(
                 None,
                 "no_mrr",
-                format!("stream {} has no MRR", self.state.stream_index),
+                format!("stream {} has no MRR", state.stream_index),
             );
         }
-        sink.end_stream(&mut self.state, &parts)
+        sink.end_stream(state, &parts)
     }
 
     /// A damaged stretch was skipped: say so, and close the parts open across it incomplete.
@@ -260,26 +262,13 @@ impl Scanner {
                     break;
                 }
             };
+            if raw.new_stream && self.stream_open {
+                // a second FAR: a new stream (concatenated files, P21), ended as the file's last
+                Self::finish_stream(&mut self.state, &mut self.stream_open, sink);
+                self.state.stream_index += 1;
+            }
             let st = &mut self.state;
             if raw.new_stream {
-                if self.stream_open {
-                    // a second FAR: a new stream (concatenated files, P21)
-                    Self::report_unknown(st);
-                    self.stream_open = false;
-                    let (parts, _) = st.parts.end_stream();
-                    for p in &parts {
-                        st.warn(
-                            None,
-                            "part_without_prr",
-                            format!(
-                                "part {} (head {}, site {}) has no PRR",
-                                p.part_index, p.head, p.site
-                            ),
-                        );
-                    }
-                    sink.end_stream(st, &parts);
-                    st.stream_index += 1;
-                }
                 self.stream_open = true;
                 st.stream_count += 1;
                 st.mrr_seen = false;
@@ -420,7 +409,7 @@ impl Scanner {
         }
         let container = self.reader.take_warnings();
         self.state.warnings.extend(container);
-        self.finish_stream(sink);
+        Self::finish_stream(&mut self.state, &mut self.stream_open, sink);
         sink.end_file(&mut self.state);
         self.done = true;
         Ok(false)

@@ -3,6 +3,7 @@
 
 use crate::codec::{ByteOrder, Cur, Dn, Enc, Str};
 
+pub mod flags;
 pub mod kinds;
 pub use kinds::{count_of, Kind};
 
@@ -173,8 +174,13 @@ macro_rules! record {
 
         #[allow(unused_variables, unused_assignments, unused_mut, clippy::redundant_locals)]
         impl<'a> $name<'a> {
+            /// REC_TYP.
             pub const TYP: u8 = $typ;
+            /// REC_SUB.
             pub const SUB: u8 = $sub;
+            /// (REC_TYP, REC_SUB): match `raw.code()` against it.
+            pub const CODE: (u8, u8) = ($typ, $sub);
+            /// The spec's abbreviation ("PTR").
             pub const NAME: &'static str = $abbr;
             /// Largest REC_LEN a record of this type can have, every field at its longest
             /// (65 536 or more: any REC_LEN, the record has arrays or S*n fields).

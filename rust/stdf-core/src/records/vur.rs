@@ -19,8 +19,13 @@ pub struct Vur<'a> {
 }
 
 impl<'a> Vur<'a> {
+    /// REC_TYP.
     pub const TYP: u8 = 0;
+    /// REC_SUB.
     pub const SUB: u8 = 30;
+    /// (REC_TYP, REC_SUB).
+    pub const CODE: (u8, u8) = (Self::TYP, Self::SUB);
+    /// The spec's abbreviation.
     pub const NAME: &'static str = "VUR";
     /// Any REC_LEN (UPD_CNT names of up to 256 bytes each).
     pub const MAX_LEN: usize = 1 << 16;
