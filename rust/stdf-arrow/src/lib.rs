@@ -16,6 +16,7 @@ mod raw;
 mod records_table;
 mod results;
 mod schema;
+mod tables;
 
 pub use multi::{expand_for_read, expand_paths, TableReader};
 pub use parquet_out::{parse_to_parquet, ParquetStats, Partition, PARQUET_TABLES};

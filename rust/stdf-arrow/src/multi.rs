@@ -53,7 +53,6 @@ pub(crate) fn external(e: StdfError) -> ArrowError {
 fn read_file(
     table: Table,
     schema: &SchemaRef,
-    idx: &[usize],
     opts: &ReadOptions,
     path: &str,
     tx: &SyncSender<Msg>,
@@ -61,7 +60,7 @@ fn read_file(
 ) -> bool {
     let mut send = |m: Msg| -> bool { !cancel.load(Ordering::Relaxed) && tx.send(m).is_ok() };
     let result = catch_unwind(AssertUnwindSafe(|| {
-        crate::lot::read_table(table, schema, idx, opts, path, &mut send)
+        crate::lot::read_table(table, schema, opts, path, &mut send)
     }));
     match result {
         Ok(Ok(alive)) => alive,
@@ -88,7 +87,7 @@ fn read_file(
 impl TableReader {
     /// Open a table over files, globs or both.
     pub fn open(patterns: &[String], opts: ReadOptions) -> Result<TableReader, StdfError> {
-        let (table, schema, idx) = schema_for(&opts.table, opts.columns.as_deref(), opts.filename)
+        let (table, schema) = schema_for(&opts.table, opts.columns.as_deref(), opts.filename)
             .map_err(|m| StdfError::new(ErrorKind::Format, &opts.table, m))?;
         let paths = expand_for_read(patterns, opts.on_error)?;
         let threads = if opts.threads == 0 {
@@ -103,15 +102,13 @@ impl TableReader {
         let cancel = Arc::new(AtomicBool::new(false));
         let next = Arc::new(AtomicUsize::new(0));
         let paths = Arc::new(paths);
-        let idx = Arc::new(idx);
         let mut workers = Vec::new();
         for _ in 0..nworkers {
-            let (tx, cancel, next, paths, idx, schema, opts) = (
+            let (tx, cancel, next, paths, schema, opts) = (
                 tx.clone(),
                 cancel.clone(),
                 next.clone(),
                 paths.clone(),
-                idx.clone(),
                 schema.clone(),
                 opts.clone(),
             );
@@ -121,7 +118,7 @@ impl TableReader {
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = paths.get(i) else { return };
-                if !read_file(table, &schema, &idx, &opts, path, &tx, &cancel) {
+                if !read_file(table, &schema, &opts, path, &tx, &cancel) {
                     return;
                 }
             }));

@@ -282,7 +282,6 @@ impl RawSink {
         typ: u8,
         sub: u8,
         schema: SchemaRef,
-        idx: Vec<usize>,
         tests: Option<Vec<u32>>,
         batch_size: usize,
         path: &str,
@@ -308,6 +307,17 @@ impl RawSink {
             order.push(Src::FailPins);
         }
         order.push(Src::FilePath);
+        // the projected columns, by name, in the order of the record's full column list
+        let mut full: Vec<String> = crate::schema::raw_fields(name)
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        full.push("file_path".into());
+        let idx: Vec<usize> = schema
+            .fields()
+            .iter()
+            .filter_map(|f| full.iter().position(|n| n == f.name()))
+            .collect();
         let mut prims: Vec<Option<Col>> = (0..fields.len()).map(|_| None).collect();
         let mut srcs = Vec::new();
         for &i in &idx {

@@ -165,7 +165,7 @@ unsafe fn bind_impl(info: BindInfo) -> Result<(), String> {
             usize::try_from(n).map_err(|_| format!("{fname}: threads must be >= 0, not {n}"))?;
     }
 
-    let (_, schema, _) = stdf_arrow::schema_for(table, None, opts.filename)?;
+    let (_, schema) = stdf_arrow::schema_for(table, None, opts.filename)?;
 
     // globs are expanded here only to fail early (a pattern matching nothing, a missing file)
     // and to size the scan; the reader expands the same patterns again when the query runs.

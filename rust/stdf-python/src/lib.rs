@@ -114,7 +114,7 @@ impl TableSource {
         opts.threads = threads;
         opts.batch_size = batch_size.max(1);
         opts.filename = filename;
-        let (_, schema, _) = stdf_arrow::schema_for(table, opts.columns.as_deref(), filename)
+        let (_, schema) = stdf_arrow::schema_for(table, opts.columns.as_deref(), filename)
             .map_err(PyValueError::new_err)?;
         let paths = stdf_arrow::expand_for_read(&paths, on_error).map_err(|e| to_py(&e))?;
         Ok(TableSource {
