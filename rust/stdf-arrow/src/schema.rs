@@ -100,16 +100,14 @@ pub(crate) fn raw_type(k: FieldKind) -> DataType {
         FieldKind::R8 => Float64,
         FieldKind::C1 | FieldKind::Str => Utf8,
         FieldKind::Bytes => Binary,
-        FieldKind::Dn => {
-            DataType::Struct(Fields::from(vec![f("nbits", UInt16), f("bytes", Binary)]))
-        }
+        FieldKind::Dn => Struct(Fields::from(vec![f("nbits", UInt16), f("bytes", Binary)])),
         FieldKind::ArrU1 => list(UInt8),
         FieldKind::ArrU2 => list(UInt16),
         FieldKind::ArrU4 => list(UInt32),
         FieldKind::ArrU8 => list(UInt64),
         FieldKind::ArrR4 => list(Float32),
         FieldKind::ArrStr => list(Utf8),
-        FieldKind::Gdr => list(DataType::Struct(gdr_fields())),
+        FieldKind::Gdr => list(Struct(gdr_fields())),
     }
 }
 

@@ -88,11 +88,21 @@ impl<W: Write> Writer<W> {
     }
 }
 
-/// Encode a list of records into bytes (convenience for tests and fixtures).
-pub fn to_bytes(order: ByteOrder, records: &[Record]) -> Vec<u8> {
+/// Encode records as one stream (the caller writes the FAR): the records' bytes, or the error
+/// of the first record whose payload does not fit a REC_LEN (over 65,535 bytes).
+pub fn try_to_bytes(order: ByteOrder, records: &[Record]) -> io::Result<Vec<u8>> {
     let mut w = Writer::new(Vec::new(), order);
     for r in records {
-        w.write(r).expect("writing to a Vec cannot fail");
+        w.write(r)?;
     }
-    w.into_inner()
+    Ok(w.into_inner())
+}
+
+/// [`try_to_bytes`] for records known to fit (tests, fixtures).
+///
+/// # Panics
+///
+/// When a record's payload is over 65,535 bytes (it cannot be written as one record).
+pub fn to_bytes(order: ByteOrder, records: &[Record]) -> Vec<u8> {
+    try_to_bytes(order, records).unwrap_or_else(|e| panic!("to_bytes: {e}"))
 }

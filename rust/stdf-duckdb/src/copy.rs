@@ -20,9 +20,15 @@ const INLINE_LEN: usize = 12;
 /// Dictionaries up to this many values get a per-chunk cache of their long strings.
 const DICT_CACHE_MAX: usize = 1 << 16;
 
+/// Set or clear the validity bit of `row`.
+///
+/// # Safety
+///
+/// `mask` is a DuckDB validity mask that covers `row` (DuckDB sizes it to the vector's
+/// capacity) and nothing else writes it meanwhile.
 #[inline]
-fn set_bit(mask: *mut u64, row: usize, valid: bool) {
-    // SAFETY (callers): `mask` covers `row` (DuckDB sizes it to the vector's capacity).
+unsafe fn set_bit(mask: *mut u64, row: usize, valid: bool) {
+    // SAFETY: the caller's contract: `row / 64` is a word of `mask`
     unsafe {
         let word = mask.add(row / 64);
         let bit = 1u64 << (row % 64);
@@ -81,7 +87,7 @@ unsafe fn put_bytes(vec: Vector, data: *mut [u8; 16], row: usize, s: &[u8]) {
     }
 }
 
-unsafe fn write_bytes<T: arrow_array::types::ByteArrayType>(
+unsafe fn write_bytes<T: ByteArrayType>(
     vec: Vector,
     a: &GenericByteArray<T>,
     start: usize,
