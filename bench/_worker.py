@@ -35,10 +35,14 @@ def _cpu() -> float:
 def duck_stream(spec: dict) -> dict:
     """Stream a stdf_duck table through pyarrow, batch by batch, keeping nothing."""
     import pyarrow as pa
+
     import stdf_duck
 
     t = stdf_duck.read(
-        spec["table"], spec["paths"], columns=spec.get("columns"), threads=spec["threads"],
+        spec["table"],
+        spec["paths"],
+        columns=spec.get("columns"),
+        threads=spec["threads"],
         on_error=spec.get("on_error", "raise"),
     )
 
@@ -57,13 +61,17 @@ def duck_stream(spec: dict) -> dict:
 def duck_sql(spec: dict):
     """DuckDB over the registered stdf_duck object: count(*), sum(result)."""
     import duckdb
+
     import stdf_duck
 
     con = duckdb.connect()
     if spec["threads"] == 1:
         con.execute("SET threads = 1")
     t = stdf_duck.read(
-        "results", spec["paths"], columns=spec.get("columns"), threads=spec["threads"],
+        "results",
+        spec["paths"],
+        columns=spec.get("columns"),
+        threads=spec["threads"],
         on_error=spec.get("on_error", "raise"),
     )
     con.register("r", t)
@@ -92,9 +100,7 @@ def duck_native(spec: dict):
 
     def run() -> dict:
         if kind == "parquet":
-            n = con.execute(
-                f"COPY (SELECT * FROM {src}) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)"
-            ).fetchone()
+            n = con.execute(f"COPY (SELECT * FROM {src}) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)").fetchone()
             size = os.path.getsize(out_path)
             os.remove(out_path)
             return {"rows": int(n[0]) if n else None, "parquet_mb": round(size / 1e6, 1), "route": route}
@@ -219,8 +225,8 @@ def pystdf_parse(spec: dict):
             counts = {"n": 0}
             deadline = time.perf_counter() + cap if cap else None
 
-            class Sink:
-                def after_send(self, source, data):  # noqa: ANN001
+            class Sink:  # used within this iteration only
+                def after_send(self, source, data, counts=counts, deadline=deadline):  # noqa: ANN001
                     counts["n"] += 1
                     if deadline is not None and (counts["n"] & 1023) == 0 and time.perf_counter() > deadline:
                         raise _Stop()

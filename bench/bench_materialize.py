@@ -59,8 +59,22 @@ def lot(size_mb: int, seed: int) -> Path:
     if not out.exists():
         log(f"generating {out.name} ...")
         tmp = out.with_suffix(".tmp")
-        subprocess.run([str(stdf_gen()), str(tmp), "--size-mb", str(size_mb), "--sites", "8", "--seed", str(seed),
-                        "--lot", f"BENCH{seed:03d}"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [
+                str(stdf_gen()),
+                str(tmp),
+                "--size-mb",
+                str(size_mb),
+                "--sites",
+                "8",
+                "--seed",
+                str(seed),
+                "--lot",
+                f"BENCH{seed:03d}",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         tmp.rename(out)
     return out
 
@@ -96,7 +110,9 @@ def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str
                 try:
                     for t in ("parts", "tests", "results"):
                         target = sql_literal(os.path.join(out, f"{i}-{t}.parquet"))
-                        con.execute(render(f"copy_{t}", path=sql_literal(f), on_error="'raise'", where="", target=target))
+                        con.execute(
+                            render(f"copy_{t}", path=sql_literal(f), on_error="'raise'", where="", target=target)
+                        )
                     return str(stdf_duck.route(con))
                 finally:
                     con.close()
@@ -107,7 +123,12 @@ def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(workers) as ex:  # parse_to_parquet releases the GIL
-                list(ex.map(lambda a: stdf_duck.parse_to_parquet(a[1], os.path.join(out, str(a[0])), "P", "S"), enumerate(files)))
+                list(
+                    ex.map(
+                        lambda a: stdf_duck.parse_to_parquet(a[1], os.path.join(out, str(a[0])), "P", "S"),
+                        enumerate(files),
+                    )
+                )
             route = "rust"
         else:
             raise SystemExit(f"unknown measurement {kind}")
@@ -119,14 +140,21 @@ def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str
     return {"wall": wall, "cpu": cpu, "route": route}
 
 
-def run_child(kind: str, workers: int, threads: int, files: list[Path], repeat: int, extension: str | None) -> dict[str, Any]:
+def run_child(
+    kind: str, workers: int, threads: int, files: list[Path], repeat: int, extension: str | None
+) -> dict[str, Any]:
     best: dict[str, Any] | None = None
     env = dict(os.environ)
     # the COPY route runs natively when stdf_duck.connect() finds the extension, else by SQL rewrite
     env["STDF_DUCK_EXTENSION"] = extension or str(DATA / "no-extension")
     for _ in range(repeat):
-        p = subprocess.run([sys.executable, __file__, "--measure", kind, str(workers), str(threads), *map(str, files)],
-                           capture_output=True, text=True, cwd=REPO, env=env)  # fmt: skip
+        p = subprocess.run(
+            [sys.executable, __file__, "--measure", kind, str(workers), str(threads), *map(str, files)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+        )
         if p.returncode != 0:
             raise SystemExit(f"{kind} failed:\n{p.stderr[-3000:]}")
         r = json.loads(p.stdout.strip().splitlines()[-1])
@@ -135,8 +163,16 @@ def run_child(kind: str, workers: int, threads: int, files: list[Path], repeat: 
     assert best is not None
     mb = sum(f.stat().st_size for f in files) / 1e6
     # the child's CPU time includes the interpreter start and imports; wall is measured inside
-    return {"kind": kind, "workers": workers, "threads": threads, "files": len(files), "mb": mb, **best,
-            "mb_s": mb / best["wall"], "mb_cpu_s": mb / best["cpu"]}  # fmt: skip
+    return {
+        "kind": kind,
+        "workers": workers,
+        "threads": threads,
+        "files": len(files),
+        "mb": mb,
+        **best,
+        "mb_s": mb / best["wall"],
+        "mb_cpu_s": mb / best["cpu"],
+    }
 
 
 def main() -> None:
@@ -146,8 +182,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="20 MiB files, one repeat")
     ap.add_argument("--json", type=Path, default=BENCH / "data" / "materialize_results.json")
-    ap.add_argument("--extension", default=str(REPO / "target" / "release" / "stdf.duckdb_extension"),
-                    help="the DuckDB extension for the native COPY route (skipped when absent; make extension)")  # fmt: skip
+    ap.add_argument(
+        "--extension",
+        default=str(REPO / "target" / "release" / "stdf.duckdb_extension"),
+        help="the DuckDB extension for the native COPY route (skipped when absent; make extension)",
+    )
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     args, unknown = ap.parse_known_args()  # `make bench BENCH_ARGS=...` may carry options of bench/run.py
     if unknown:
@@ -178,15 +217,23 @@ def main() -> None:
         if len(files) > 1:
             sh.append((len(files), 1, files))
         for workers, threads, fs in sh:
-            log(f"{kind} ({'native' if ext else 'rewrite' if kind.startswith('copy') else 'rust'}): "
-                f"{workers} worker(s) x {threads} thread(s), {len(fs)} file(s) ...")  # fmt: skip
+            log(
+                f"{kind} ({'native' if ext else 'rewrite' if kind.startswith('copy') else 'rust'}): "
+                f"{workers} worker(s) x {threads} thread(s), {len(fs)} file(s) ..."
+            )
             rows.append(run_child(kind, workers, threads, fs, args.repeat, ext))
-    print(f"\nmaterialize throughput, {args.size_mb} MiB uncompressed STDF per file, {NCPU} CPUs "
-          f"({platform.processor() or platform.machine()}), best of {args.repeat}")  # fmt: skip
-    print(f"{'route':<20}{'workers':>8}{'threads':>8}{'files':>6}{'MB':>9}{'wall s':>9}{'MB/s':>9}{'MB/cpu-s':>10}  engine")
+    print(
+        f"\nmaterialize throughput, {args.size_mb} MiB uncompressed STDF per file, {NCPU} CPUs "
+        f"({platform.processor() or platform.machine()}), best of {args.repeat}"
+    )
+    print(
+        f"{'route':<20}{'workers':>8}{'threads':>8}{'files':>6}{'MB':>9}{'wall s':>9}{'MB/s':>9}{'MB/cpu-s':>10}  engine"
+    )
     for r in rows:
-        print(f"{r['kind']:<20}{r['workers']:>8}{r['threads']:>8}{r['files']:>6}{r['mb']:>9.1f}{r['wall']:>9.2f}"
-              f"{r['mb_s']:>9.1f}{r['mb_cpu_s']:>10.1f}  {r['route']}")  # fmt: skip
+        print(
+            f"{r['kind']:<20}{r['workers']:>8}{r['threads']:>8}{r['files']:>6}{r['mb']:>9.1f}{r['wall']:>9.2f}"
+            f"{r['mb_s']:>9.1f}{r['mb_cpu_s']:>10.1f}  {r['route']}"
+        )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"size_mb": args.size_mb, "ncpu": NCPU, "rows": rows}, indent=2))
     log(f"\nwritten {args.json}")

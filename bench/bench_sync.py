@@ -101,8 +101,12 @@ def source_set(n_files: int, file_mb: float) -> tuple[Path, list[dict[str, Any]]
         rel = f"{PRODUCTS[i % len(PRODUCTS)]}/WS1/{lot}.stdf"
         out = root / rel
         out.parent.mkdir(parents=True, exist_ok=True)
-        p = subprocess.run([str(exe), str(out), "--size-mb", f"{file_mb:g}", "--sites", "4", "--seed", str(seed), "--lot", lot],
-                           check=True, capture_output=True, text=True)  # fmt: skip
+        p = subprocess.run(
+            [str(exe), str(out), "--size-mb", f"{file_mb:g}", "--sites", "4", "--seed", str(seed), "--lot", lot],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         stats = next(json.loads(ln) for ln in p.stdout.splitlines() if '"kind":"lot"' in ln)
         files.append({"rel": rel, "bytes": out.stat().st_size, "seed": seed, "lot": lot, "parts": stats["parts"]})
     tmp = manifest.with_suffix(".tmp")
@@ -121,8 +125,10 @@ def expected_parts(root: Path, files: list[dict[str, Any]]) -> int:
     n = int(pc.sum(t["n_parts"]).as_py() or 0)
     gen = sum(int(f["parts"]) for f in files)
     if t.num_rows != len(files) or n != gen:
-        raise Fail(f"the source files: stdf_duck.read('files') gives {t.num_rows} files / {n} parts, "
-                   f"stdf-gen wrote {len(files)} files / {gen} parts")  # fmt: skip
+        raise Fail(
+            f"the source files: stdf_duck.read('files') gives {t.num_rows} files / {n} parts, "
+            f"stdf-gen wrote {len(files)} files / {gen} parts"
+        )
     return n
 
 
@@ -137,9 +143,14 @@ def warm(root: Path, files: list[dict[str, Any]]) -> None:
 def start_server(root: Path, password: str, work: Path) -> tuple[subprocess.Popen[bytes], int]:
     port_file = work / "ftp.port"
     errlog = open(work / "ftp.log", "wb")
-    proc = subprocess.Popen([str(PY), str(REPO / "tests" / "ftp_server.py"), str(root), str(port_file), USER, password],
-                            cwd=REPO, stdin=subprocess.DEVNULL, stdout=errlog, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(PY), str(REPO / "tests" / "ftp_server.py"), str(root), str(port_file), USER, password],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=errlog,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     errlog.close()
     deadline = time.monotonic() + 30
     while not port_file.exists():
@@ -188,7 +199,9 @@ include = ["*.stdf"]
 
 def run_sync(cfg: Path, env: dict[str, str], what: str) -> float:
     t0 = time.perf_counter()
-    p = subprocess.run([*cli(), "sync", "--config", str(cfg), "-q"], cwd=cfg.parent, env=env, capture_output=True, text=True)
+    p = subprocess.run(
+        [*cli(), "sync", "--config", str(cfg), "-q"], cwd=cfg.parent, env=env, capture_output=True, text=True
+    )
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         raise Fail(f"{what}: stdf-duck sync exited {p.returncode}\n{(p.stdout + p.stderr)[-3000:]}")
@@ -203,8 +216,9 @@ def check(archive: Path, n_files: int, parts: int, what: str) -> tuple[float, fl
     try:
         states = dict(con.execute("SELECT state, count(*) FROM sync_files GROUP BY ALL").fetchall())
         got_parts = con.execute("SELECT count(*) FROM parts").fetchall()[0][0]
-        runs = con.execute("SELECT status, n_listed, n_unchanged, bytes_downloaded, seconds FROM syncs "
-                           "ORDER BY sync_id").fetchall()  # fmt: skip
+        runs = con.execute(
+            "SELECT status, n_listed, n_unchanged, bytes_downloaded, seconds FROM syncs ORDER BY sync_id"
+        ).fetchall()
     finally:
         con.close()
     problems = []
@@ -216,15 +230,18 @@ def check(archive: Path, n_files: int, parts: int, what: str) -> tuple[float, fl
     if got_parts != parts:
         problems.append(f"parts has {got_parts} rows, the source files {parts} parts")
     if last is None or last[:4] != ("complete", n_files, n_files, 0):
-        problems.append(f"the incremental sync: (status, n_listed, n_unchanged, bytes_downloaded) = {last and last[:4]}, "
-                        f"expected ('complete', {n_files}, {n_files}, 0)")  # fmt: skip
+        problems.append(
+            f"the incremental sync: (status, n_listed, n_unchanged, bytes_downloaded) = {last and last[:4]}, "
+            f"expected ('complete', {n_files}, {n_files}, 0)"
+        )
     if problems:
         raise Fail(f"{what}: " + "; ".join(problems))
     return float(runs[0][4]), float(runs[1][4])
 
 
-def measure(name: str, workers: int, dl: int, port: int, env: dict[str, str], n_files: int, parts: int,
-            repeat: int, keep: bool) -> dict[str, Any]:  # fmt: skip
+def measure(
+    name: str, workers: int, dl: int, port: int, env: dict[str, str], n_files: int, parts: int, repeat: int, keep: bool
+) -> dict[str, Any]:
     first: list[float] = []
     incr: list[float] = []
     inner: list[tuple[float, float]] = []
@@ -236,21 +253,34 @@ def measure(name: str, workers: int, dl: int, port: int, env: dict[str, str], n_
             first.append(run_sync(cfg, env, what))
             incr.append(run_sync(cfg, env, what + ", incremental"))
             inner.append(check(d / "archive", n_files, parts, what))
-            log(f"  run {i + 1}: sync {first[-1]:.2f} s ({inner[-1][0]:.2f} s in the run), "
-                f"incremental {incr[-1]:.2f} s ({inner[-1][1]:.3f} s in the run)")  # fmt: skip
+            log(
+                f"  run {i + 1}: sync {first[-1]:.2f} s ({inner[-1][0]:.2f} s in the run), "
+                f"incremental {incr[-1]:.2f} s ({inner[-1][1]:.3f} s in the run)"
+            )
         finally:
             if keep:
                 log(f"  kept {d}")
             else:
                 shutil.rmtree(d, ignore_errors=True)
     best = min(range(repeat), key=lambda i: first[i])
-    return {"config": name, "workers": workers, "download_workers": dl, "seconds": first[best], "run_seconds": inner[best][0],
-            "incr_seconds": min(incr), "incr_run_seconds": min(x[1] for x in inner),
-            "all_seconds": first, "all_incr_seconds": incr, "all_run_seconds": [list(x) for x in inner]}  # fmt: skip
+    return {
+        "config": name,
+        "workers": workers,
+        "download_workers": dl,
+        "seconds": first[best],
+        "run_seconds": inner[best][0],
+        "incr_seconds": min(incr),
+        "incr_run_seconds": min(x[1] for x in inner),
+        "all_seconds": first,
+        "all_incr_seconds": incr,
+        "all_run_seconds": [list(x) for x in inner],
+    }
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     ap.add_argument("--files", type=int, default=None, help="number of files (default 200; --quick 40)")
     ap.add_argument("--file-mb", type=float, default=None, help="MiB of STDF per file (default 0.5; --quick 0.25)")
     ap.add_argument("--repeat", type=int, default=2, help="runs per configuration, best of (default 2)")
@@ -297,19 +327,38 @@ def main() -> int:
         stop_server(server)
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nstdf-duck sync from a loopback FTP server, {n_files} files of ~{file_mb:g} MiB, {NCPU} CPUs "
-          f"({platform.processor() or platform.machine()}), best of {args.repeat}; each sync a fresh process")  # fmt: skip
-    print(f"{'config':<13}{'workers':>8}{'dl':>4}{'files':>7}{'MB':>8}{'sync s':>9}{'files/s':>9}{'MB/s':>8}"
-          f"{'incr s':>8}{'in run':>8}")  # fmt: skip
+    print(
+        f"\nstdf-duck sync from a loopback FTP server, {n_files} files of ~{file_mb:g} MiB, {NCPU} CPUs "
+        f"({platform.processor() or platform.machine()}), best of {args.repeat}; each sync a fresh process"
+    )
+    print(
+        f"{'config':<13}{'workers':>8}{'dl':>4}{'files':>7}{'MB':>8}{'sync s':>9}{'files/s':>9}{'MB/s':>8}"
+        f"{'incr s':>8}{'in run':>8}"
+    )
     for r in rows:
-        print(f"{r['config']:<13}{r['workers']:>8}{r['download_workers']:>4}{r['files']:>7}{r['mb']:>8.1f}{r['seconds']:>9.2f}"
-              f"{r['files_s']:>9.1f}{r['mb_s']:>8.2f}{r['incr_seconds']:>8.2f}{r['incr_run_seconds']:>8.3f}")  # fmt: skip
-    print("sync s, incr s: wall seconds of the `stdf-duck sync` process (interpreter start included); "
-          "in run: the incremental sync's own seconds (syncs.seconds: listing + ledger)")
+        print(
+            f"{r['config']:<13}{r['workers']:>8}{r['download_workers']:>4}{r['files']:>7}{r['mb']:>8.1f}{r['seconds']:>9.2f}"
+            f"{r['files_s']:>9.1f}{r['mb_s']:>8.2f}{r['incr_seconds']:>8.2f}{r['incr_run_seconds']:>8.3f}"
+        )
+    print(
+        "sync s, incr s: wall seconds of the `stdf-duck sync` process (interpreter start included); "
+        "in run: the incremental sync's own seconds (syncs.seconds: listing + ledger)"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"n_files": n_files, "file_mb": file_mb, "repeat": args.repeat, "ncpu": NCPU,
-                                     "python": platform.python_version(), "machine": platform.machine(), "rows": rows},
-                                    indent=2))  # fmt: skip
+    args.json.write_text(
+        json.dumps(
+            {
+                "n_files": n_files,
+                "file_mb": file_mb,
+                "repeat": args.repeat,
+                "ncpu": NCPU,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
     log(f"\nwritten {args.json}")
     return 0
 

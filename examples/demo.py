@@ -34,8 +34,21 @@ def generate(out: Path, size_mb: int, sites: int, seed: int) -> dict[str, Any]:
     """Run stdf-gen through cargo; return its statistics (JSON lines grouped by kind)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        "cargo", "run", "--release", "--quiet", "-p", "stdf-gen", "--",
-        str(out), "--size-mb", str(size_mb), "--sites", str(sites), "--seed", str(seed), "--gzip",
+        "cargo",
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "stdf-gen",
+        "--",
+        str(out),
+        "--size-mb",
+        str(size_mb),
+        "--sites",
+        str(sites),
+        "--seed",
+        str(seed),
+        "--gzip",
     ]
     print("$", " ".join(cmd))
     proc = subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.PIPE, text=True)
@@ -69,7 +82,7 @@ def show_vertical(rel: duckdb.DuckDBPyRelation) -> None:
     for i, row in enumerate(rel.fetchall()):
         if i:
             print()
-        for n, v in zip(names, row):
+        for n, v in zip(names, row, strict=True):
             print(f"  {n:<{width}}  {v}")
 
 

@@ -50,8 +50,23 @@ def demo_lot(out: Path) -> Path:
     lot = out / "SYN0001.stdf.gz"
     if not lot.exists():
         out.mkdir(parents=True, exist_ok=True)
-        cmd = ["cargo", "run", "--release", "--quiet", "-p", "stdf-gen", "--",
-               str(lot), "--size-mb", "5", "--sites", "4", "--seed", "7", "--gzip"]  # fmt: skip
+        cmd = [
+            "cargo",
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "stdf-gen",
+            "--",
+            str(lot),
+            "--size-mb",
+            "5",
+            "--sites",
+            "4",
+            "--seed",
+            "7",
+            "--gzip",
+        ]
         print("$", " ".join(cmd), flush=True)
         subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     return lot
@@ -73,9 +88,13 @@ def main() -> None:
     print("\n== final yield per lot, from the archive")
     stdf_duck("query", "--archive", str(archive), YIELD_SQL)
     print("\n== the ledger")
-    stdf_duck("query", "--archive", str(archive),
-              "SELECT regexp_extract(path, '[^/]+$') AS file, status, lot_id, rows_parts, rows_results, "
-              "round(seconds, 2) AS seconds FROM ingest ORDER BY file")  # fmt: skip
+    stdf_duck(
+        "query",
+        "--archive",
+        str(archive),
+        "SELECT regexp_extract(path, '[^/]+$') AS file, status, lot_id, rows_parts, rows_results, "
+        "round(seconds, 2) AS seconds FROM ingest ORDER BY file",
+    )
 
     # check: the archive holds every part of every file, as read straight from the STDF
     import duckdb
@@ -88,7 +107,9 @@ def main() -> None:
     if got != want:
         raise SystemExit(f"archive has {got} parts, the files {want}")
     print(f"\nchecked: the archive's {got:,} parts are the parts of the {len(sources)} files")
-    print(f"open it with DuckDB: duckdb {archive / 'archive.duckdb'}  (views parts, results, tests, bins, wafers, files)")
+    print(
+        f"open it with DuckDB: duckdb {archive / 'archive.duckdb'}  (views parts, results, tests, bins, wafers, files)"
+    )
 
 
 if __name__ == "__main__":

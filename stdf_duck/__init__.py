@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import _native
+from ._duck import StdfConnection, StdfRelation, connect, extension_path, install, route
 from ._errors import (
     StdfError,
     StdfFileNotFoundError,
@@ -13,11 +14,11 @@ from ._errors import (
     StdfUnsupportedError,
     StdfWarning,
 )
-from ._duck import StdfConnection, StdfRelation, connect, extension_path, install, route
-from ._rewrite import RewriteError
 from ._read import TABLES, ParsedStdf, StdfTable, parse_stdf, parse_to_parquet, read
+from ._rewrite import RewriteError
 
 __version__: str = _native.__version__
+
 
 def load_ipython_extension(ipython: object) -> None:
     """`%load_ext stdf_duck`: registers the `%%stdf` cell magic."""

@@ -71,9 +71,7 @@ def _has_native(con: Any) -> bool:
         rows = con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'stdf'").fetchall()
         if rows and rows[0][0]:
             return True
-        rows = con.execute(
-            "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'stdf_results'"
-        ).fetchall()
+        rows = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'stdf_results'").fetchall()
         return bool(rows and rows[0][0])
     except Exception:
         return False
@@ -82,7 +80,9 @@ def _has_native(con: Any) -> bool:
 _CALL = compile("__stdf_call__(*__stdf_args__, **__stdf_kwargs__)", "<stdf_duck>", "eval")
 
 
-def _in_caller_scope(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+def _in_caller_scope(
+    fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], extra: dict[str, Any] | None = None
+) -> Any:
     """`fn(*args, **kwargs)` called from a frame that sees what the first frame outside this module
     sees (plus `extra`): DuckDB finds the Python objects a statement names (`FROM my_df`) in the
     calling frame. A StdfRelation there is seen as the DuckDB relation it wraps."""
@@ -153,7 +153,9 @@ class StdfConnection:
             return StdfRelation(obj, self)
         return obj
 
-    def _invoke(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+    def _invoke(
+        self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], extra: dict[str, Any] | None = None
+    ) -> Any:
         args = tuple(_unwrapped(a) for a in args)
         kwargs = {k: _unwrapped(v) for k, v in kwargs.items()}
         with self._mapped():
@@ -321,7 +323,9 @@ def _apply_sql(con: Any) -> None:
 
 def _unsigned_allowed(con: Any) -> bool:
     try:
-        return str(con.execute("SELECT current_setting('allow_unsigned_extensions')").fetchall()[0][0]).lower() == "true"
+        return (
+            str(con.execute("SELECT current_setting('allow_unsigned_extensions')").fetchall()[0][0]).lower() == "true"
+        )
     except Exception:
         return True
 
@@ -339,7 +343,11 @@ def _load_native(con: Any) -> bool:
     try:
         con.execute(f"LOAD '{ext}'")
     except Exception as e:
-        warnings.warn(f"cannot load the DuckDB extension {ext} ({e}): stdf_* SQL runs on the slower rewrite route", StdfWarning, stacklevel=4)
+        warnings.warn(
+            f"cannot load the DuckDB extension {ext} ({e}): stdf_* SQL runs on the slower rewrite route",
+            StdfWarning,
+            stacklevel=4,
+        )
         return False
     return _has_native(con)
 

@@ -175,9 +175,12 @@ def parse_stdf(path: PathLike) -> ParsedStdf:
 
 
 def parse_to_parquet(
-    stdf_path: PathLike, output_dir: PathLike, product: str | None = None, test_type: str | None = None,
+    stdf_path: PathLike,
+    output_dir: PathLike,
+    product: str | None = None,
+    test_type: str | None = None,
     on_error: OnError = "raise",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Write parts, tests and results of one file as zstd Parquet in the archive's layout,
     `output_dir/<table>/part_typ=<P>/test_stage=<S>/lot_id=<L>/<file_id>.parquet`, each FAR..MRR
     stream under its own lot. `product` / `test_type` replace the MIR's PART_TYP / TEST_COD (else
@@ -194,7 +197,7 @@ def parse_to_parquet(
     by_stream = {int(r["stream_index"]): partition_of(r, product, test_type) for r in rows}
     if sorted(by_stream) != list(range(len(by_stream))):
         raise StdfFormatError(f"{path}: streams {sorted(by_stream)} are not numbered 0..{len(by_stream) - 1}", path)
-    partitions = [list(zip(PARTITION_COLUMNS, by_stream[i])) for i in range(len(by_stream))]
+    partitions = [list(zip(PARTITION_COLUMNS, by_stream[i], strict=True)) for i in range(len(by_stream))]
     with _mapped():
         out = dict(_native.parse_to_parquet(path, os.fspath(output_dir), partitions, on_error))
     out["warnings"] = sum(int(r["n_warnings"] or 0) for r in rows)

@@ -85,7 +85,9 @@ def _parse_args(text: str) -> tuple[list[Any], dict[str, Any]]:
     from sqlglot import exp
 
     if "$" in text or "?" in text:
-        raise RewriteError("prepared-statement parameters inside stdf_* arguments are not supported by the rewrite fallback; pass literals or use the native extension")
+        raise RewriteError(
+            "prepared-statement parameters inside stdf_* arguments are not supported by the rewrite fallback; pass literals or use the native extension"
+        )
     try:
         node = sqlglot.parse_one(f"SELECT __f({text})", read="duckdb")
     except sqlglot.errors.ParseError as e:
@@ -94,7 +96,9 @@ def _parse_args(text: str) -> tuple[list[Any], dict[str, Any]]:
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     for a in fn.expressions:
-        if isinstance(a, (exp.PropertyEQ, exp.Kwarg, exp.EQ)) and isinstance(a.this, (exp.Column, exp.Identifier, exp.Var)):
+        if isinstance(a, (exp.PropertyEQ, exp.Kwarg, exp.EQ)) and isinstance(
+            a.this, (exp.Column, exp.Identifier, exp.Var)
+        ):
             kwargs[a.this.name.lower()] = _literal(a.expression)
         else:
             args.append(_literal(a))
@@ -121,11 +125,15 @@ def find_calls(sql: str) -> list[Call]:
             if prev is not None and prev.token_type == TokenType.DOT:
                 i += 1
                 continue
-            table = name[len("stdf_"):]
+            table = name[len("stdf_") :]
             if table not in TABLES:
-                raise RewriteError(f"unknown function {t.text}: the stdf_* tables are {', '.join('stdf_' + x for x in TABLES)}")
+                raise RewriteError(
+                    f"unknown function {t.text}: the stdf_* tables are {', '.join('stdf_' + x for x in TABLES)}"
+                )
             if prev is not None and prev.token_type == TokenType.LATERAL:
-                raise RewriteError("LATERAL stdf_* calls are not supported by the rewrite fallback; use the native extension")
+                raise RewriteError(
+                    "LATERAL stdf_* calls are not supported by the rewrite fallback; use the native extension"
+                )
             depth = 0
             j = i + 1
             while j < len(toks):
@@ -143,9 +151,7 @@ def find_calls(sql: str) -> list[Call]:
             rp, rp_off = toks[j]
             args, kwargs = _parse_args(sql[lp_off + lp.end + 1 : rp_off + rp.start])
             nxt = toks[j + 1][0] if j + 1 < len(toks) else None
-            has_alias = nxt is not None and (
-                nxt.token_type in (TokenType.ALIAS, TokenType.VAR, TokenType.IDENTIFIER)
-            )
+            has_alias = nxt is not None and (nxt.token_type in (TokenType.ALIAS, TokenType.VAR, TokenType.IDENTIFIER))
             calls.append(Call(table, off + t.start, rp_off + rp.end + 1, args, kwargs, not has_alias))
             i = j + 1
             continue
@@ -155,7 +161,9 @@ def find_calls(sql: str) -> list[Call]:
 
 def _source(call: Call, columns: list[str] | None) -> StdfTable:
     if len(call.args) != 1:
-        raise RewriteError(f"stdf_{call.table} takes one path argument (a file, a glob or a list), got {len(call.args)}")
+        raise RewriteError(
+            f"stdf_{call.table} takes one path argument (a file, a glob or a list), got {len(call.args)}"
+        )
     path = call.args[0]
     if isinstance(path, list):
         paths = [str(p) for p in path]

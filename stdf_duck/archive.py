@@ -299,7 +299,7 @@ class Archive:
 
 
 def _mtime(ns: int) -> _dt.datetime:
-    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).replace(tzinfo=None)
+    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.UTC).replace(tzinfo=None)
 
 
 _ROWS = tuple(f"rows_{t}" for t in ARCHIVE_TABLES)
@@ -431,32 +431,73 @@ class _Run:
             prev = idx.prev.get(r.path)
             prev_outputs = list(prev[2] or []) if prev else []
             base: dict[str, Any] = {
-                "path": r.path, "size": r.size, "mtime": _mtime(r.mtime_ns), "mtime_ns": r.mtime_ns,
-                "product": self.product, "stage": self.stage, "on_error": self.on_error,
-                "seconds": r.seconds, "started_at": self.started.get(r.path, now), "finished_at": now,
-                "run_id": self.run_id, "writer": f"{self.writer} {r.route}".strip(),
-            }  # fmt: skip
+                "path": r.path,
+                "size": r.size,
+                "mtime": _mtime(r.mtime_ns),
+                "mtime_ns": r.mtime_ns,
+                "product": self.product,
+                "stage": self.stage,
+                "on_error": self.on_error,
+                "seconds": r.seconds,
+                "started_at": self.started.get(r.path, now),
+                "finished_at": now,
+                "run_id": self.run_id,
+                "writer": f"{self.writer} {r.route}".strip(),
+            }
             if r.status != "ok":
                 row = dict(base, status="failed", error=r.error, n_warnings=r.n_warnings)
-                if prev and prev_outputs and prev[1] in ("ok", "partial", "failed"):  # old rows stay until it reads again
-                    row.update(outputs=prev_outputs, file_id=prev[3], content_hash=prev[4], **dict(zip(_ROWS, prev[5:])))
+                if (
+                    prev and prev_outputs and prev[1] in ("ok", "partial", "failed")
+                ):  # old rows stay until it reads again
+                    row.update(
+                        outputs=prev_outputs,
+                        file_id=prev[3],
+                        content_hash=prev[4],
+                        **dict(zip(_ROWS, prev[5:], strict=True)),
+                    )
                 rows.append(row)
-                outcomes.append(FileOutcome(r.path, "failed", r.size, seconds=r.seconds, error=r.error, stream_size=r.stream_size))
+                outcomes.append(
+                    FileOutcome(r.path, "failed", r.size, seconds=r.seconds, error=r.error, stream_size=r.stream_size)
+                )
                 continue
-            ident = {"file_id": r.file_id, "content_hash": r.content_hash, "n_streams": r.n_streams,
-                     "stream_size": r.stream_size, "n_warnings": r.n_warnings, "damage": r.damage}  # fmt: skip
+            ident = {
+                "file_id": r.file_id,
+                "content_hash": r.content_hash,
+                "n_streams": r.n_streams,
+                "stream_size": r.stream_size,
+                "n_warnings": r.n_warnings,
+                "damage": r.damage,
+            }
             other = idx.owner(r)
             if other is not None:
                 for tmp, _rel in r.outputs:
                     remove(tmp)
                 replaced = [x for x in prev_outputs if idx.referenced.get(x) == r.path]
-                rows.append(dict(base, **ident, status="committing" if replaced else "duplicate", duplicate_of=other,
-                                 outputs=[], staged=[], replaced=replaced or None))  # fmt: skip
+                rows.append(
+                    dict(
+                        base,
+                        **ident,
+                        status="committing" if replaced else "duplicate",
+                        duplicate_of=other,
+                        outputs=[],
+                        staged=[],
+                        replaced=replaced or None,
+                    )
+                )
                 if replaced:
                     publish.append((JobResult(r.path, r.size, r.mtime_ns, "duplicate"), replaced))
                     stale.append(r.path)
-                outcomes.append(FileOutcome(r.path, "duplicate", r.size, seconds=r.seconds, duplicate_of=other,
-                                            file_id=r.file_id, stream_size=r.stream_size))  # fmt: skip
+                outcomes.append(
+                    FileOutcome(
+                        r.path,
+                        "duplicate",
+                        r.size,
+                        seconds=r.seconds,
+                        duplicate_of=other,
+                        file_id=r.file_id,
+                        stream_size=r.stream_size,
+                    )
+                )
                 continue
             new_rel = [rel for _tmp, rel in r.outputs]
             keep = set(new_rel)
@@ -464,16 +505,35 @@ class _Run:
             if prev_outputs and (prev is None or prev[3] != r.file_id or prev[4] != r.content_hash):
                 stale.append(r.path)
             first = r.partitions[0] if r.partitions else (None, None, None)
-            rows.append(dict(
-                base, **ident, status="committing", part_typ=first[0], test_stage=first[1], lot_id=first[2],
-                outputs=new_rel, staged=[os.path.relpath(t, self.a.root).replace(os.sep, "/") for t, _ in r.outputs],
-                replaced=replaced, **{f"rows_{t}": n for t, n in r.rows.items()},
-            ))  # fmt: skip
+            rows.append(
+                dict(
+                    base,
+                    **ident,
+                    status="committing",
+                    part_typ=first[0],
+                    test_stage=first[1],
+                    lot_id=first[2],
+                    outputs=new_rel,
+                    staged=[os.path.relpath(t, self.a.root).replace(os.sep, "/") for t, _ in r.outputs],
+                    replaced=replaced,
+                    **{f"rows_{t}": n for t, n in r.rows.items()},
+                )
+            )
             idx.take(r, new_rel)
             publish.append((r, replaced))
-            outcomes.append(FileOutcome(r.path, "partial" if r.damage else "ok", r.size, dict(r.rows), r.seconds,
-                                        error=r.damage, file_id=r.file_id, partitions=list(r.partitions),
-                                        stream_size=r.stream_size))  # fmt: skip
+            outcomes.append(
+                FileOutcome(
+                    r.path,
+                    "partial" if r.damage else "ok",
+                    r.size,
+                    dict(r.rows),
+                    r.seconds,
+                    error=r.damage,
+                    file_id=r.file_id,
+                    partitions=list(r.partitions),
+                    stream_size=r.stream_size,
+                )
+            )
         return rows, publish, stale, outcomes
 
     def _move_into_place(self, publish: list[tuple[JobResult, list[str]]]) -> None:
@@ -523,9 +583,17 @@ def materialize(
         raise ValueError("on_error must be 'raise' or 'warn'")
     items = discover(sources)  # a file that cannot be read is an item too: it is reported
     return materialize_items(
-        items, archive, product=product, stage=stage, workers=workers, on_error=on_error, progress=progress,
-        command=command, threads=threads, retry_failed=retry_failed,
-    )  # fmt: skip
+        items,
+        archive,
+        product=product,
+        stage=stage,
+        workers=workers,
+        on_error=on_error,
+        progress=progress,
+        command=command,
+        threads=threads,
+        retry_failed=retry_failed,
+    )
 
 
 def materialize_items(
@@ -551,9 +619,19 @@ def materialize_items(
         raise ValueError("on_error must be 'raise' or 'warn'")
     with _interrupt_handlers() as seen:
         report = _materialize(
-            list(items), archive, product, stage, workers, on_error, progress, command, threads, lock_held, pools,
+            list(items),
+            archive,
+            product,
+            stage,
+            workers,
+            on_error,
+            progress,
+            command,
+            threads,
+            lock_held,
+            pools,
             retry_failed,
-        )  # fmt: skip
+        )
     if seen.is_set():  # a Ctrl-C deferred by the closing bookkeeping still stops the caller (a sync)
         report.interrupted = True
     return report
@@ -653,7 +731,12 @@ def _materialize(
                 }
             if stale:
                 report.outcomes = [o for o in report.outcomes if not (o.path in stale and o.status == "unchanged")]
-                execute([_job(by_key[p], product, stage, on_error, a.staging, f"{os.getpid()}-s{i}") for i, p in enumerate(sorted(stale))])
+                execute(
+                    [
+                        _job(by_key[p], product, stage, on_error, a.staging, f"{os.getpid()}-s{i}")
+                        for i, p in enumerate(sorted(stale))
+                    ]
+                )
         except BaseException as e:
             # Ctrl-C, also when DuckDB turned it into its own error in the middle of a query
             if not isinstance(e, KeyboardInterrupt) and not _is_interrupt(e):
@@ -731,15 +814,37 @@ def _finish(run: _Run) -> None:
         con.execute(
             "UPDATE runs SET finished_at = ?, status = ?, n_ok = ?, n_unchanged = ?, n_duplicate = ?, n_failed = ?, "
             "n_partial = ?, n_skipped = ?, bytes_in = ?, seconds = ? WHERE run_id = ?",
-            [_utcnow(), status, rep.count("ok"), rep.count("unchanged"), rep.count("duplicate"), rep.count("failed"),
-             rep.count("partial"), rep.count("skipped"), rep.bytes_processed, rep.seconds, run.run_id],
-        )  # fmt: skip
+            [
+                _utcnow(),
+                status,
+                rep.count("ok"),
+                rep.count("unchanged"),
+                rep.count("duplicate"),
+                rep.count("failed"),
+                rep.count("partial"),
+                rep.count("skipped"),
+                rep.bytes_processed,
+                rep.seconds,
+                run.run_id,
+            ],
+        )
         run.a.publish(con)
 
 
 def _job(it: Item, product: str | None, stage: str | None, on_error: str, staging: str, token: str) -> Job:
     return Job(
-        it.path, it.size, it.mtime_ns, product, stage, on_error, staging, token,
-        key=it.key, product_default=it.product_default, stage_default=it.stage_default, error=it.error,
-        max_ratio=it.max_ratio, max_stream_bytes=it.max_stream_bytes,
-    )  # fmt: skip
+        it.path,
+        it.size,
+        it.mtime_ns,
+        product,
+        stage,
+        on_error,
+        staging,
+        token,
+        key=it.key,
+        product_default=it.product_default,
+        stage_default=it.stage_default,
+        error=it.error,
+        max_ratio=it.max_ratio,
+        max_stream_bytes=it.max_stream_bytes,
+    )

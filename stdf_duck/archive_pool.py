@@ -155,7 +155,9 @@ def run_pool(run: Any, jobs: list[Job], nw: int, threads: int, pools: WorkerPool
                     broken = True
                     quarantine.append(job)
                 except Exception as e:  # pragma: no cover - run_job catches file errors itself
-                    run.pending.append(JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error=one_line(e)))
+                    run.pending.append(
+                        JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error=one_line(e))
+                    )
             if broken:
                 quarantine.extend(inflight.values())
                 inflight.clear()
@@ -168,7 +170,13 @@ def run_pool(run: Any, jobs: list[Job], nw: int, threads: int, pools: WorkerPool
                         run.pending.append(single.submit(worker_run, job).result())
                     except BrokenProcessPool:
                         run.pending.append(
-                            JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error="the worker process crashed reading this file")
+                            JobResult(
+                                job.key or job.path,
+                                job.size,
+                                job.mtime_ns,
+                                "failed",
+                                error="the worker process crashed reading this file",
+                            )
                         )
                     finally:
                         kill(single)

@@ -222,7 +222,7 @@ def partition_of(
 
 
 def target_of(table: str, part: tuple[str, str, str], file_id: str) -> str:
-    dirs = "/".join(f"{c}={v}" for c, v in zip(PARTITION_COLUMNS, part))
+    dirs = "/".join(f"{c}={v}" for c, v in zip(PARTITION_COLUMNS, part, strict=True))
     return f"{table}/{dirs}/{file_id}.parquet"
 
 
@@ -264,7 +264,9 @@ def run_job(job: Job, con: Any) -> JobResult:
         res.n_warnings = sum(int(r.get("n_warnings") or 0) for r in rows)
         groups: dict[tuple[str, str, str], list[int]] = {}
         for r in rows:
-            groups.setdefault(partition_of(r, job.product, job.stage, job.product_default, job.stage_default), []).append(int(r["stream_index"]))
+            groups.setdefault(
+                partition_of(r, job.product, job.stage, job.product_default, job.stage_default), []
+            ).append(int(r["stream_index"]))
         res.partitions = list(groups)
         con.register(src_name, files)
         registered = True

@@ -60,7 +60,9 @@ def create_views(con: Any, root: str, schema: str = "") -> list[str]:
     for t in ARCHIVE_TABLES:
         if has_files(root, t):
             name = f"{schema}.{t}" if schema else t
-            con.execute(render("view", name=name, glob=sql_literal(table_glob(root, t)), null=sql_literal(NULL_PARTITION)))
+            con.execute(
+                render("view", name=name, glob=sql_literal(table_glob(root, t)), null=sql_literal(NULL_PARTITION))
+            )
             made.append(t)
     return made
 
@@ -73,7 +75,9 @@ def publish(root: str, ledger_con: Any) -> None:
     for p in (tmp, f"{tmp}.wal"):
         remove(p)
     try:
-        ledger_con.execute(f"ATTACH {sql_literal(tmp)} AS __stdf_catalog (STORAGE_VERSION {sql_literal(STORAGE_VERSION)})")
+        ledger_con.execute(
+            f"ATTACH {sql_literal(tmp)} AS __stdf_catalog (STORAGE_VERSION {sql_literal(STORAGE_VERSION)})"
+        )
         try:
             for t in SNAPSHOT_TABLES:
                 ledger_con.execute(f"CREATE TABLE __stdf_catalog.{t} AS SELECT * FROM {t}")
@@ -120,8 +124,12 @@ def copy_ledger(con: Any, root: str) -> list[str]:
                 shutil.copyfile(f"{path}.wal", f"{copy}.wal")
             _attach(con, copy)
         try:
-            have = {r[0] for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = '__stdf_archive'").fetchall()}  # fmt: skip
+            have = {
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = '__stdf_archive'"
+                ).fetchall()
+            }
             names = [t for t in dict.fromkeys(SNAPSHOT_TABLES + LEGACY_TABLES) if t in have]
             for t in names:
                 con.execute(f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM __stdf_archive.{t}")

@@ -47,10 +47,16 @@ def _err(msg: str) -> None:
 
 def archive_option(required: bool = False, create: bool = False) -> Callable[[_F], _F]:
     """`--archive/-a DIR`: the one name of the archive on every command that takes one."""
-    what = "Archive directory (created if needed)." if create else (
-        "An archive directory (or its archive.duckdb).")  # fmt: skip
-    return click.option("--archive", "-a", "archive_dir", required=required, metavar="DIR",
-                        type=click.Path(file_okay=not create), help=what)  # fmt: skip
+    what = "Archive directory (created if needed)." if create else ("An archive directory (or its archive.duckdb).")
+    return click.option(
+        "--archive",
+        "-a",
+        "archive_dir",
+        required=required,
+        metavar="DIR",
+        type=click.Path(file_okay=not create),
+        help=what,
+    )
 
 
 def one_archive(**given: str | None) -> str | None:
@@ -58,7 +64,9 @@ def one_archive(**given: str | None) -> str | None:
     they must agree."""
     named = {k: v for k, v in given.items() if v is not None}
     if len({os.path.normpath(v) for v in named.values()}) > 1:
-        raise click.UsageError("the archive is named twice, differently: " + ", ".join(f"{k} {v}" for k, v in named.items()))
+        raise click.UsageError(
+            "the archive is named twice, differently: " + ", ".join(f"{k} {v}" for k, v in named.items())
+        )
     return next(iter(named.values()), None)
 
 
@@ -128,12 +136,44 @@ def _jsonable(v: Any) -> Any:
 
 
 _INFO_FIELDS = (
-    "file_id", "stream_index", "stream_count", "lot_id", "sblot_id", "part_typ", "test_stage", "test_cod",
-    "flow_id", "tstr_typ", "node_nam", "exec_typ", "exec_ver", "job_nam", "job_rev", "oper_nam",
-    "start_time", "finish_time", "byte_order", "cpu_type", "stdf_ver", "stdf_extensions", "compression",
-    "file_size", "stream_size", "content_hash", "n_records", "n_parts", "n_parts_final", "n_passed_final",
-    "yield_final", "n_wafers", "n_sites", "n_tests", "n_results", "n_warnings", "complete",
-)  # fmt: skip
+    "file_id",
+    "stream_index",
+    "stream_count",
+    "lot_id",
+    "sblot_id",
+    "part_typ",
+    "test_stage",
+    "test_cod",
+    "flow_id",
+    "tstr_typ",
+    "node_nam",
+    "exec_typ",
+    "exec_ver",
+    "job_nam",
+    "job_rev",
+    "oper_nam",
+    "start_time",
+    "finish_time",
+    "byte_order",
+    "cpu_type",
+    "stdf_ver",
+    "stdf_extensions",
+    "compression",
+    "file_size",
+    "stream_size",
+    "content_hash",
+    "n_records",
+    "n_parts",
+    "n_parts_final",
+    "n_passed_final",
+    "yield_final",
+    "n_wafers",
+    "n_sites",
+    "n_tests",
+    "n_results",
+    "n_warnings",
+    "complete",
+)
 
 
 def file_info(path: str) -> list[dict[str, Any]]:
@@ -158,9 +198,14 @@ def file_info(path: str) -> list[dict[str, Any]]:
         c = counts.get(int(f["stream_index"]), {})
         d["record_counts"] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
         d["warnings"] = [
-            {"record_index": w.get("record_index"), "byte_offset": w.get("byte_offset"), "code": w.get("code"), "message": w.get("message")}
+            {
+                "record_index": w.get("record_index"),
+                "byte_offset": w.get("byte_offset"),
+                "code": w.get("code"),
+                "message": w.get("message"),
+            }
             for w in warnings
-        ]  # fmt: skip
+        ]
         out.append(d)
     return out
 
@@ -170,30 +215,44 @@ def _n(v: Any) -> str:
 
 
 def _print_info(d: dict[str, Any]) -> None:
-    name = d["path"] + (f"  [stream {d['stream_index']} of {d['stream_count']}]" if (d.get("stream_count") or 1) > 1 else "")
+    name = d["path"] + (
+        f"  [stream {d['stream_index']} of {d['stream_count']}]" if (d.get("stream_count") or 1) > 1 else ""
+    )
     size = f"{_n(d['file_size'])} bytes" + (
         f", {_n(d['stream_size'])} decompressed" if d.get("compression") not in (None, "none") else ""
     )
     click.echo(click.style(name, bold=True))
     rows = [
-        ("file", f"{d['compression']}, {size}, {d['byte_order']}-endian, STDF V{d['stdf_ver']}"
-         + (f" ({', '.join(d['stdf_extensions'])})" if d.get("stdf_extensions") else "")),
+        (
+            "file",
+            f"{d['compression']}, {size}, {d['byte_order']}-endian, STDF V{d['stdf_ver']}"
+            + (f" ({', '.join(d['stdf_extensions'])})" if d.get("stdf_extensions") else ""),
+        ),
         ("file_id", d["file_id"]),
         ("lot", f"{_n(d['lot_id'])}" + (f" (sublot {d['sblot_id']})" if d.get("sblot_id") else "")),
         ("part type", _n(d["part_typ"])),
         ("stage", f"{_n(d['test_stage'])} (TEST_COD {_n(d['test_cod'])}, FLOW_ID {_n(d['flow_id'])})"),
-        ("tester", f"{_n(d['tstr_typ'])}, node {_n(d['node_nam'])}, {_n(d['exec_typ'])} {d.get('exec_ver') or ''}".rstrip()),
+        (
+            "tester",
+            f"{_n(d['tstr_typ'])}, node {_n(d['node_nam'])}, {_n(d['exec_typ'])} {d.get('exec_ver') or ''}".rstrip(),
+        ),
         ("program", f"{_n(d['job_nam'])}" + (f" rev {d['job_rev']}" if d.get("job_rev") else "")),
         ("time", f"{_n(d['start_time'])} -> {_n(d['finish_time'])}"),
         ("records", f"{_n(d['n_records'])}: " + ", ".join(f"{k} {v:,}" for k, v in d["record_counts"].items())),
-    ]  # fmt: skip
+    ]
     y = d.get("yield_final")
     rows.append(
-        ("parts", f"{_n(d['n_parts'])} tested, {_n(d['n_parts_final'])} final, {_n(d['n_passed_final'])} passed"
-         + (f", yield {100 * y:.2f} %" if y is not None else ""))
-    )  # fmt: skip
+        (
+            "parts",
+            f"{_n(d['n_parts'])} tested, {_n(d['n_parts_final'])} final, {_n(d['n_passed_final'])} passed"
+            + (f", yield {100 * y:.2f} %" if y is not None else ""),
+        )
+    )
     rows.append(
-        ("content", f"wafers {_n(d['n_wafers'])}, sites {_n(d['n_sites'])}, tests {_n(d['n_tests'])}, results {_n(d['n_results'])}")
+        (
+            "content",
+            f"wafers {_n(d['n_wafers'])}, sites {_n(d['n_sites'])}, tests {_n(d['n_tests'])}, results {_n(d['n_results'])}",
+        )
     )
     rows.append(("complete", "yes" if d["complete"] else "no"))
     rows.append(("warnings", _n(d["n_warnings"])))
@@ -289,11 +348,21 @@ def _atomic_output(path: str, binary: bool = True) -> Any:
 @click.argument("sql")
 @archive_option()
 @click.option("--db", "db", hidden=True, type=click.Path())  # the older name of --archive, kept for scripts
-@click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table",
-              show_default=True, help="Output format (json: an array of objects; parquet needs --output).")  # fmt: skip
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to this file (else stdout).")
-@click.option("--max-rows", type=click.IntRange(min=0), default=40, show_default=True,
-              help="table format: rows shown (0: all).")  # fmt: skip
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "parquet"]),
+    default="table",
+    show_default=True,
+    help="Output format (json: an array of objects; parquet needs --output).",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to this file (else stdout)."
+)
+@click.option(
+    "--max-rows", type=click.IntRange(min=0), default=40, show_default=True, help="table format: rows shown (0: all)."
+)
 def query(sql: str, archive_dir: str | None, db: str | None, fmt: str, output: str | None, max_rows: int) -> int:
     """Run SQL with every stdf_* table function (and, with --archive, the archive's views parts,
     results, tests, bins, wafers, files and its ledger tables ingest and runs).
@@ -331,8 +400,11 @@ def query(sql: str, archive_dir: str | None, db: str | None, fmt: str, output: s
 
         view = f"__stdf_duck_query_{os.getpid()}"
         rel.create_view(view)
-        options = {"csv": "FORMAT csv, HEADER true", "json": "FORMAT json, ARRAY true",
-                   "parquet": "FORMAT parquet, COMPRESSION zstd"}[fmt]  # fmt: skip
+        options = {
+            "csv": "FORMAT csv, HEADER true",
+            "json": "FORMAT json, ARRAY true",
+            "parquet": "FORMAT parquet, COMPRESSION zstd",
+        }[fmt]
         if output:
             with _atomic_output(output) as tmp:
                 con.execute(f"COPY (SELECT * FROM {view}) TO {sql_literal(tmp)} ({options})")
@@ -398,7 +470,9 @@ class _RichProgress:
         self.t0 = time.perf_counter()
         self.bar.start()
         f = self._fields()
-        self.task = self.bar.add_task("materialize", total=max(n_bytes, 1), files=f["files"], mb=f["mb"], rows=f["rows"], rate=f["rate"])
+        self.task = self.bar.add_task(
+            "materialize", total=max(n_bytes, 1), files=f["files"], mb=f["mb"], rows=f["rows"], rate=f["rate"]
+        )
 
     def file_done(self, o: Any) -> None:
         self.done_files += 1
@@ -407,7 +481,9 @@ class _RichProgress:
         if o.status in ("failed", "partial"):
             self.console.print(f"[red]{o.status}[/red] {o.path}: {o.error}", highlight=False, markup=True)
         f = self._fields()
-        self.bar.update(self.task, completed=self.done_bytes, files=f["files"], mb=f["mb"], rows=f["rows"], rate=f["rate"])
+        self.bar.update(
+            self.task, completed=self.done_bytes, files=f["files"], mb=f["mb"], rows=f["rows"], rate=f["rate"]
+        )
 
     def message(self, text: str) -> None:
         self.console.print(text)
@@ -447,14 +523,24 @@ def _print_summary(report: Any) -> None:
     tab.add_column("count", justify="right")
     tab.add_column("MB", justify="right")
     tab.add_column("rows", justify="right")
-    labels = {"ok": "written", "partial": "partial (written up to damage)", "unchanged": "unchanged (skipped)",
-              "duplicate": "duplicate (skipped)", "skipped": "failed before (skipped)", "failed": "failed"}  # fmt: skip
+    labels = {
+        "ok": "written",
+        "partial": "partial (written up to damage)",
+        "unchanged": "unchanged (skipped)",
+        "duplicate": "duplicate (skipped)",
+        "skipped": "failed before (skipped)",
+        "failed": "failed",
+    }
     for st, label in labels.items():
         items = [o for o in report.outcomes if o.status == st]
         if st == "skipped" and not items:
             continue
-        tab.add_row(label, f"{len(items):,}", _mb(sum(o.size for o in items)),
-                    f"{sum(o.n_rows for o in items):,}" if st in ("ok", "partial") else "")  # fmt: skip
+        tab.add_row(
+            label,
+            f"{len(items):,}",
+            _mb(sum(o.size for o in items)),
+            f"{sum(o.n_rows for o in items):,}" if st in ("ok", "partial") else "",
+        )
     console.print(tab)
     rows = report.rows()
     if any(rows.values()):
@@ -478,8 +564,10 @@ def _print_summary(report: Any) -> None:
             style="red",
         )
     if report.count("skipped"):
-        console.print(f"{report.count('skipped')} file(s) failed before with the same size and mtime and were not read "
-                      "again (stdf-duck status lists them; --retry-failed reads them)")  # fmt: skip
+        console.print(
+            f"{report.count('skipped')} file(s) failed before with the same size and mtime and were not read "
+            "again (stdf-duck status lists them; --retry-failed reads them)"
+        )
 
 
 @cli.command(context_settings=CONTEXT)
@@ -487,15 +575,30 @@ def _print_summary(report: Any) -> None:
 @archive_option(required=True, create=True)
 @click.option("--product", help="Product (part_typ partition) for every file; default: MIR PART_TYP.")
 @click.option("--stage", help="Test stage (test_stage partition) for every file; default: MIR TEST_COD, else FLOW_ID.")
-@click.option("--workers", "-j", type=click.IntRange(min=1), help="Files written in parallel.  [default: number of CPUs]")
-@click.option("--on-error", type=click.Choice(["raise", "warn"]), default="raise", show_default=True,
-              help="raise: a damaged file fails; warn: keep its rows before the damage.")  # fmt: skip
-@click.option("--retry-failed", is_flag=True, help="Read again the files that failed before with the same size and mtime.")
+@click.option(
+    "--workers", "-j", type=click.IntRange(min=1), help="Files written in parallel.  [default: number of CPUs]"
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["raise", "warn"]),
+    default="raise",
+    show_default=True,
+    help="raise: a damaged file fails; warn: keep its rows before the damage.",
+)
+@click.option(
+    "--retry-failed", is_flag=True, help="Read again the files that failed before with the same size and mtime."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary (failures still on stderr).")
 def materialize(
-    sources: tuple[str, ...], archive_dir: str, product: str | None, stage: str | None,
-    workers: int | None, on_error: str, retry_failed: bool, quiet: bool,
-) -> int:  # fmt: skip
+    sources: tuple[str, ...],
+    archive_dir: str,
+    product: str | None,
+    stage: str | None,
+    workers: int | None,
+    on_error: str,
+    retry_failed: bool,
+    quiet: bool,
+) -> int:
     """STDF files, directories or globs -> a Hive-partitioned Parquet archive.
 
     \b
@@ -513,9 +616,16 @@ def materialize(
 
     progress: Any = _QuietProgress() if (quiet or not sys.stderr.isatty()) else _RichProgress()
     report = arc.materialize(
-        list(sources), archive_dir, product=product, stage=stage, workers=workers, on_error=on_error,
-        retry_failed=retry_failed, progress=progress, command=" ".join(["stdf-duck", "materialize", *sys.argv[2:]]) if sys.argv else None,
-    )  # fmt: skip
+        list(sources),
+        archive_dir,
+        product=product,
+        stage=stage,
+        workers=workers,
+        on_error=on_error,
+        retry_failed=retry_failed,
+        progress=progress,
+        command=" ".join(["stdf-duck", "materialize", *sys.argv[2:]]) if sys.argv else None,
+    )
     if not quiet:
         _print_summary(report)
     if report.interrupted:
@@ -538,7 +648,9 @@ def convert_one(path: str, out: str, product: str | None, stage: str | None, on_
     os.makedirs(out, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".stdf-duck-tmp-", dir=out)
     try:
-        stats = stdf_duck.parse_to_parquet(path, staging, product, stage, on_error="warn" if on_error == "warn" else "raise")
+        stats = stdf_duck.parse_to_parquet(
+            path, staging, product, stage, on_error="warn" if on_error == "warn" else "raise"
+        )
         written = []
         for p in stats.get("files", []):
             dst = os.path.join(out, os.path.relpath(p, staging))
@@ -567,8 +679,13 @@ def _print_warnings(path: str) -> None:
 @click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--product", help="part_typ directory value; default: MIR PART_TYP.")
 @click.option("--stage", help="test_stage directory value; default: MIR TEST_COD, else FLOW_ID.")
-@click.option("--on-error", type=click.Choice(["raise", "warn"]), default="raise", show_default=True,
-              help="raise: a damaged file fails; warn: keep its rows before the damage.")  # fmt: skip
+@click.option(
+    "--on-error",
+    type=click.Choice(["raise", "warn"]),
+    default="raise",
+    show_default=True,
+    help="raise: a damaged file fails; warn: keep its rows before the damage.",
+)
 def convert(sources: tuple[str, ...], out: str, product: str | None, stage: str | None, on_error: str) -> int:
     """STDF files, directories or globs -> Parquet with the direct Rust writer (parse_to_parquet).
 
@@ -593,8 +710,10 @@ def convert(sources: tuple[str, ...], out: str, product: str | None, stage: str 
             _err(_clean(e))
             continue
         dt = time.perf_counter() - t0
-        click.echo(f"{path}: parts {stats['parts']:,}, tests {stats['tests']:,}, results {stats['results']:,} "
-                   f"in {dt:.2f} s ({os.path.getsize(path) / 1e6 / max(dt, 1e-9):,.1f} MB/s)")  # fmt: skip
+        click.echo(
+            f"{path}: parts {stats['parts']:,}, tests {stats['tests']:,}, results {stats['results']:,} "
+            f"in {dt:.2f} s ({os.path.getsize(path) / 1e6 / max(dt, 1e-9):,.1f} MB/s)"
+        )
         if stats.get("warnings"):
             _print_warnings(path)
         for w in stats["files"]:
@@ -603,6 +722,7 @@ def convert(sources: tuple[str, ...], out: str, product: str | None, stage: str 
 
 
 # ---- entry point -----------------------------------------------------------------------------
+
 
 def _clean(exc: BaseException) -> str:
     from .archive_worker import one_line
@@ -701,7 +821,7 @@ def threading_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-from . import cli_sync as _cli_sync  # noqa: E402  (registers sync, status, config)
+from . import cli_sync as _cli_sync  # noqa: E402, F401  (registers sync, status, config)
 
 if __name__ == "__main__":  # pragma: no cover
     # `python -m stdf_duck.cli`: run the importable module's group (the one cli_sync registered on)

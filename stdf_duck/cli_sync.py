@@ -10,10 +10,21 @@ from typing import Any
 
 import click
 
-from .cli import CONTEXT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _jsonable, _mb, archive_option, cli, one_archive
+from .cli import (
+    CONTEXT,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    _jsonable,
+    _mb,
+    archive_option,
+    cli,
+    one_archive,
+)
 from .sync import SyncProgress
 
-EXAMPLE = '''# stdf-duck.toml: where the archive is and where the STDF files come from.
+EXAMPLE = """# stdf-duck.toml: where the archive is and where the STDF files come from.
 # Check it with `stdf-duck config check`; run `stdf-duck sync` (daily, from cron or a systemd timer).
 
 [archive]
@@ -59,7 +70,7 @@ stage = "{stage}"
 
 [[rules]]
 product = "{mir.job_nam}"        # any stdf_files column of the MIR
-'''
+"""
 
 
 def _load(config: str | None) -> Any:
@@ -73,13 +84,28 @@ class _SyncBars(SyncProgress):
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
 
         self.console = Console(stderr=True)
         self.bar = Progress(
-            SpinnerColumn(), TextColumn("[bold]{task.description:<9}"), BarColumn(), TextColumn("{task.fields[files]}"),
-            DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(), console=self.console, transient=True,
-        )  # fmt: skip
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description:<9}"),
+            BarColumn(),
+            TextColumn("{task.fields[files]}"),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
         self.dl: Any = None
         self.ing: Any = None
         self.n_dl = self.done_dl = self.n_ing = self.done_ing = self.ing_bytes = 0
@@ -131,7 +157,9 @@ class _SyncLog(SyncProgress):
 
     def file_done(self, o: Any) -> None:
         if o.status in ("failed", "partial"):
-            logging.getLogger("stdf_duck.sync").error("%s: %s%s", o.path, "partial: " if o.status == "partial" else "", o.error)
+            logging.getLogger("stdf_duck.sync").error(
+                "%s: %s%s", o.path, "partial: " if o.status == "partial" else "", o.error
+            )
 
     def message(self, text: str) -> None:
         logging.getLogger("stdf_duck.sync").info("%s", text)
@@ -157,7 +185,9 @@ def _setup_logging(cfg: Any, verbose: int, quiet: bool) -> logging.Handler:
     h.addFilter(_Redacting(cfg))
     lg = logging.getLogger("stdf_duck")
     lg.addHandler(h)
-    lg.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING if not quiet else logging.ERROR)
+    lg.setLevel(
+        logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING if not quiet else logging.ERROR
+    )
     return h
 
 
@@ -167,14 +197,34 @@ def _print_sync_summary(report: Any, cfg: Any) -> None:
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
-    states = tuple(s for s in ("unchanged", "ingested", "partial", "duplicate", "downloaded", "unstable", "skipped", "failed", "error", "rejected")
-                   if s == "ingested" or report.count(s))  # fmt: skip
-    tab = Table(box=box.SIMPLE_HEAD, title=f"sync into {report.archive}" + (" (dry run)" if report.dry_run else ""),
-                title_justify="left")  # fmt: skip
+    states = tuple(
+        s
+        for s in (
+            "unchanged",
+            "ingested",
+            "partial",
+            "duplicate",
+            "downloaded",
+            "unstable",
+            "skipped",
+            "failed",
+            "error",
+            "rejected",
+        )
+        if s == "ingested" or report.count(s)
+    )
+    tab = Table(
+        box=box.SIMPLE_HEAD,
+        title=f"sync into {report.archive}" + (" (dry run)" if report.dry_run else ""),
+        title_justify="left",
+    )
     tab.add_column("source")
     tab.add_column("listed", justify="right")
-    actions = tuple(a for a in ("unchanged", "download", "ingest", "wait", "skip", "reject")
-                    if a == "download" or any(e.action == a for e in report.entries))  # fmt: skip
+    actions = tuple(
+        a
+        for a in ("unchanged", "download", "ingest", "wait", "skip", "reject")
+        if a == "download" or any(e.action == a for e in report.entries)
+    )
     if report.dry_run:
         for a in actions:
             tab.add_column(a, justify="right")
@@ -182,7 +232,9 @@ def _print_sync_summary(report: Any, cfg: Any) -> None:
         for s in states:
             tab.add_column(s, justify="right")
     tab.add_column("MB down", justify="right")
-    names = [s.name for s in cfg.sources if any(e.source == s.name for e in report.entries) or s.name in report.source_errors]
+    names = [
+        s.name for s in cfg.sources if any(e.source == s.name for e in report.entries) or s.name in report.source_errors
+    ]
     for n in names:
         es = [e for e in report.entries if e.source == n]
         if report.dry_run:
@@ -209,20 +261,39 @@ def _print_sync_summary(report: Any, cfg: Any) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--config", "-c", "config", type=click.Path(dir_okay=False),
-              help="Configuration file.  [default: $STDF_DUCK_CONFIG, else ./stdf-duck.toml]")  # fmt: skip
+@click.option(
+    "--config",
+    "-c",
+    "config",
+    type=click.Path(dir_okay=False),
+    help="Configuration file.  [default: $STDF_DUCK_CONFIG, else ./stdf-duck.toml]",
+)
 @click.option("--source", "-s", "sources", multiple=True, help="Sync only this source (repeatable).")
 @click.option("--dry-run", is_flag=True, help="List and say what would be done; change nothing.")
 @click.option("--no-ingest", is_flag=True, help="Download and verify only; a later sync ingests the files.")
-@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=0, show_default=True,
-              help="Seconds to wait for another sync or materialize to finish (0: refuse at once, exit 3).")  # fmt: skip
-@click.option("--retry-failed", is_flag=True, help="Take again the files that failed on their content (e.g. after an upgrade).")
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seconds to wait for another sync or materialize to finish (0: refuse at once, exit 3).",
+)
+@click.option(
+    "--retry-failed", is_flag=True, help="Take again the files that failed on their content (e.g. after an upgrade)."
+)
 @click.option("--verbose", "-v", count=True, help="Log each step on stderr (-vv: more).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, no summary; errors only.")
 def sync(
-    config: str | None, sources: tuple[str, ...], dry_run: bool, no_ingest: bool, wait_s: float, retry_failed: bool,
-    verbose: int, quiet: bool,
-) -> int:  # fmt: skip
+    config: str | None,
+    sources: tuple[str, ...],
+    dry_run: bool,
+    no_ingest: bool,
+    wait_s: float,
+    retry_failed: bool,
+    verbose: int,
+    quiet: bool,
+) -> int:
     """Fetch new STDF files from the configured sources into the archive.
 
     \b
@@ -239,9 +310,16 @@ def sync(
     handler = _setup_logging(cfg, verbose, quiet)
     bars = _SyncBars() if (not quiet and sys.stderr.isatty()) else _SyncLog()
     try:
-        report = sy.sync(cfg, list(sources) or None, dry_run=dry_run, ingest=not no_ingest, wait=wait_s, progress=bars,
-                         command=" ".join(["stdf-duck", "sync", *sys.argv[2:]]) if sys.argv else None,
-                         retry_failed=retry_failed)  # fmt: skip
+        report = sy.sync(
+            cfg,
+            list(sources) or None,
+            dry_run=dry_run,
+            ingest=not no_ingest,
+            wait=wait_s,
+            progress=bars,
+            command=" ".join(["stdf-duck", "sync", *sys.argv[2:]]) if sys.argv else None,
+            retry_failed=retry_failed,
+        )
     finally:
         bars.close()
         logging.getLogger("stdf_duck").removeHandler(handler)
@@ -256,8 +334,12 @@ def sync(
 @cli.command(context_settings=CONTEXT)
 @click.argument("archive", required=False, type=click.Path())
 @archive_option()
-@click.option("--config", "-c", "config", type=click.Path(dir_okay=False), help="Take the archive from this configuration file.")
-@click.option("--failures", "-n", type=click.IntRange(min=0), default=20, show_default=True, help="How many failures to list.")
+@click.option(
+    "--config", "-c", "config", type=click.Path(dir_okay=False), help="Take the archive from this configuration file."
+)
+@click.option(
+    "--failures", "-n", type=click.IntRange(min=0), default=20, show_default=True, help="How many failures to list."
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 def status(archive: str | None, archive_dir: str | None, config: str | None, failures: int, as_json: bool) -> int:
     """The archive's ledger: files by state, failures with their errors, the last sync per source.
@@ -280,16 +362,45 @@ def status(archive: str | None, archive_dir: str | None, config: str | None, fai
     con = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     con.print(f"[bold]archive[/bold] {st['archive']}")
     ing = st["ingest"]
-    con.print("ingested files: " + (", ".join(f"{k} {v:,}" for k, v in ing.items()) or "none")
-              + f"; {_mb(st['ingest_bytes'])} MB of STDF in the archive")  # fmt: skip
+    con.print(
+        "ingested files: "
+        + (", ".join(f"{k} {v:,}" for k, v in ing.items()) or "none")
+        + f"; {_mb(st['ingest_bytes'])} MB of STDF in the archive"
+    )
     if st["last_sync"]:
         t = Table(box=box.SIMPLE_HEAD, title="last sync per source", title_justify="left")
-        for c in ("source", "url", "finished", "status", "listed", "ingested", "duplicate", "unstable", "failed", "MB down", "s"):
-            t.add_column(c, justify="right" if c in ("listed", "ingested", "duplicate", "unstable", "failed", "MB down", "s") else "left")
+        for c in (
+            "source",
+            "url",
+            "finished",
+            "status",
+            "listed",
+            "ingested",
+            "duplicate",
+            "unstable",
+            "failed",
+            "MB down",
+            "s",
+        ):
+            t.add_column(
+                c,
+                justify="right"
+                if c in ("listed", "ingested", "duplicate", "unstable", "failed", "MB down", "s")
+                else "left",
+            )
         for r in st["last_sync"]:
-            t.add_row(r["source"], r["url"], str(r["finished_at"] or r["started_at"])[:19], r["status"] + (f": {r['error']}" if r["error"] else ""),
-                      *(str(r[k] if r[k] is not None else "") for k in ("n_listed", "n_ingested", "n_duplicate", "n_unstable", "n_failed")),
-                      _mb(r["bytes_downloaded"] or 0), f"{r['seconds'] or 0:.1f}")  # fmt: skip
+            t.add_row(
+                r["source"],
+                r["url"],
+                str(r["finished_at"] or r["started_at"])[:19],
+                r["status"] + (f": {r['error']}" if r["error"] else ""),
+                *(
+                    str(r[k] if r[k] is not None else "")
+                    for k in ("n_listed", "n_ingested", "n_duplicate", "n_unstable", "n_failed")
+                ),
+                _mb(r["bytes_downloaded"] or 0),
+                f"{r['seconds'] or 0:.1f}",
+            )
         con.print(t)
     if st["sync"]:
         t = Table(box=box.SIMPLE_HEAD, title="sync ledger: files by state", title_justify="left")
@@ -334,8 +445,10 @@ def config_check(file: str | None, config_opt: str | None) -> int:
     click.echo(f"{cfg.path}: ok")
     click.echo(f"  archive  {cfg.archive}")
     for s in cfg.sources:
-        click.echo(f"  source   {s.name}: {s.display}  include {', '.join(s.include)}"
-                   + (f"  exclude {', '.join(s.exclude)}" if s.exclude else ""))  # fmt: skip
+        click.echo(
+            f"  source   {s.name}: {s.display}  include {', '.join(s.include)}"
+            + (f"  exclude {', '.join(s.exclude)}" if s.exclude else "")
+        )
     click.echo(f"  rules    {len(cfg.rules)}")
     return EXIT_OK
 
@@ -345,5 +458,3 @@ def config_example() -> int:
     """Print a commented example configuration (stdf-duck config example > stdf-duck.toml)."""
     click.echo(EXAMPLE, nl=False)
     return EXIT_OK
-
-

@@ -67,7 +67,9 @@ class ConfigError(ValueError):
     def __init__(self, path: str, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
-        super().__init__(f"{path}: " + ("\n  ".join(problems) if len(problems) == 1 else "\n  " + "\n  ".join(problems)))
+        super().__init__(
+            f"{path}: " + ("\n  ".join(problems) if len(problems) == 1 else "\n  " + "\n  ".join(problems))
+        )
 
 
 @dataclass
@@ -185,8 +187,10 @@ def redact(text: str, secrets: list[str]) -> str:
         if len(f) >= REDACT_ANYWHERE:
             text = text.replace(f, "***")
         else:
-            alone = (rf"(?<![{_WORD}])(?<![{_WORD}][.-]){re.escape(f)}"
-                     rf"(?![{_WORD}])(?![.-][{_WORD}])(?!://)")  # fmt: skip
+            alone = (
+                rf"(?<![{_WORD}])(?<![{_WORD}][.-]){re.escape(f)}"
+                rf"(?![{_WORD}])(?![.-][{_WORD}])(?!://)"
+            )
             text = re.sub(alone, "***", text)
     return text
 
@@ -205,16 +209,43 @@ def find_config(path: str | None = None) -> str:
 _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "": {"archive": dict, "sync": dict, "retry": dict, "sources": list, "rules": list},
     "archive": {"path": str, "on_error": str},
-    "sync": {"workers": int, "download_workers": int, "stable_seconds": (int, float), "keep_downloads": bool,
-             "max_ratio": (int, float), "max_stream_mb": (int, float)},  # fmt: skip
-    "retry": {"attempts": int, "backoff_seconds": (int, float), "max_backoff_seconds": (int, float),
-              "timeout_seconds": (int, float)},  # fmt: skip
-    "sources": {"name": str, "url": str, "user": str, "password": str, "include": list, "exclude": list,
-                "recursive": bool, "passive": bool, "product": str, "stage": str, "options": dict},  # fmt: skip
+    "sync": {
+        "workers": int,
+        "download_workers": int,
+        "stable_seconds": (int, float),
+        "keep_downloads": bool,
+        "max_ratio": (int, float),
+        "max_stream_mb": (int, float),
+    },
+    "retry": {
+        "attempts": int,
+        "backoff_seconds": (int, float),
+        "max_backoff_seconds": (int, float),
+        "timeout_seconds": (int, float),
+    },
+    "sources": {
+        "name": str,
+        "url": str,
+        "user": str,
+        "password": str,
+        "include": list,
+        "exclude": list,
+        "recursive": bool,
+        "passive": bool,
+        "product": str,
+        "stage": str,
+        "options": dict,
+    },
     "rules": {"source": str, "match": str, "product": str, "stage": str},
 }
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "a table", list: "an array",
-               (int, float): "a number"}  # fmt: skip
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    bool: "true or false",
+    dict: "a table",
+    list: "an array",
+    (int, float): "a number",
+}
 
 
 class _Checker:
@@ -236,7 +267,9 @@ class _Checker:
             at = f"{where}.{k}" if where else k
             if k not in spec:
                 close = difflib.get_close_matches(k, list(spec), n=1)
-                self.fail(at, "unknown key" + (f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(spec)}"))
+                self.fail(
+                    at, "unknown key" + (f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(spec)}")
+                )
                 continue
             t = spec[k]
             ok = isinstance(v, t) and not (t in (int, (int, float)) and isinstance(v, bool))

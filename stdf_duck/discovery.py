@@ -165,7 +165,9 @@ def _inflate(path: str, kind: str, limit: int, limits: str) -> tuple[int, bytes,
     return total, first, None
 
 
-def verify_stdf(path: str, max_ratio: float = MAX_RATIO, max_stream_bytes: float = MAX_STREAM_BYTES, strict: bool = True) -> int:
+def verify_stdf(
+    path: str, max_ratio: float = MAX_RATIO, max_stream_bytes: float = MAX_STREAM_BYTES, strict: bool = True
+) -> int:
     """Check a downloaded file before it is materialized (`sync`); returns its decompressed size.
 
     An uncompressed file must start with a FAR record. A gzip / bzip2 / zip / zstd file is
@@ -253,8 +255,12 @@ def _os_error(e: OSError) -> str:
 
 # ---- folders and globs -----------------------------------------------------------------------
 
-_SPECIAL = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-            (stat.S_ISBLK, "a block device"))  # fmt: skip
+_SPECIAL = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def _found(path: str, named: bool = False) -> Item | None:
@@ -263,7 +269,9 @@ def _found(path: str, named: bool = False) -> Item | None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return Item(path, size=0, mtime_ns=0, error="a broken symbolic link" if os.path.islink(path) else "the file disappeared")
+        return Item(
+            path, size=0, mtime_ns=0, error="a broken symbolic link" if os.path.islink(path) else "the file disappeared"
+        )
     except OSError as e:
         return Item(path, size=0, mtime_ns=0, error=_os_error(e))
     if not stat.S_ISREG(st.st_mode):
@@ -426,4 +434,3 @@ def discover(sources: Iterable[str]) -> list[Item]:
 def expand_sources(sources: Iterable[str]) -> list[str]:
     """The paths `discover` finds that can be read (see it): absolute, resolved file paths."""
     return [it.path for it in discover(sources) if it.error is None]
-

@@ -49,16 +49,42 @@ FSYNC = True
 #: ingest statuses of a source whose rows are in the archive ('partial': its decode ended on damage)
 IN_ARCHIVE: tuple[str, ...] = ("ok", "partial", "duplicate")
 #: the status a 'committing' ingest row ends in
-FINAL_STATUS = "CASE WHEN duplicate_of IS NOT NULL THEN 'duplicate' WHEN damage IS NOT NULL THEN 'partial' ELSE 'ok' END"
+FINAL_STATUS = (
+    "CASE WHEN duplicate_of IS NOT NULL THEN 'duplicate' WHEN damage IS NOT NULL THEN 'partial' ELSE 'ok' END"
+)
 #: why a file that failed before is not read again (materialize and sync share the rule: `rerun`)
 KNOWN_BAD = "failed before with this size and mtime (see stdf-duck status; --retry-failed reads it again)"
 
 LEDGER_COLS: tuple[str, ...] = (
-    "path", "size", "mtime", "mtime_ns", "file_id", "content_hash", "status", "error", "damage", "duplicate_of",
-    "product", "stage", "on_error", "part_typ", "test_stage", "lot_id", "n_streams", "stream_size", "n_warnings",
+    "path",
+    "size",
+    "mtime",
+    "mtime_ns",
+    "file_id",
+    "content_hash",
+    "status",
+    "error",
+    "damage",
+    "duplicate_of",
+    "product",
+    "stage",
+    "on_error",
+    "part_typ",
+    "test_stage",
+    "lot_id",
+    "n_streams",
+    "stream_size",
+    "n_warnings",
     *(f"rows_{t}" for t in ARCHIVE_TABLES),
-    "outputs", "staged", "replaced", "seconds", "started_at", "finished_at", "run_id", "writer",
-)  # fmt: skip
+    "outputs",
+    "staged",
+    "replaced",
+    "seconds",
+    "started_at",
+    "finished_at",
+    "run_id",
+    "writer",
+)
 
 
 class ArchiveError(Exception):
@@ -82,7 +108,7 @@ def rerun(in_archive: bool, failed: bool, same: bool, retry_failed: bool = False
 
 
 def utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
 def duck(path: str, read_only: bool = False) -> Any:
@@ -205,7 +231,9 @@ class Ledger:
                 if "lock" not in str(e).lower():
                     raise
                 if time.monotonic() > deadline:
-                    raise ArchiveBusyError(f"{self.path} is open in another process ({one_line(e)}); close it and retry") from None
+                    raise ArchiveBusyError(
+                        f"{self.path} is open in another process ({one_line(e)}); close it and retry"
+                    ) from None
                 if INTERRUPTED.is_set():
                     raise KeyboardInterrupt from None
                 time.sleep(delay)
@@ -235,7 +263,9 @@ class Ledger:
             con.execute("DELETE FROM archive_meta WHERE key = 'format'")
             con.execute("INSERT INTO archive_meta VALUES ('format', ?)", [FORMAT_VERSION])
             if not con.execute("SELECT 1 FROM archive_meta WHERE key = 'created_at'").fetchall():
-                con.execute("INSERT INTO archive_meta VALUES ('created_at', ?)", [utcnow().isoformat(timespec="seconds")])
+                con.execute(
+                    "INSERT INTO archive_meta VALUES ('created_at', ?)", [utcnow().isoformat(timespec="seconds")]
+                )
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -251,7 +281,10 @@ class Ledger:
         except Exception as e:
             raise ArchiveError(f"{legacy} cannot be read to move its ledger to {self.path}: {one_line(e)}") from None
         try:
-            have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'legacy'").fetchall()}
+            have = {
+                r[0]
+                for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'legacy'").fetchall()
+            }
             for t in LEGACY_TABLES:
                 if t in have:
                     con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM legacy.{t}")
@@ -267,7 +300,7 @@ class Ledger:
         for path, staged, outputs, replaced in rows:
             staged, outputs, replaced = staged or [], outputs or [], replaced or []
             complete = True
-            for tmp, rel in zip(staged, outputs):
+            for tmp, rel in zip(staged, outputs, strict=False):
                 src, dst = self.abs(tmp), self.abs(rel)
                 if os.path.exists(src):
                     os.makedirs(os.path.dirname(dst), exist_ok=True)
@@ -279,7 +312,9 @@ class Ledger:
                 if rel not in keep:
                     unlink_output(self.abs(rel))
             if complete:
-                con.execute(f"UPDATE ingest SET status = {FINAL_STATUS}, staged = NULL, replaced = NULL WHERE path = ?", [path])
+                con.execute(
+                    f"UPDATE ingest SET status = {FINAL_STATUS}, staged = NULL, replaced = NULL WHERE path = ?", [path]
+                )
             else:
                 for rel in outputs:
                     unlink_output(self.abs(rel))
@@ -311,4 +346,4 @@ def dicts(con: Any, sql: str, params: Sequence[Any] | None = None) -> list[dict[
     """The rows of a query as dicts."""
     cur = con.execute(sql, list(params or []))
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -282,7 +282,7 @@ def _ns(v: Any) -> int:
         return 0
     if isinstance(v, _dt.datetime):
         if v.tzinfo is None:
-            v = v.replace(tzinfo=_dt.timezone.utc)
+            v = v.replace(tzinfo=_dt.UTC)
         return int(v.timestamp() * 1e9)
     if isinstance(v, (int, float)):
         return int(float(v) * 1e9)

@@ -31,7 +31,6 @@ import re
 import socket
 import threading
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -43,7 +42,16 @@ from .config import Config, SourceConfig
 from .discovery import VerifyError, verify_stdf
 from .ledger import IN_ARCHIVE, KNOWN_BAD, dicts, rerun
 from .ledger import utcnow as _utcnow
-from .remote import TRANSIENT, PermanentError, RemoteFile, UnsafeNameError, matches, not_transient, open_remote, safe_relpath
+from .remote import (
+    TRANSIENT,
+    PermanentError,
+    RemoteFile,
+    UnsafeNameError,
+    matches,
+    not_transient,
+    open_remote,
+    safe_relpath,
+)
 
 __all__ = ["DOWNLOADS", "SyncEntry", "SyncProgress", "SyncReport", "VerifyError", "status", "sync", "verify_stdf"]
 
@@ -148,12 +156,18 @@ def _key(src: SourceConfig, rel: str, remote: Any) -> str:
 
 
 def _ns_time(ns: int) -> _dt.datetime | None:
-    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).replace(tzinfo=None) if ns else None
+    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.UTC).replace(tzinfo=None) if ns else None
 
 
 class _Sync:
     def __init__(
-        self, cfg: Config, progress: SyncProgress, dry_run: bool, ingest: bool, command: str | None, retry_failed: bool = False
+        self,
+        cfg: Config,
+        progress: SyncProgress,
+        dry_run: bool,
+        ingest: bool,
+        command: str | None,
+        retry_failed: bool = False,
     ) -> None:
         self.cfg = cfg
         self.retry_failed = retry_failed
@@ -226,8 +240,13 @@ class _Sync:
                     raise
                 log.warning(
                     "%s: %s failed (attempt %d of %d): %s; retrying in %.1f s",
-                    src.name, what, attempt, self.cfg.attempts, self.redact(one_line(e)), delay,
-                )  # fmt: skip
+                    src.name,
+                    what,
+                    attempt,
+                    self.cfg.attempts,
+                    self.redact(one_line(e)),
+                    delay,
+                )
                 if self.stop.wait(delay):
                     raise _Stopped() from None
                 delay = min(max(delay * 2, 0.1), self.cfg.max_backoff_seconds)
@@ -268,11 +287,25 @@ class _Sync:
             con.executemany(
                 "INSERT INTO sync_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    [e.source, e.rel, e.key, max(e.size, 0), e.mtime_ns, _ns_time(e.mtime_ns), e.state, e.first_seen or now,
-                     now, e.attempts, e.downloaded, self.redact(e.error) if e.error else None, self.report.sync_id, now]
+                    [
+                        e.source,
+                        e.rel,
+                        e.key,
+                        max(e.size, 0),
+                        e.mtime_ns,
+                        _ns_time(e.mtime_ns),
+                        e.state,
+                        e.first_seen or now,
+                        now,
+                        e.attempts,
+                        e.downloaded,
+                        self.redact(e.error) if e.error else None,
+                        self.report.sync_id,
+                        now,
+                    ]
                     for e in latest.values()
                 ],
-            )  # fmt: skip
+            )
             con.execute("COMMIT")
             self.archive.publish(con, force=False)
 
@@ -281,8 +314,10 @@ class _Sync:
         from the ledger (the lock is ours), or in a dry run (no lock) from the catalog's copy."""
         if not os.path.isfile(self.archive.db_path):
             return {}
-        sql = ("SELECT s.remote, s.size, s.mtime_ns, s.state, s.first_seen, i.status, s.key FROM sync_files s "
-               "LEFT JOIN ingest i ON i.path = s.key WHERE s.source = ?")  # fmt: skip
+        sql = (
+            "SELECT s.remote, s.size, s.mtime_ns, s.state, s.first_seen, i.status, s.key FROM sync_files s "
+            "LEFT JOIN ingest i ON i.path = s.key WHERE s.source = ?"
+        )
         con_cm = contextlib.closing(self.archive.reader()) if self.dry_run else self.archive.ledger.open()
         with con_cm as con:
             if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'sync_files'").fetchall():
@@ -308,14 +343,25 @@ class _Sync:
                 if size < 0:
                     raise UnsafeNameError(f"unsafe remote name {name!r}: not a regular file name")
             except UnsafeNameError as e:
-                ent = SyncEntry(src.name, name, 0, 0, f"{src.display}#{name!r}", state="rejected", action="reject",
-                                error=str(e), first_seen=now)  # fmt: skip
+                ent = SyncEntry(
+                    src.name,
+                    name,
+                    0,
+                    0,
+                    f"{src.display}#{name!r}",
+                    state="rejected",
+                    action="reject",
+                    error=str(e),
+                    first_seen=now,
+                )
                 p = prev.get(name)
                 if p is not None and p[3] == "rejected":  # reported once; `status` keeps listing it
                     ent.state, ent.action = "skipped", "skip"
                 out.append(ent)
                 continue
-            ent = SyncEntry(src.name, rel, size, mtime_ns, _key(src, rel, r), in_place=bool(getattr(r, "in_place", False)))
+            ent = SyncEntry(
+                src.name, rel, size, mtime_ns, _key(src, rel, r), in_place=bool(getattr(r, "in_place", False))
+            )
             ent.product_default, ent.stage_default = self.cfg.defaults_for(src, rel)
             p = prev.get(rel)
             if p is not None and p[6] and not ent.in_place:
@@ -331,7 +377,9 @@ class _Sync:
                 ent.error = KNOWN_BAD
             elif same and p is not None and p[3] == "downloaded" and not ent.in_place and self._complete(ent):
                 ent.action = "ingest"
-            elif self.cfg.stable_seconds <= 0 or (same and ent.first_seen is not None and ent.first_seen <= stable_before):
+            elif self.cfg.stable_seconds <= 0 or (
+                same and ent.first_seen is not None and ent.first_seen <= stable_before
+            ):
                 ent.action = "download"
             else:
                 ent.action = "wait"
@@ -416,11 +464,15 @@ class _Sync:
             if (now.size, now.mtime_ns) != (e.size, e.mtime_ns):
                 self._discard(e)
                 e.state = "unstable"
-                e.error = (f"still being written: changed during the download ({e.size:,} -> {now.size:,} bytes); "
-                           "taken by a later sync")  # fmt: skip
+                e.error = (
+                    f"still being written: changed during the download ({e.size:,} -> {now.size:,} bytes); "
+                    "taken by a later sync"
+                )
                 e.size, e.mtime_ns, e.first_seen = now.size, now.mtime_ns, _utcnow()
                 return e
-            verify_stdf(e.local, self.cfg.max_ratio, self.cfg.max_stream_mb * 2**20, strict=self.cfg.on_error == "raise")
+            verify_stdf(
+                e.local, self.cfg.max_ratio, self.cfg.max_stream_mb * 2**20, strict=self.cfg.on_error == "raise"
+            )
             e.state = "downloaded"
         except _Stopped:
             e.state, e.error = "error", "interrupted"
@@ -520,20 +572,42 @@ class _Sync:
         return local
 
     def ingest_batch(self, batch: list[SyncEntry]) -> None:
-        items = [Item(e.local, key=e.key, size=e.size, mtime_ns=e.mtime_ns, product_default=e.product_default,
-                      stage_default=e.stage_default, max_ratio=None) for e in batch]  # fmt: skip  (verified)
+        items = [
+            Item(
+                e.local,
+                key=e.key,
+                size=e.size,
+                mtime_ns=e.mtime_ns,
+                product_default=e.product_default,
+                stage_default=e.stage_default,
+                max_ratio=None,
+            )
+            for e in batch
+        ]  # verified (max_ratio None)
         rep = materialize_items(
-            items, self.archive.root, workers=self.cfg.workers, on_error=self.cfg.on_error, progress=self.progress,
-            command=self.command, lock_held=True, pools=self.pools, retry_failed=self.retry_failed,
-        )  # fmt: skip
+            items,
+            self.archive.root,
+            workers=self.cfg.workers,
+            on_error=self.cfg.on_error,
+            progress=self.progress,
+            command=self.command,
+            lock_held=True,
+            pools=self.pools,
+            retry_failed=self.retry_failed,
+        )
         self.report.materialize.append(rep)
         by_key = {e.key: e for e in batch}
         for o in rep.outcomes:
             e = by_key.get(o.path)
             if e is None:
                 continue
-            e.state = {"ok": "ingested", "partial": "partial", "unchanged": "ingested", "duplicate": "duplicate",
-                       "skipped": "skipped"}.get(o.status, "failed")  # fmt: skip
+            e.state = {
+                "ok": "ingested",
+                "partial": "partial",
+                "unchanged": "ingested",
+                "duplicate": "duplicate",
+                "skipped": "skipped",
+            }.get(o.status, "failed")
             e.error = self.redact(o.error) if o.error else None
             if o.status == "duplicate":
                 e.error = f"same content as {o.duplicate_of}"
@@ -627,19 +701,38 @@ class _Sync:
             for n in names:
                 err = rep.source_errors.get(n)
                 failed = sum(rep.count(s, n) for s in ("failed", "error"))
-                status = ("interrupted" if rep.interrupted else "error" if err
-                          else "failures" if failed or rep.count("rejected", n) or rep.count("partial", n)
-                          else "complete")  # fmt: skip
+                status = (
+                    "interrupted"
+                    if rep.interrupted
+                    else "error"
+                    if err
+                    else "failures"
+                    if failed or rep.count("rejected", n) or rep.count("partial", n)
+                    else "complete"
+                )
                 listed = sum(1 for e in rep.entries if e.source == n)
                 con.execute(
                     "UPDATE syncs SET finished_at = ?, status = ?, error = ?, n_listed = ?, n_unchanged = ?, n_unstable = ?, "
                     "n_downloaded = ?, n_ingested = ?, n_duplicate = ?, n_failed = ?, n_rejected = ?, bytes_downloaded = ?, "
                     "seconds = ? WHERE sync_id = ? AND source = ?",
-                    [_utcnow(), status, err, listed, rep.count("unchanged", n), rep.count("unstable", n),
-                     sum(1 for e in rep.entries if e.source == n and e.downloaded), rep.count("ingested", n),
-                     rep.count("duplicate", n), failed, rep.count("rejected", n),
-                     sum(e.downloaded for e in rep.entries if e.source == n), time.perf_counter() - t0, rep.sync_id, n],
-                )  # fmt: skip
+                    [
+                        _utcnow(),
+                        status,
+                        err,
+                        listed,
+                        rep.count("unchanged", n),
+                        rep.count("unstable", n),
+                        sum(1 for e in rep.entries if e.source == n and e.downloaded),
+                        rep.count("ingested", n),
+                        rep.count("duplicate", n),
+                        failed,
+                        rep.count("rejected", n),
+                        sum(e.downloaded for e in rep.entries if e.source == n),
+                        time.perf_counter() - t0,
+                        rep.sync_id,
+                        n,
+                    ],
+                )
             self.archive.publish(con)
 
     def run(self, names: list[str]) -> None:
@@ -749,18 +842,26 @@ def status(archive: str, failures: int = 20) -> dict[str, Any]:
         def rows(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
             return dicts(con, sql, params)
 
-        out["ingest"] = {r["status"]: r["n"] for r in rows("SELECT status, count(*) AS n FROM ingest GROUP BY ALL ORDER BY 1")}
-        out["ingest_bytes"] = rows("SELECT coalesce(sum(size), 0) AS n FROM ingest WHERE status IN ('ok', 'partial')")[0]["n"]
+        out["ingest"] = {
+            r["status"]: r["n"] for r in rows("SELECT status, count(*) AS n FROM ingest GROUP BY ALL ORDER BY 1")
+        }
+        out["ingest_bytes"] = rows("SELECT coalesce(sum(size), 0) AS n FROM ingest WHERE status IN ('ok', 'partial')")[
+            0
+        ]["n"]
         damage = "damage" if "damage" in {c[0] for c in con.execute("DESCRIBE ingest").fetchall()} else "NULL"
         out["failures"] = rows(
             f"SELECT path AS file, status AS state, coalesce(error, {damage}) AS error, finished_at AS at FROM ingest "
             "WHERE status IN ('failed', 'partial') ORDER BY finished_at DESC LIMIT ?",
             [failures],
         )
-        out["runs"] = rows("SELECT run_id, started_at, status, n_ok, n_unchanged, n_duplicate, n_failed, seconds, command "
-                           "FROM runs ORDER BY run_id DESC LIMIT 5")  # fmt: skip
+        out["runs"] = rows(
+            "SELECT run_id, started_at, status, n_ok, n_unchanged, n_duplicate, n_failed, seconds, command "
+            "FROM runs ORDER BY run_id DESC LIMIT 5"
+        )
         if "sync_files" in tables:
-            out["sync"] = rows("SELECT source, state, count(*) AS n, sum(size) AS bytes FROM sync_files GROUP BY ALL ORDER BY 1, 2")
+            out["sync"] = rows(
+                "SELECT source, state, count(*) AS n, sum(size) AS bytes FROM sync_files GROUP BY ALL ORDER BY 1, 2"
+            )
             out["sync_failures"] = rows(
                 "SELECT source, remote AS file, key, state, error, updated_at AS at FROM sync_files "
                 "WHERE state IN ('failed', 'partial', 'error', 'rejected', 'unstable') ORDER BY updated_at DESC LIMIT ?",

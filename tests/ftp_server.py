@@ -26,7 +26,12 @@ from pyftpdlib.servers import FTPServer, ThreadedFTPServer
 
 class FtpServer:
     def __init__(
-        self, root: str, user: str = "tester", password: str = "s3cret", threaded: bool = False, certfile: str | None = None
+        self,
+        root: str,
+        user: str = "tester",
+        password: str = "s3cret",
+        threaded: bool = False,
+        certfile: str | None = None,
     ) -> None:
         self.root = root
         self.certfile = certfile  # FTPS (explicit TLS, control and data encrypted) with this cert + key

@@ -47,9 +47,12 @@ class SftpServer:
         async def main() -> None:
             self.key = asyncssh.generate_private_key("ssh-ed25519")
             self.server = await asyncssh.create_server(
-                lambda: _Server(self.user, self.password), "127.0.0.1", 0, server_host_keys=[self.key],
+                lambda: _Server(self.user, self.password),
+                "127.0.0.1",
+                0,
+                server_host_keys=[self.key],
                 sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=self.root),
-            )  # fmt: skip
+            )
             self.port = self.server.sockets[0].getsockname()[1]
 
         def run() -> None:

@@ -20,10 +20,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import REPO, expected_of, query, real_file, scalar
 
 import stdf_duck
 from stdf_duck import _native
-from conftest import REPO, expected_of, query, real_file, scalar
 
 # small real files: a Credence D-10 file (2 sites, PTR only) and an Advantest one (4 sites, FTR too)
 SMALL = "test.std"
@@ -449,7 +449,9 @@ def test_parse_to_parquet(small: Path, tmp_path: Path) -> None:
     # DuckDB reads the Hive layout back
     n = scalar(f"SELECT count(*) FROM read_parquet('{out}/results/*/*/*/*.parquet', hive_partitioning = true)")
     assert n == exp["ptr"]["count"]
-    pt = query(f"SELECT DISTINCT part_typ, test_stage, lot_id FROM read_parquet('{out}/parts/*/*/*/*.parquet', hive_partitioning = true)")
+    pt = query(
+        f"SELECT DISTINCT part_typ, test_stage, lot_id FROM read_parquet('{out}/parts/*/*/*/*.parquet', hive_partitioning = true)"
+    )
     assert pt == [("SPM3F", "FT", lot)]
 
 
@@ -525,9 +527,62 @@ def test_contract_columns(table: str, tmp_path: Path) -> None:
         ("far", ["cpu_type", "stdf_ver"]),
         ("mir", ["setup_t", "start_t", "stat_num", "lot_id", "part_typ", "node_nam", "tstr_typ", "job_nam"]),
         ("pir", ["head_num", "site_num"]),
-        ("prr", ["head_num", "site_num", "part_flg", "num_test", "hard_bin", "soft_bin", "x_coord", "y_coord", "test_t", "part_id", "part_txt", "part_fix"]),
-        ("ptr", ["test_num", "head_num", "site_num", "test_flg", "parm_flg", "result", "test_txt", "alarm_id", "opt_flag", "res_scal", "llm_scal", "hlm_scal", "lo_limit", "hi_limit", "units", "c_resfmt", "c_llmfmt", "c_hlmfmt", "lo_spec", "hi_spec"]),
-        ("wrr", ["head_num", "site_grp", "finish_t", "part_cnt", "rtst_cnt", "abrt_cnt", "good_cnt", "func_cnt", "wafer_id"]),
+        (
+            "prr",
+            [
+                "head_num",
+                "site_num",
+                "part_flg",
+                "num_test",
+                "hard_bin",
+                "soft_bin",
+                "x_coord",
+                "y_coord",
+                "test_t",
+                "part_id",
+                "part_txt",
+                "part_fix",
+            ],
+        ),
+        (
+            "ptr",
+            [
+                "test_num",
+                "head_num",
+                "site_num",
+                "test_flg",
+                "parm_flg",
+                "result",
+                "test_txt",
+                "alarm_id",
+                "opt_flag",
+                "res_scal",
+                "llm_scal",
+                "hlm_scal",
+                "lo_limit",
+                "hi_limit",
+                "units",
+                "c_resfmt",
+                "c_llmfmt",
+                "c_hlmfmt",
+                "lo_spec",
+                "hi_spec",
+            ],
+        ),
+        (
+            "wrr",
+            [
+                "head_num",
+                "site_grp",
+                "finish_t",
+                "part_cnt",
+                "rtst_cnt",
+                "abrt_cnt",
+                "good_cnt",
+                "func_cnt",
+                "wafer_id",
+            ],
+        ),
     ],
 )
 def test_raw_tables_spec_fields_in_spec_order(table: str, fields: list[str], tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import FIXTURES, REPO, expected_cases
+
 from stdf_duck import archive as arc
 from stdf_duck.archive import ARCHIVE_TABLES, Archive, SourceError, expand_sources, materialize, sanitize
 
@@ -30,7 +30,11 @@ LAYOUT = re.compile(
     r"^(parts|results|tests|bins|wafers|warnings|files)/part_typ=([^/]+)/test_stage=([^/]+)/lot_id=([^/]+)/([0-9a-f]{32})\.parquet$"
 )
 # fixtures README: lot -> parts (PRRs) and PTR records
-FIXTURE_PARTS = {"multisite_le.stdf": ("MS4LOT", 94, 415), "no_pir.stdf": ("NOPIR01", 25, 69), "mpr_ftr.stdf": ("MPRFTR", 3, 0)}
+FIXTURE_PARTS = {
+    "multisite_le.stdf": ("MS4LOT", 94, 415),
+    "no_pir.stdf": ("NOPIR01", 25, 69),
+    "mpr_ftr.stdf": ("MPRFTR", 3, 0),
+}
 
 
 def real_complete() -> list[tuple[str, Path, dict[str, Any]]]:
@@ -56,7 +60,9 @@ def q(root: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 def parquet_files(root: Path | str) -> list[str]:
     """The Parquet files of the archive's tables."""
     root = Path(root)
-    return sorted(str(p.relative_to(root)).replace(os.sep, "/") for t in ARCHIVE_TABLES for p in (root / t).rglob("*.parquet"))
+    return sorted(
+        str(p.relative_to(root)).replace(os.sep, "/") for t in ARCHIVE_TABLES for p in (root / t).rglob("*.parquet")
+    )
 
 
 def cli(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -130,7 +136,10 @@ def test_real_files_row_counts_equal_reference(real_archive: Any) -> None:
             assert (lot or "") == exp["mir"]["LOT_ID"].strip(), name
             assert (part_typ or "") == exp["mir"]["PART_TYP"].strip(), name
             if exp["record_counts"].get("WIR"):
-                assert con.execute("SELECT count(*) FROM wafers WHERE file_id = ?", [fid]).fetchone()[0] == exp["record_counts"]["WIR"]
+                assert (
+                    con.execute("SELECT count(*) FROM wafers WHERE file_id = ?", [fid]).fetchone()[0]
+                    == exp["record_counts"]["WIR"]
+                )
     finally:
         con.close()
 
@@ -144,9 +153,7 @@ def test_hive_layout_partition_values_and_zstd(real_archive: Any) -> None:
     # partition directories carry the MIR values, sanitized
     mir = {
         fid: (pt, st, lot)
-        for fid, pt, st, lot in q(
-            root, "SELECT file_id, source_part_typ, source_test_stage, source_lot_id FROM files"
-        )
+        for fid, pt, st, lot in q(root, "SELECT file_id, source_part_typ, source_test_stage, source_lot_id FROM files")
     }
     by_table: dict[str, set[str]] = {t: set() for t in ARCHIVE_TABLES}
     for rel in files:
@@ -192,7 +199,9 @@ def test_views_and_other_readers_agree(real_archive: Any) -> None:
     assert lf.filter(pl.col("complete")).select(pl.len()).collect().item() == want_parts
     assert lf.select(pl.len()).collect().item() == dset.count_rows() == q(root, "SELECT count(*) FROM parts")[0][0]
     # a yield query on the views
-    rows = q(root, "SELECT lot_id, count(*), sum(passed::INT) FROM parts WHERE is_final AND part_typ = 'GOLD8BAR' GROUP BY 1")
+    rows = q(
+        root, "SELECT lot_id, count(*), sum(passed::INT) FROM parts WHERE is_final AND part_typ = 'GOLD8BAR' GROUP BY 1"
+    )
     assert len(rows) == 1 and rows[0][0] == "GAL-LOT"
 
 
@@ -295,8 +304,9 @@ def test_failed_files_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     # failed files are not read again while unchanged (reported once, like sync); retry_failed reads them
     again = materialize([fx("corrupt.stdf"), fx("multisite_le.stdf")], root, workers=1)
     assert again.ok and sorted((Path(o.path).name, o.status) for o in again.outcomes) == [
-        ("corrupt.stdf", "skipped"), ("multisite_le.stdf", "unchanged")
-    ]  # fmt: skip
+        ("corrupt.stdf", "skipped"),
+        ("multisite_le.stdf", "unchanged"),
+    ]
     retried = materialize([fx("corrupt.stdf")], root, workers=1, retry_failed=True)
     assert [o.status for o in retried.outcomes] == ["failed"] and "offset 84" in (retried.outcomes[0].error or "")
 
@@ -333,7 +343,10 @@ def test_concatenated_streams_go_to_their_own_lot(tmp_path: Path) -> None:
 
 
 def test_workers_give_the_same_archive(tmp_path: Path) -> None:
-    srcs = [fx(n) for n in ("multisite_le.stdf", "no_pir.stdf", "mpr_ftr.stdf", "concat.stdf", "v4_2007.stdf", "latin1.stdf")]
+    srcs = [
+        fx(n)
+        for n in ("multisite_le.stdf", "no_pir.stdf", "mpr_ftr.stdf", "concat.stdf", "v4_2007.stdf", "latin1.stdf")
+    ]
     one, two = tmp_path / "one", tmp_path / "two"
     r1 = materialize(srcs, one, workers=1)
     r2 = materialize(srcs, two, workers=3)
@@ -342,8 +355,14 @@ def test_workers_give_the_same_archive(tmp_path: Path) -> None:
     for t in ARCHIVE_TABLES:
         assert q(one, f"SELECT count(*) FROM {t}") == q(two, f"SELECT count(*) FROM {t}")
     assert dict(q(one, "SELECT lot_id, count(*) FROM parts GROUP BY 1")) == {
-        "MS4LOT": 94, "NOPIR01": 25, "MPRFTR": 3, "CONCAT_A": 16, "CONCAT_B": 17, "SCAN2007": 1, "LATIN1": 1,
-    }  # fmt: skip
+        "MS4LOT": 94,
+        "NOPIR01": 25,
+        "MPRFTR": 3,
+        "CONCAT_A": 16,
+        "CONCAT_B": 17,
+        "SCAN2007": 1,
+        "LATIN1": 1,
+    }
 
 
 def test_sanitize() -> None:
@@ -405,7 +424,9 @@ def test_sql_templates_are_package_data() -> None:
 
     d = resources.files("stdf_duck").joinpath("sql", "archive")
     names = sorted(f.name for f in d.iterdir() if f.name.endswith(".sql"))
-    assert names == sorted(["scan_files.sql", "ledger.sql", "sync.sql", "view.sql", *(f"copy_{t}.sql" for t in ARCHIVE_TABLES)])
+    assert names == sorted(
+        ["scan_files.sql", "ledger.sql", "sync.sql", "view.sql", *(f"copy_{t}.sql" for t in ARCHIVE_TABLES)]
+    )
     # stdf_duck.connect() runs stdf_duck/sql/*.sql: the templates must not be there
     assert not any(f.name.endswith(".sql") for f in resources.files("stdf_duck").joinpath("sql").iterdir())
 
@@ -439,7 +460,7 @@ def consistent(root: Path) -> None:
     """Whatever the moment of a kill: every visible Parquet file is whole, nothing else is visible."""
     for rel in parquet_files(root):
         assert LAYOUT.match(rel), rel
-        pq.ParquetFile(root / rel).metadata  # a partial file has no footer: this raises
+        _ = pq.ParquetFile(root / rel).metadata  # a partial file has no footer: this raises
 
 
 def archive_counts(root: Path) -> dict[str, int]:
@@ -468,11 +489,13 @@ def test_kill_at_a_random_moment_then_rerun(tmp_path: Path, kill_reference: Any,
     root = tmp_path / "arch"
     rnd = random.Random(seed)
     workers = "2" if seed % 2 else "1"
-    for attempt in range(2):  # two kills in a row, then a clean run
+    for _attempt in range(2):  # two kills in a row, then a clean run
         p = subprocess.Popen(
             [sys.executable, "-m", "stdf_duck.cli", "materialize", *srcs, "--archive", str(root), "-j", workers, "-q"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(rnd.uniform(0.05, took * 1.2))
         p.send_signal(signal.SIGKILL)  # the parent only: its workers must notice and exit
         p.wait()
@@ -538,8 +561,10 @@ def test_interrupt_keeps_finished_files_and_exits_130(tmp_path: Path, kill_refer
     root = tmp_path / "arch"
     p = subprocess.Popen(
         [sys.executable, "-m", "stdf_duck.cli", "materialize", *srcs, "--archive", str(root), "-j", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not list(root.glob("parts/*/*/*/*.parquet")) and p.poll() is None:  # the first file is published
         assert time.monotonic() < deadline
@@ -582,9 +607,22 @@ def test_native_and_rewrite_routes_write_the_same_archive(tmp_path: Path) -> Non
     for route, ext in (("native", str(built)), ("rewrite", str(tmp_path / "no-extension"))):
         roots[route] = tmp_path / route
         r = subprocess.run(
-            [sys.executable, "-m", "stdf_duck.cli", "materialize", *srcs, "--archive", str(roots[route]), "-q", "-j", "1"],
-            capture_output=True, text=True, env={**os.environ, "STDF_DUCK_EXTENSION": ext},
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "stdf_duck.cli",
+                "materialize",
+                *srcs,
+                "--archive",
+                str(roots[route]),
+                "-q",
+                "-j",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "STDF_DUCK_EXTENSION": ext},
+        )
         assert r.returncode == 0, r.stderr
         assert q(roots[route], "SELECT DISTINCT writer LIKE '%' || ? FROM ingest", route) == [(True,)]
     files = parquet_files(roots["native"])
@@ -594,7 +632,9 @@ def test_native_and_rewrite_routes_write_the_same_archive(tmp_path: Path) -> Non
         a, b = (str(roots[r] / rel) for r in ("native", "rewrite"))
         assert pq.read_schema(a) == pq.read_schema(b), rel
         for x, y in ((a, b), (b, a)):
-            diff = con.execute(f"SELECT count(*) FROM (FROM read_parquet('{x}') EXCEPT ALL FROM read_parquet('{y}'))").fetchall()
+            diff = con.execute(
+                f"SELECT count(*) FROM (FROM read_parquet('{x}') EXCEPT ALL FROM read_parquet('{y}'))"
+            ).fetchall()
             assert diff == [(0,)], rel
 
 
@@ -603,7 +643,10 @@ def test_duplicate_of_a_changed_file_is_written_in_the_same_run(tmp_path: Path) 
     shutil.copy(fx("multisite_le.stdf"), a)
     shutil.copy(fx("multisite_le.stdf"), b)
     materialize([str(a), str(b)], root, workers=1)
-    assert dict(q(root, "SELECT regexp_extract(path, '[^/]+$'), status FROM ingest")) == {"a.stdf": "ok", "b.stdf": "duplicate"}
+    assert dict(q(root, "SELECT regexp_extract(path, '[^/]+$'), status FROM ingest")) == {
+        "a.stdf": "ok",
+        "b.stdf": "duplicate",
+    }
     time.sleep(0.01)
     shutil.copy(fx("no_pir.stdf"), a)  # b's content is now only in b
     report = materialize([str(a), str(b)], root, workers=1)

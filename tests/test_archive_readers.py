@@ -18,14 +18,21 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from conftest import FIXTURES, REPO
+
 from stdf_duck.archive import Archive, materialize
 
 CLI_DUCKDB = REPO / ".venv" / "bin" / "duckdb"
 # fixtures README: file -> parts (PIR..PRR)
-PARTS = {"multisite_le.stdf": 94, "multisite_be.stdf": 94, "no_pir.stdf": 25, "mpr_ftr.stdf": 3, "concat.stdf": 33,
-         "v4_2007.stdf": 1, "latin1.stdf": 1}  # fmt: skip
+PARTS = {
+    "multisite_le.stdf": 94,
+    "multisite_be.stdf": 94,
+    "no_pir.stdf": 25,
+    "mpr_ftr.stdf": 3,
+    "concat.stdf": 33,
+    "v4_2007.stdf": 1,
+    "latin1.stdf": 1,
+}
 FIRST = ["multisite_le.stdf"]
 MORE = ["multisite_be.stdf", "no_pir.stdf", "mpr_ftr.stdf", "concat.stdf", "v4_2007.stdf", "latin1.stdf"]
 
@@ -79,16 +86,25 @@ class Reader:
         self.ready, self.stop = tmp / f"ready-{mode}", tmp / f"stop-{mode}"
         db = str(root / "archive.duckdb")
         if mode == "cli":
-            self.p = subprocess.Popen([str(CLI_DUCKDB), db, "-csv", "-noheader"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+            self.p = subprocess.Popen(
+                [str(CLI_DUCKDB), db, "-csv", "-noheader"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             self.sent = 0
             self.feeding = True
             self.feeder = threading.Thread(target=self._feed, daemon=True)
             self._send()
             self.feeder.start()
         else:
-            self.p = subprocess.Popen([sys.executable, "-c", READER, db, mode, str(self.ready), str(self.stop)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+            self.p = subprocess.Popen(
+                [sys.executable, "-c", READER, db, mode, str(self.ready), str(self.stop)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             deadline = time.monotonic() + 30
             while not self.ready.exists():
                 assert self.p.poll() is None, self.p.communicate()
@@ -143,8 +159,17 @@ def test_reader_holding_the_catalog_does_not_stop_materialize(first_archive: Pat
         st = cli("status", str(root), "--json")
         assert st.returncode == 0, st.stderr
         assert json.loads(st.stdout)["ingest"] == {"ok": 1 + len(MORE)}
-        qr = cli("query", "--archive", str(root), "-f", "csv", "SELECT count(*), sum(rows_parts) FROM ingest WHERE status = 'ok'")
-        assert qr.returncode == 0 and qr.stdout.splitlines()[1] == f"{1 + len(MORE)},{sum(PARTS[n] for n in FIRST + MORE)}", qr.stderr
+        qr = cli(
+            "query",
+            "--archive",
+            str(root),
+            "-f",
+            "csv",
+            "SELECT count(*), sum(rows_parts) FROM ingest WHERE status = 'ok'",
+        )
+        assert (
+            qr.returncode == 0 and qr.stdout.splitlines()[1] == f"{1 + len(MORE)},{sum(PARTS[n] for n in FIRST + MORE)}"
+        ), qr.stderr
     finally:
         got = reader.finish()
     total = sum(PARTS[n] for n in FIRST + MORE)
@@ -164,8 +189,10 @@ def test_reader_holding_the_catalog_does_not_stop_sync(tmp_path: Path, mode: str
     drop.mkdir()
     shutil.copy(fx("multisite_le.stdf"), drop)
     toml = tmp_path / "stdf-duck.toml"
-    toml.write_text('[archive]\npath = "archive"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
-                    f'[[sources]]\nname = "drop"\nurl = "{drop}"\ninclude = ["*.stdf"]\n')  # fmt: skip
+    toml.write_text(
+        '[archive]\npath = "archive"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
+        f'[[sources]]\nname = "drop"\nurl = "{drop}"\ninclude = ["*.stdf"]\n'
+    )
     assert cli("sync", "--config", str(toml), "-q").returncode == 0
     root = tmp_path / "archive"
     for n in MORE:
@@ -193,7 +220,9 @@ def test_status_and_query_work_while_a_writer_holds_the_archive(first_archive: P
         st = cli("status", str(root), "--json")
         assert st.returncode == 0, st.stderr
         assert json.loads(st.stdout)["ingest"] == {"ok": 1}
-        r = cli("query", "--archive", str(root), "-f", "csv", "SELECT count(*), (SELECT min(status) FROM ingest) FROM parts")
+        r = cli(
+            "query", "--archive", str(root), "-f", "csv", "SELECT count(*), (SELECT min(status) FROM ingest) FROM parts"
+        )
         assert r.returncode == 0 and r.stdout.splitlines()[1] == "94,ok", r.stderr
         assert q(root, "SELECT count(*), min(status) FROM ingest") == [(1, "ok")]
 
@@ -214,7 +243,10 @@ def test_the_catalog_holds_views_and_a_copy_of_the_ledger(first_archive: Path) -
         assert os.fstat(old.fileno()).st_nlink == 0  # replaced, not written in place
         old.seek(0)
         assert old.read() == before
-    assert q(root, "SELECT run_id, status, n_unchanged FROM runs ORDER BY 1") == [(1, "complete", 0), (2, "complete", 1)]
+    assert q(root, "SELECT run_id, status, n_unchanged FROM runs ORDER BY 1") == [
+        (1, "complete", 0),
+        (2, "complete", 1),
+    ]
     assert not [p for p in os.listdir(root) if ".tmp" in p]
 
 
@@ -231,11 +263,19 @@ def test_duckdb_cli_opens_the_catalog(tmp_path: Path) -> None:
     assert materialize([fx(n) for n in names], root, workers=1).ok
     version = subprocess.run([str(CLI_DUCKDB), "--version"], capture_output=True, text=True).stdout.strip()
     r = subprocess.run(
-        [str(CLI_DUCKDB), "-readonly", str(root / "archive.duckdb"), "-csv", "-noheader", "-c",
-         "SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM ingest WHERE status = 'ok'), "
-         "(SELECT count(*) FROM results), (SELECT count(*) FROM warnings);"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            str(CLI_DUCKDB),
+            "-readonly",
+            str(root / "archive.duckdb"),
+            "-csv",
+            "-noheader",
+            "-c",
+            "SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM ingest WHERE status = 'ok'), "
+            "(SELECT count(*) FROM results), (SELECT count(*) FROM warnings);",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0 and not r.stderr, f"DuckDB CLI {version} (Python duckdb {duckdb.__version__}): {r.stderr}"
     n_parts, n_ok, n_results, _ = (int(x) for x in r.stdout.strip().split(","))
     with stdf_duck.connect() as con:
@@ -246,8 +286,11 @@ def test_duckdb_cli_opens_the_catalog(tmp_path: Path) -> None:
     assert (n_parts, n_ok, n_results) == (want_parts, len(names), want_results)
     assert n_parts == sum(PARTS[n] for n in names)
     # and read-write, as `duckdb archive.duckdb` opens it: the views answer the same
-    r = subprocess.run([str(CLI_DUCKDB), str(root / "archive.duckdb"), "-csv", "-noheader", "-c", "SELECT count(*) FROM parts"],
-                       capture_output=True, text=True)  # fmt: skip
+    r = subprocess.run(
+        [str(CLI_DUCKDB), str(root / "archive.duckdb"), "-csv", "-noheader", "-c", "SELECT count(*) FROM parts"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0 and r.stdout.strip() == str(n_parts), r.stderr
 
 
@@ -256,15 +299,30 @@ def test_duckdb_cli_opens_the_catalog(tmp_path: Path) -> None:
 
 def test_partial_file_in_summary_ledger_status_and_warnings(tmp_path: Path) -> None:
     root = tmp_path / "arch"
-    args = ["materialize", fx("truncated.stdf"), fx("multisite_le.stdf"), "--archive", str(root), "--on-error", "warn", "-j", "1"]
+    args = [
+        "materialize",
+        fx("truncated.stdf"),
+        fx("multisite_le.stdf"),
+        "--archive",
+        str(root),
+        "--on-error",
+        "warn",
+        "-j",
+        "1",
+    ]
     r = cli(*args)
     assert r.returncode == 1, r.stderr  # rows were lost: reported once
     assert "partial (written up to damage)" in r.stdout and "truncated.stdf: partial" in r.stderr
     # fixtures README: the cut PTR is record 53 at byte 1808; 8 PIRs before it
-    (status, damage, rows_parts), = q(root, "SELECT status, damage, rows_parts FROM ingest WHERE path LIKE '%truncated.stdf'")
+    ((status, damage, rows_parts),) = q(
+        root, "SELECT status, damage, rows_parts FROM ingest WHERE path LIKE '%truncated.stdf'"
+    )
     assert status == "partial" and "truncated at byte 1,808" in damage and rows_parts == 8
-    w = q(root, "SELECT w.path, w.record_index, w.byte_offset, w.code, w.file_id = f.file_id FROM warnings w "
-                "JOIN files f ON f.file_name = 'truncated.stdf' WHERE w.code = 'truncated'")  # fmt: skip
+    w = q(
+        root,
+        "SELECT w.path, w.record_index, w.byte_offset, w.code, w.file_id = f.file_id FROM warnings w "
+        "JOIN files f ON f.file_name = 'truncated.stdf' WHERE w.code = 'truncated'",
+    )
     assert w == [(os.path.realpath(fx("truncated.stdf")), 53, 1808, "truncated", True)]
     assert q(root, "SELECT status, n_ok, n_partial FROM runs") == [("failures", 1, 1)]
     st = json.loads(cli("status", str(root), "--json").stdout)
@@ -309,12 +367,17 @@ def test_sync_reports_a_partial_file_once(tmp_path: Path) -> None:
     for n in ("truncated.stdf", "no_pir.stdf"):
         shutil.copy(fx(n), drop)
     toml = tmp_path / "stdf-duck.toml"
-    toml.write_text('[archive]\npath = "archive"\non_error = "warn"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
-                    f'[[sources]]\nname = "drop"\nurl = "{drop}"\ninclude = ["*.stdf"]\n')  # fmt: skip
+    toml.write_text(
+        '[archive]\npath = "archive"\non_error = "warn"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
+        f'[[sources]]\nname = "drop"\nurl = "{drop}"\ninclude = ["*.stdf"]\n'
+    )
     first = cli("sync", "--config", str(toml))
     assert first.returncode == 1 and "partial" in first.stdout, first.stderr
     root = tmp_path / "archive"
-    assert dict(q(root, "SELECT remote, state FROM sync_files")) == {"truncated.stdf": "partial", "no_pir.stdf": "ingested"}
+    assert dict(q(root, "SELECT remote, state FROM sync_files")) == {
+        "truncated.stdf": "partial",
+        "no_pir.stdf": "ingested",
+    }
     assert q(root, "SELECT count(*) FROM parts") == [(8 + 25,)]  # fixtures README: 8 PIRs before the cut
     again = cli("sync", "--config", str(toml))
     assert again.returncode == 0, again.stderr
@@ -349,7 +412,12 @@ def test_null_partition_value_is_sql_null_in_the_views(tmp_path: Path) -> None:
     materialize([fx("multisite_le.stdf")], root, stage="  ", workers=1)  # an empty stage: __NULL__
     assert all("/test_stage=__NULL__/" in str(p) for p in root.glob("parts/*/*/*/*.parquet"))
     for t in ("parts", "results", "files", "warnings"):
-        assert q(root, f"SELECT count(*) FILTER (test_stage IS NULL), count(*) FILTER (test_stage = '__NULL__') FROM {t}")[0][1] == 0
+        assert (
+            q(root, f"SELECT count(*) FILTER (test_stage IS NULL), count(*) FILTER (test_stage = '__NULL__') FROM {t}")[
+                0
+            ][1]
+            == 0
+        )
     assert q(root, "SELECT count(*) FROM parts WHERE test_stage IS NULL") == [(94,)]
     assert q(root, "SELECT DISTINCT part_typ, test_stage, lot_id FROM parts") == [("SYNPART-A1", None, "MS4LOT")]
     # and through `stdf-duck query --archive` (views made over the archive's actual location)
@@ -367,14 +435,20 @@ def make_legacy(root: Path) -> None:
     old = root / "old.duckdb"
     con = duckdb.connect(str(old))
     con.execute(f"ATTACH '{led / 'ledger.duckdb'}' AS led (READ_ONLY)")
-    con.execute("CREATE TABLE ingest AS SELECT * EXCLUDE (damage, rows_warnings) REPLACE "
-                "(list_filter(outputs, lambda x: NOT starts_with(x, 'warnings/')) AS outputs) FROM led.ingest")  # fmt: skip
+    con.execute(
+        "CREATE TABLE ingest AS SELECT * EXCLUDE (damage, rows_warnings) REPLACE "
+        "(list_filter(outputs, lambda x: NOT starts_with(x, 'warnings/')) AS outputs) FROM led.ingest"
+    )
     con.execute("CREATE TABLE runs AS SELECT * EXCLUDE (n_partial, n_skipped) FROM led.runs")
     con.execute("DETACH led")
-    con.execute("CREATE TABLE archive_meta AS SELECT * FROM (VALUES ('format', '1'), ('created_at', '2026-01-01T00:00:00')) t(key, value)")
+    con.execute(
+        "CREATE TABLE archive_meta AS SELECT * FROM (VALUES ('format', '1'), ('created_at', '2026-01-01T00:00:00')) t(key, value)"
+    )
     for t in ("parts", "results", "tests", "bins", "wafers", "files"):
-        con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{root}/{t}/*/*/*/*.parquet', hive_partitioning = true, "
-                    "hive_types = {'part_typ': 'VARCHAR', 'test_stage': 'VARCHAR', 'lot_id': 'VARCHAR'}, union_by_name = true)")  # fmt: skip
+        con.execute(
+            f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{root}/{t}/*/*/*/*.parquet', hive_partitioning = true, "
+            "hive_types = {'part_typ': 'VARCHAR', 'test_stage': 'VARCHAR', 'lot_id': 'VARCHAR'}, union_by_name = true)"
+        )
     con.close()
     shutil.rmtree(led)
     shutil.rmtree(root / "warnings")
@@ -398,9 +472,14 @@ def test_older_archive_is_read_then_migrated_on_first_write(first_archive: Path,
     assert got["held_after"] == got["reconnected"] == 94 + 25
     assert (root / "_ledger" / "ledger.duckdb").is_file()
     assert q(root, "SELECT key, value FROM archive_meta WHERE key IN ('format', 'created_at') ORDER BY 1") == [
-        ("created_at", "2026-01-01T00:00:00"), ("format", "2")
-    ]  # fmt: skip
-    assert q(root, "SELECT run_id, status, n_ok, n_unchanged FROM runs ORDER BY 1") == [(1, "complete", 1, 0), (2, "complete", 1, 1)]
+        ("created_at", "2026-01-01T00:00:00"),
+        ("format", "2"),
+    ]
+    assert q(root, "SELECT run_id, status, n_ok, n_unchanged FROM runs ORDER BY 1") == [
+        (1, "complete", 1, 0),
+        (2, "complete", 1, 1),
+    ]
     assert q(root, "SELECT table_type, count(*) FROM information_schema.tables GROUP BY 1 ORDER BY 1") == [
-        ("BASE TABLE", 5), ("VIEW", 7)
-    ]  # fmt: skip
+        ("BASE TABLE", 5),
+        ("VIEW", 7),
+    ]

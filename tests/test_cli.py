@@ -15,21 +15,36 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import FIXTURES, REPO, expected_of, real_file
+
 from stdf_duck.archive import ARCHIVE_TABLES
 
 README_COUNTS = {  # tests/fixtures/README.md, multisite_le.stdf: records per type
-    "ATR": 1, "DTR": 2, "FAR": 1, "FTR": 176, "HBR": 20, "MIR": 1, "MPR": 94, "MRR": 1, "PCR": 5, "PIR": 94,
-    "PMR": 16, "PRR": 94, "PTR": 415, "SBR": 50, "SDR": 1, "TSR": 40, "WCR": 1, "WIR": 2, "WRR": 2,
-}  # fmt: skip
+    "ATR": 1,
+    "DTR": 2,
+    "FAR": 1,
+    "FTR": 176,
+    "HBR": 20,
+    "MIR": 1,
+    "MPR": 94,
+    "MRR": 1,
+    "PCR": 5,
+    "PIR": 94,
+    "PMR": 16,
+    "PRR": 94,
+    "PTR": 415,
+    "SBR": 50,
+    "SDR": 1,
+    "TSR": 40,
+    "WCR": 1,
+    "WIR": 2,
+    "WRR": 2,
+}
 
 
 def run(*args: str, stdin: str | None = None, cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -53,7 +68,9 @@ def one_error_line(r: subprocess.CompletedProcess[str]) -> str:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli") / "arch"
-    r = run("materialize", fx("multisite_le.stdf"), fx("no_pir.stdf"), fx("mpr_ftr.stdf"), "--archive", str(root), "-j", "1")
+    r = run(
+        "materialize", fx("multisite_le.stdf"), fx("no_pir.stdf"), fx("mpr_ftr.stdf"), "--archive", str(root), "-j", "1"
+    )
     assert r.returncode == 0, r.stderr
     return root
 
@@ -163,28 +180,51 @@ def test_info_errors(tmp_path: Path) -> None:
 
 
 def test_query_stdf_functions_without_archive() -> None:
-    r = run("query", "-f", "csv", f"SELECT site_num, count(*) AS n FROM stdf_parts('{fx('multisite_le.stdf')}') GROUP BY 1 ORDER BY 1")
+    r = run(
+        "query",
+        "-f",
+        "csv",
+        f"SELECT site_num, count(*) AS n FROM stdf_parts('{fx('multisite_le.stdf')}') GROUP BY 1 ORDER BY 1",
+    )
     assert r.returncode == 0, r.stderr
     rows = list(csv.reader(io.StringIO(r.stdout)))
     assert rows == [["site_num", "n"], ["1", "32"], ["2", "30"], ["3", "16"], ["4", "16"]]
 
 
 def test_query_archive_views_and_ledger(archive: Path) -> None:
-    r = run("query", "--db", str(archive), "-f", "json",
-            "SELECT lot_id, count(*) AS parts, sum(passed::INT) AS good FROM parts GROUP BY 1 ORDER BY 1")  # fmt: skip
+    r = run(
+        "query",
+        "--db",
+        str(archive),
+        "-f",
+        "json",
+        "SELECT lot_id, count(*) AS parts, sum(passed::INT) AS good FROM parts GROUP BY 1 ORDER BY 1",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [
         {"lot_id": "MPRFTR", "parts": 3, "good": 1},
         {"lot_id": "MS4LOT", "parts": 94, "good": 76},
         {"lot_id": "NOPIR01", "parts": 25, "good": 21},
     ]
-    r = run("query", "--db", str(archive / "archive.duckdb"), "-f", "csv",
-            "SELECT count(*) FILTER (status = 'ok'), sum(rows_parts) FROM ingest")  # fmt: skip
+    r = run(
+        "query",
+        "--db",
+        str(archive / "archive.duckdb"),
+        "-f",
+        "csv",
+        "SELECT count(*) FILTER (status = 'ok'), sum(rows_parts) FROM ingest",
+    )
     assert list(csv.reader(io.StringIO(r.stdout)))[1] == ["3", str(94 + 25 + 3)]
     # a test across lots, through the results view and the tests view
-    r = run("query", "--db", str(archive), "-f", "csv",
-            "SELECT t.test_name, count(*), sum(r.result) FROM results r JOIN tests t USING (file_id, test_num) "
-            "WHERE r.test_num = 1020 AND r.lot_id = 'MS4LOT' GROUP BY 1")  # fmt: skip
+    r = run(
+        "query",
+        "--db",
+        str(archive),
+        "-f",
+        "csv",
+        "SELECT t.test_name, count(*), sum(r.result) FROM results r JOIN tests t USING (file_id, test_num) "
+        "WHERE r.test_num = 1020 AND r.lot_id = 'MS4LOT' GROUP BY 1",
+    )
     (name, n, s) = list(csv.reader(io.StringIO(r.stdout)))[1]
     assert (name, int(n)) == ("IDD_ACTIVE", 89) and abs(float(s) - 1.1173553466796875) < 1e-9
 
@@ -232,7 +272,9 @@ def test_query_works_after_the_archive_moved(archive: Path, tmp_path: Path) -> N
     # the copy's own views still point at the original: query --db uses the real location
     os.rename(archive, archive.with_name("elsewhere"))
     try:
-        assert run("query", "--db", str(moved), "-f", "csv", "SELECT count(*) FROM wafers").stdout.splitlines()[1] == "3"
+        assert (
+            run("query", "--db", str(moved), "-f", "csv", "SELECT count(*) FROM wafers").stdout.splitlines()[1] == "3"
+        )
     finally:
         os.rename(archive.with_name("elsewhere"), archive)
 
@@ -267,10 +309,23 @@ def test_materialize_quiet_and_not_a_tty(tmp_path: Path) -> None:
 def test_materialize_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     p = subprocess.Popen(
-        [sys.executable, "-m", "stdf_duck.cli", "materialize", fx("multisite_le.stdf"), fx("no_pir.stdf"),
-         "--archive", str(tmp_path / "a"), "-j", "1"],
-        stdin=slave, stdout=slave, stderr=slave, env={**os.environ, "COLUMNS": "200", "TERM": "xterm"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "stdf_duck.cli",
+            "materialize",
+            fx("multisite_le.stdf"),
+            fx("no_pir.stdf"),
+            "--archive",
+            str(tmp_path / "a"),
+            "-j",
+            "1",
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "200", "TERM": "xterm"},
+    )
     os.close(slave)
     buf = b""
     while True:
@@ -296,7 +351,9 @@ def test_materialize_archive_layout(tmp_path: Path) -> None:
     r = run("materialize", fx("mpr_ftr.stdf"), "--archive", str(root), "--product", "P1", "--stage", "FT2", "-q")
     assert r.returncode == 0
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet"))
-    assert [f.split("/")[:4] for f in files] == [[t, "part_typ=P1", "test_stage=FT2", "lot_id=MPRFTR"] for t in sorted(ARCHIVE_TABLES)]
+    assert [f.split("/")[:4] for f in files] == [
+        [t, "part_typ=P1", "test_stage=FT2", "lot_id=MPRFTR"] for t in sorted(ARCHIVE_TABLES)
+    ]
 
 
 # ---- convert ---------------------------------------------------------------------------------
@@ -334,8 +391,13 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
         pytest.skip("maturin is not installed")
     build_env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
     wheels = tmp_path / "wheels"
-    b = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
-                       cwd=tmp_path, env=build_env, capture_output=True, text=True)  # fmt: skip
+    b = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+        cwd=tmp_path,
+        env=build_env,
+        capture_output=True,
+        text=True,
+    )
     assert b.returncode == 0, (b.stdout + b.stderr)[-3000:]
     (wheel,) = wheels.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -345,16 +407,35 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     vpy = venv / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(vpy), "install", "--quiet", "--no-deps",
-                    "--no-index", str(wheel)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(vpy),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+    )
     # runtime dependencies from this environment, offline (after the venv's own site-packages)
-    site = Path(subprocess.check_output([str(vpy), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], text=True).strip())
+    site = Path(
+        subprocess.check_output(
+            [str(vpy), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], text=True
+        ).strip()
+    )
     (site / "_deps_from_dev_venv.pth").write_text(sysconfig.get_path("purelib") + "\n")
     work = tmp_path / "elsewhere"
     work.mkdir()
     shutil.copy(fx("multisite_le.stdf"), work / "lot.stdf")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "STDF_DUCK_EXTENSION")}
-    where = subprocess.check_output([str(vpy), "-c", "import stdf_duck.archive as a; print(a.__file__)"], cwd=work, env=env, text=True)
+    where = subprocess.check_output(
+        [str(vpy), "-c", "import stdf_duck.archive as a; print(a.__file__)"], cwd=work, env=env, text=True
+    )
     assert where.startswith(str(venv)), where
     # the DuckDB extension ships in the wheel: stdf_* SQL runs on the native route from the installed package
     probe = (
@@ -369,10 +450,17 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
     assert ext.startswith(str(site)), ext
     _readme_cli_recipe(work, venv, env)
     exe = str(venv / "bin" / "stdf-duck")
-    r = subprocess.run([exe, "materialize", "lot.stdf", "--archive", "arch", "-q"], cwd=work, env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        [exe, "materialize", "lot.stdf", "--archive", "arch", "-q"], cwd=work, env=env, capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([exe, "query", "--db", "arch", "-f", "csv", "SELECT count(*), sum(passed::INT) FROM parts"],
-                       cwd=work, env=env, capture_output=True, text=True)  # fmt: skip
+    r = subprocess.run(
+        [exe, "query", "--db", "arch", "-f", "csv", "SELECT count(*), sum(passed::INT) FROM parts"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0 and r.stdout.splitlines()[1] == "94,76", r.stderr
 
 
@@ -390,8 +478,11 @@ def _sdist_builds_the_extension(out: Path, env: dict[str, str]) -> None:
         root = tar.getnames()[0].split("/")[0]
         names = set(tar.getnames())
         members = tomllib.loads(tar.extractfile(f"{root}/Cargo.toml").read().decode())["workspace"]["members"]  # type: ignore[union-attr]
-    assert {f"{root}/build-backend/stdf_duck_build.py", f"{root}/rust/stdf-duckdb/src/lib.rs",
-            f"{root}/rust/stdf-duckdb/src/bin/stdf-duckdb-footer.rs"} <= names  # fmt: skip
+    assert {
+        f"{root}/build-backend/stdf_duck_build.py",
+        f"{root}/rust/stdf-duckdb/src/lib.rs",
+        f"{root}/rust/stdf-duckdb/src/bin/stdf-duckdb-footer.rs",
+    } <= names
     assert "rust/stdf-duckdb" in members and "rust/stdf-python" in members, members
 
 
@@ -401,7 +492,9 @@ def _readme_cli_recipe(work: Path, venv: Path, env: dict[str, str]) -> None:
     import re
 
     readme = (REPO / "README.md").read_text()
-    (recipe,) = [b for b in re.findall(r"^ *```sh\n(.*?)^ *```", readme, re.S | re.M) if "extension_path(required=True)" in b]
+    (recipe,) = [
+        b for b in re.findall(r"^ *```sh\n(.*?)^ *```", readme, re.S | re.M) if "extension_path(required=True)" in b
+    ]
     cli = Path(sys.executable).parent / "duckdb"
     if not cli.exists():
         pytest.skip("the DuckDB CLI is not installed (pip install duckdb-cli)")
@@ -410,7 +503,9 @@ def _readme_cli_recipe(work: Path, venv: Path, env: dict[str, str]) -> None:
     (clibin / "duckdb").symlink_to(cli)
     path = f"{venv / 'bin'}{os.pathsep}{clibin}{os.pathsep}{env.get('PATH', '')}"
     sql = "SELECT 'parts=' || count(*) FROM stdf_parts('lot.stdf');\n"
-    ok = subprocess.run(["bash", "-c", recipe], input=sql, cwd=work, env={**env, "PATH": path}, capture_output=True, text=True)
+    ok = subprocess.run(
+        ["bash", "-c", recipe], input=sql, cwd=work, env={**env, "PATH": path}, capture_output=True, text=True
+    )
     assert ok.returncode == 0 and "parts=94" in ok.stdout, ok.stdout + ok.stderr
     missing = {**env, "PATH": path, "STDF_DUCK_EXTENSION": str(work / "no.duckdb_extension")}
     bad = subprocess.run(["bash", "-c", recipe], input=sql, cwd=work, env=missing, capture_output=True, text=True)

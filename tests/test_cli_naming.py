@@ -21,17 +21,24 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import FIXTURES, REPO
+
 from stdf_duck.config import parse_config
 from stdf_duck.remote import matches
 
 PART_TYP, STAGE = "SYNPART-A1", "CP1"  # stdf-gen LotConfig defaults (concat.stdf, multisite_le.stdf)
 
 
-def run(*args: str, cwd: str | Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stdf_duck.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})})  # fmt: skip
+def run(
+    *args: str, cwd: str | Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stdf_duck.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def fx(name: str) -> str:
@@ -106,13 +113,21 @@ def test_convert_writes_the_archive_layout_one_lot_per_stream(archive: Path, tmp
     r = run("convert", fx("concat.stdf"), "--out", str(out))
     assert r.returncode == 0, r.stderr
     fid = stdf_duck._native.file_id(fx("concat.stdf"))
-    want = {f"{t}/part_typ={PART_TYP}/test_stage={STAGE}/lot_id={lot}/{fid}.parquet"
-            for t in ("parts", "tests", "results") for lot in ("CONCAT_A", "CONCAT_B")}  # fmt: skip
+    want = {
+        f"{t}/part_typ={PART_TYP}/test_stage={STAGE}/lot_id={lot}/{fid}.parquet"
+        for t in ("parts", "tests", "results")
+        for lot in ("CONCAT_A", "CONCAT_B")
+    }
     assert layout(out) == want
     # the same paths as the archive's (which has three more tables)
     assert want <= layout(archive)
-    rows = {(t, lot): pq.read_table(out / t / f"part_typ={PART_TYP}" / f"test_stage={STAGE}" / f"lot_id={lot}" / f"{fid}.parquet")
-            for t in ("parts", "results", "tests") for lot in ("CONCAT_A", "CONCAT_B")}  # fmt: skip
+    rows = {
+        (t, lot): pq.read_table(
+            out / t / f"part_typ={PART_TYP}" / f"test_stage={STAGE}" / f"lot_id={lot}" / f"{fid}.parquet"
+        )
+        for t in ("parts", "results", "tests")
+        for lot in ("CONCAT_A", "CONCAT_B")
+    }
     assert rows["parts", "CONCAT_A"].num_rows == 16 and rows["parts", "CONCAT_B"].num_rows == 17
     assert rows["results", "CONCAT_A"].num_rows == 96 and rows["results", "CONCAT_B"].num_rows == 98
     for lot, stream in (("CONCAT_A", 0), ("CONCAT_B", 1)):  # never a row of the other lot
@@ -131,7 +146,9 @@ def test_convert_and_materialize_share_one_sanitize_rule(tmp_path: Path) -> None
     dirs = {str(p.parent.relative_to(out)) for p in out.rglob("*.parquet")}
     assert dirs == {f"{t}/part_typ=A:B_C_ /test_stage= S1/lot_id=MS4LOT" for t in ("parts", "tests", "results")}
     arch = tmp_path / "arch"
-    r = run("materialize", fx("multisite_le.stdf"), "--archive", str(arch), "--product", product, "--stage", stage, "-q")
+    r = run(
+        "materialize", fx("multisite_le.stdf"), "--archive", str(arch), "--product", product, "--stage", stage, "-q"
+    )
     assert r.returncode == 0, r.stderr
     assert layout(out) <= layout(arch)
 
@@ -183,8 +200,20 @@ def test_convert_on_error(tmp_path: Path) -> None:
 
 # ---- (c) the example configuration's include globs ----------------------------------------------
 
-STDF_NAMES = ["lot.std", "lot.stdf", "lot.std.gz", "lot.stdf.gz", "lot.std.bz2", "lot.stdf.bz2", "lot.std.zip",
-              "lot.stdf.zip", "lot.std.zst", "lot.stdf.zst", "A12/WS1/lot_3.stdf.gz", "d10_1.std"]  # fmt: skip
+STDF_NAMES = [
+    "lot.std",
+    "lot.stdf",
+    "lot.std.gz",
+    "lot.stdf.gz",
+    "lot.std.bz2",
+    "lot.stdf.bz2",
+    "lot.std.zip",
+    "lot.stdf.zip",
+    "lot.std.zst",
+    "lot.stdf.zst",
+    "A12/WS1/lot_3.stdf.gz",
+    "d10_1.std",
+]
 OTHER_NAMES = ["lot.stdf.tmp", "lot.std.part", "notes.txt", "lot.stdout", "lot.csv", "lot.gz"]
 
 
@@ -230,7 +259,7 @@ MESSAGES = [
     "ftp://tester:{s}@ftp.floor.example.com/outgoing",
     "ftp://tester:{q}@ftp.floor.example.com/outgoing",
     "login as tester with password '{s}' refused",
-    "login as tester with password \"{s}\" refused",
+    'login as tester with password "{s}" refused',
     "sending: PASS {s}",
     "options: {{'password': '{s}'}}",
     "the password is {s}",
@@ -275,8 +304,10 @@ def test_short_password_through_a_sync(tmp_path: Path) -> None:
         with FtpServer(str(tree), password=pw) as srv:
             url = srv.url.replace("127.0.0.1", "localhost")
             toml = tmp_path / f"{i}.toml"
-            toml.write_text(f'[archive]\npath = "arch{i}"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
-                            f'[[sources]]\nname = "floor1"\nurl = "{url}"\npassword = "${{PW}}"\n')  # fmt: skip
+            toml.write_text(
+                f'[archive]\npath = "arch{i}"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
+                f'[[sources]]\nname = "floor1"\nurl = "{url}"\npassword = "${{PW}}"\n'
+            )
             r = run("sync", "--config", str(toml), "-vv", env={"PW": pw})
             assert r.returncode == 0, r.stderr
             port = url.rsplit(":", 1)[1].split("/")[0]
@@ -289,8 +320,9 @@ def test_short_password_through_a_sync(tmp_path: Path) -> None:
 # ---- (e) a name that does not resolve is not retried --------------------------------------------
 
 
-def test_dns_failure_fails_fast_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_dns_failure_fails_fast_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from stdf_duck import sync as sy
     from stdf_duck.cli import main
 
@@ -317,8 +349,10 @@ def test_dns_failure_fails_fast_with_a_clear_message(tmp_path: Path, monkeypatch
         assert calls == ["ftp.nosuch.invalid"]
         assert want in rep.source_errors["floor1"] and not rep.ok
     toml = tmp_path / "stdf-duck.toml"
-    toml.write_text('[archive]\npath = "arch"\n[retry]\nattempts = 5\nbackoff_seconds = 2\n'
-                    '[[sources]]\nname = "floor1"\nurl = "ftp://tester@ftp.nosuch.invalid/stdf"\n')  # fmt: skip
+    toml.write_text(
+        '[archive]\npath = "arch"\n[retry]\nattempts = 5\nbackoff_seconds = 2\n'
+        '[[sources]]\nname = "floor1"\nurl = "ftp://tester@ftp.nosuch.invalid/stdf"\n'
+    )
     calls.clear()
     assert main(["sync", "--config", str(toml), "--dry-run"]) == 1
     out = capsys.readouterr()

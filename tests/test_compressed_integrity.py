@@ -21,11 +21,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
+from conftest import expected_of, real_file
 
 import stdf_duck
-from conftest import expected_of, real_file
 from stdf_duck.archive import materialize
 
 try:
@@ -142,7 +141,11 @@ def test_gzip_cut_short_in_its_first_mib_keeps_the_parts_before(lot2: Clean, tmp
             rows("parts", p, "raise")
     # the file id of the damaged copy is stable
     p = tmp_path / f"copying_{len(gz) // 10}.stdf.gz"
-    assert rows("files", p)[0]["file_id"] == rows("files", p)[0]["file_id"] != rows("files", lot2.path, "raise")[0]["file_id"]
+    assert (
+        rows("files", p)[0]["file_id"]
+        == rows("files", p)[0]["file_id"]
+        != rows("files", lot2.path, "raise")[0]["file_id"]
+    )
 
 
 def test_gzip_padding_and_trailing_garbage(lot2: Clean, tmp_path: Path) -> None:
@@ -224,7 +227,9 @@ def test_zip_of_several_stdf_files_reads_every_member(tmp_path: Path) -> None:
         (eb["mir"]["LOT_ID"], eb["parts"], eb["records_total"]),
     ]
     parts = rows("parts", p, "raise")
-    assert project(parts, PART_KEYS[1:]) == project(rows("parts", a, "raise") + rows("parts", b, "raise"), PART_KEYS[1:])
+    assert project(parts, PART_KEYS[1:]) == project(
+        rows("parts", a, "raise") + rows("parts", b, "raise"), PART_KEYS[1:]
+    )
     skipped = [w["message"] for w in rows("warnings", p, "raise") if w["code"] == "zip_member_skipped"]
     assert skipped == ["zip member 'lots/readme.txt' is not STDF (it does not start with a FAR): skipped"]
     only_text = tmp_path / "text.zip"

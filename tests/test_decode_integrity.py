@@ -16,12 +16,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import expected_of, real_file
 
 import stdf_duck
 from stdf_duck import StdfFormatError
 from stdf_duck.archive import materialize
-
-from conftest import expected_of, real_file
 
 STS = "STS_001SRAM_8435_-30c_Nov_10_23h05m08s.stdf"
 METIS = "test.std"
@@ -65,7 +64,9 @@ def test_the_corrupt_real_file_fails_at_the_pmr_and_resyncs_at_2168(con: Any) ->
         con.sql(f"SELECT count(*) FROM stdf_records('{path}')").fetchall()
     assert ei.value.offset == 2152 and ei.value.path == str(path), ei.value
     assert "PMR at byte 2152" in str(ei.value)
-    rows = con.sql(f"SELECT byte_offset, rec_name FROM stdf_records('{path}', on_error := 'warn') ORDER BY byte_offset").fetchall()
+    rows = con.sql(
+        f"SELECT byte_offset, rec_name FROM stdf_records('{path}', on_error := 'warn') ORDER BY byte_offset"
+    ).fetchall()
     before = [r for r in rows if r[0] < 2152]
     after = [r for r in rows if r[0] >= 2152]
     # before the damage: what the independent parser read there (its PMRs less the damaged one; it
@@ -78,7 +79,9 @@ def test_the_corrupt_real_file_fails_at_the_pmr_and_resyncs_at_2168(con: Any) ->
     assert got == want
     assert after[0] == (2168, "FTR") and after[-1][1] == "MRR"
     assert len(after) == 188  # MANIFEST: the resync at 2168 parses 188 records cleanly to the MRR
-    w = con.sql(f"SELECT code, byte_offset, message FROM stdf_warnings('{path}', on_error := 'warn') WHERE code = 'desync'").fetchall()
+    w = con.sql(
+        f"SELECT code, byte_offset, message FROM stdf_warnings('{path}', on_error := 'warn') WHERE code = 'desync'"
+    ).fetchall()
     assert len(w) == 1 and w[0][1] == 2152 and "bytes 2152..2168 skipped (16 bytes)" in w[0][2], w
     files = con.sql(f"SELECT complete FROM stdf_files('{path}', on_error := 'warn')").fetchall()
     assert files == [(False,)]
@@ -109,7 +112,9 @@ def test_a_ptr_rec_len_off_by_one_in_a_credence_file(con: Any, tmp_path: Path) -
     # warn: one result lost (the damaged PTR), none invented, none moved to another part
     n = con.sql(f"SELECT count(*) FROM stdf_results('{bad}', on_error := 'warn')").fetchall()[0][0]
     assert n == exp["ptr"]["count"] - 1 == 571
-    clean = con.sql(f"SELECT part_index, {PART_COLS}, pir_record_index FROM stdf_parts('{src}') ORDER BY part_index").fetchall()
+    clean = con.sql(
+        f"SELECT part_index, {PART_COLS}, pir_record_index FROM stdf_parts('{src}') ORDER BY part_index"
+    ).fetchall()
     assert len(clean) == exp["parts"] == 22
     spans = dict(
         con.sql(

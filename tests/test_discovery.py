@@ -19,15 +19,20 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import FIXTURES
 
 import stdf_duck
-from conftest import FIXTURES
 from stdf_duck import archive as arc
 from stdf_duck import discovery as disc
 
 # fixtures README: lot and parts (PRRs) of each file
-LOTS = {"multisite_le.stdf": ("MS4LOT", 94), "no_pir.stdf": ("NOPIR01", 25), "mpr_ftr.stdf": ("MPRFTR", 3),
-        "latin1.stdf": ("LATIN1", 1), "v4_2007.stdf": ("SCAN2007", 1)}  # fmt: skip
+LOTS = {
+    "multisite_le.stdf": ("MS4LOT", 94),
+    "no_pir.stdf": ("NOPIR01", 25),
+    "mpr_ftr.stdf": ("MPRFTR", 3),
+    "latin1.stdf": ("LATIN1", 1),
+    "v4_2007.stdf": ("SCAN2007", 1),
+}
 FAR = b"\x02\x00\x00\x0a\x02\x04"  # REC_LEN 2, FAR, CPU_TYPE 2, STDF_VER 4
 
 
@@ -131,8 +136,9 @@ def test_a_read_error_while_sniffing_is_reported_not_dropped(tmp_path: Path, mon
     assert items == {"a.stdf": None, "b.stdf": "cannot read this file: Input/output error"}
     report = arc.materialize([str(tmp_path)], tmp_path / "arch", workers=1)
     assert sorted((Path(o.path).name, o.status, o.error) for o in report.outcomes) == [
-        ("a.stdf", "ok", None), ("b.stdf", "failed", "cannot read this file: Input/output error")
-    ]  # fmt: skip
+        ("a.stdf", "ok", None),
+        ("b.stdf", "failed", "cannot read this file: Input/output error"),
+    ]
     assert not report.ok
 
 
@@ -197,7 +203,10 @@ def test_file_names_are_not_globs_to_materialize(glob_names: Path, tmp_path: Pat
     assert disc.expand_sources([str(d / "star*.stdf")]) == [str(d / "star*.stdf")]
     assert disc.expand_sources([str(d / "lot[1].stdf")]) == [str(d / "lot[1].stdf")]
     assert disc.expand_sources([str(d / "sta?ling.stdf")]) == [str(d / "starling.stdf")]  # not a file: a glob
-    for sources in ([str(d)], [str(d / "star*.stdf"), str(d / "starling.stdf"), str(d / "lot[1].stdf"), str(d / "lot1.stdf")]):
+    for sources in (
+        [str(d)],
+        [str(d / "star*.stdf"), str(d / "starling.stdf"), str(d / "lot[1].stdf"), str(d / "lot1.stdf")],
+    ):
         root = tmp_path / f"arch{len(sources)}"
         r = materialize(sources, root)
         assert r.returncode == 0, r.stderr
@@ -206,8 +215,11 @@ def test_file_names_are_not_globs_to_materialize(glob_names: Path, tmp_path: Pat
             ["star*.stdf", "starling.stdf", "lot[1].stdf", "lot1.stdf"], "ok"
         )
         assert dict(q(root, "SELECT regexp_extract(file_path, '[^/]+$'), lot_id FROM files")) == {
-            "star*.stdf": "MS4LOT", "starling.stdf": "NOPIR01", "lot[1].stdf": "MPRFTR", "lot1.stdf": "LATIN1"
-        }  # fmt: skip
+            "star*.stdf": "MS4LOT",
+            "starling.stdf": "NOPIR01",
+            "lot[1].stdf": "MPRFTR",
+            "lot1.stdf": "LATIN1",
+        }
 
 
 @pytest.fixture(params=["native", "rewrite"])
@@ -391,12 +403,40 @@ def test_glob_matches_like_the_standard_glob(tmp_path: Path, monkeypatch: pytest
     """On a tree without links, the bounded glob finds what glob.glob(recursive=True) finds."""
     import glob
 
-    for rel in ("a/1.stdf", "a/b/2.stdf", "a/b/c/3.stdf", "a/b/c/8.txt", ".h/x/4.stdf", ".h/5.stdf", "d/.6.stdf",
-                "7.stdf", "d/lot[1].stdf", "d/lot1.stdf"):  # fmt: skip
+    for rel in (
+        "a/1.stdf",
+        "a/b/2.stdf",
+        "a/b/c/3.stdf",
+        "a/b/c/8.txt",
+        ".h/x/4.stdf",
+        ".h/5.stdf",
+        "d/.6.stdf",
+        "7.stdf",
+        "d/lot[1].stdf",
+        "d/lot1.stdf",
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
-    patterns = ["**", "**/*.stdf", "*/**/*.stdf", "a/**", "a/*/*.stdf", "**/b/**/*.stdf", ".*/*", ".*/**/*.stdf", "*",
-                "d/lot[1].stdf", "d/lot[!x].stdf", "d/.*", "**/c", "a/**/", "*/", "a/../d/*", "./a/*", "nothing/*"]  # fmt: skip
+    patterns = [
+        "**",
+        "**/*.stdf",
+        "*/**/*.stdf",
+        "a/**",
+        "a/*/*.stdf",
+        "**/b/**/*.stdf",
+        ".*/*",
+        ".*/**/*.stdf",
+        "*",
+        "d/lot[1].stdf",
+        "d/lot[!x].stdf",
+        "d/.*",
+        "**/c",
+        "a/**/",
+        "*/",
+        "a/../d/*",
+        "./a/*",
+        "nothing/*",
+    ]
     monkeypatch.chdir(tmp_path)
     for base in (f"{tmp_path}/", ""):
         for p in patterns:

@@ -23,9 +23,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import FIXTURES, REPO, expected_of, real_file
 
 import stdf_duck
-from conftest import FIXTURES, REPO, expected_of, real_file
 
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 BUILT = TARGET / "release" / "stdf.duckdb_extension"
@@ -231,7 +231,9 @@ def test_mpr_values_advantest(ext: duckdb.DuckDBPyConnection) -> None:
     assert raw_n == exp["n_rtn_rslt"]
     assert sums_close(raw_sum, exp["sum_rtn_rslt"], raw_n)
     py = stdf_duck.read("results", path, columns=["rec_type", "result"]).to_arrow()
-    py_vals = [r for t, r in zip(py.column("rec_type").to_pylist(), py.column("result").to_pylist()) if t == "MPR"]
+    py_vals = [
+        r for t, r in zip(py.column("rec_type").to_pylist(), py.column("result").to_pylist(), strict=True) if t == "MPR"
+    ]
     assert sums_close(total, math.fsum(v for v in py_vals if v is not None and math.isfinite(v)), n_values)
 
 
@@ -241,7 +243,9 @@ def test_mpr_values_advantest(ext: duckdb.DuckDBPyConnection) -> None:
 
 def test_projection_pushdown_in_explain(ext: duckdb.DuckDBPyConnection) -> None:
     path = FIXTURES / "multisite_le.stdf"
-    plan = "\n".join(r[1] for r in ext.execute(f"EXPLAIN SELECT sum(result) FROM stdf_results({sql_str(path)})").fetchall())
+    plan = "\n".join(
+        r[1] for r in ext.execute(f"EXPLAIN SELECT sum(result) FROM stdf_results({sql_str(path)})").fetchall()
+    )
     assert "Projections: result" in plan
     assert "test_name" not in plan
 
@@ -272,7 +276,10 @@ def test_globs_and_lists(ext: duckdb.DuckDBPyConnection) -> None:
     one_file = one(ext, f"SELECT count(*) FROM stdf_parts({sql_str(le)})")[0]
     assert one(ext, f"SELECT count(*) FROM stdf_parts({sql_str(FIXTURES / 'multisite_*.stdf')})") == (2 * one_file,)
     assert one(ext, f"SELECT count(*) FROM stdf_parts([{sql_str(le)}, {sql_str(be)}])") == (2 * one_file,)
-    n, files = one(ext, f"SELECT count(*), count(DISTINCT file_path) FROM stdf_parts([{sql_str(le)}, {sql_str(be)}], filename := true)")
+    n, files = one(
+        ext,
+        f"SELECT count(*), count(DISTINCT file_path) FROM stdf_parts([{sql_str(le)}, {sql_str(be)}], filename := true)",
+    )
     assert (n, files) == (2 * one_file, 2)
     # prepared parameters work as paths
     assert one(ext, "SELECT count(*) FROM stdf_parts(?)", [str(le)]) == (one_file,)
@@ -347,7 +354,12 @@ def test_error_message_carries_the_error_machine_readable(ext: duckdb.DuckDBPyCo
     msg = str(err.value)
     assert f"{path}: " in msg and "(record PTR at byte offset 1808)" in msg
     facts = json.loads(msg[msg.index("[stdf_error ") + len("[stdf_error ") : msg.rindex("]")])
-    assert {k: facts[k] for k in ("kind", "path", "offset", "record")} == {"kind": "truncated", "path": str(path), "offset": 1808, "record": "PTR"}
+    assert {k: facts[k] for k in ("kind", "path", "offset", "record")} == {
+        "kind": "truncated",
+        "path": str(path),
+        "offset": 1808,
+        "record": "PTR",
+    }
     con = stdf_duck.install(ext)
     with pytest.raises(stdf_duck.StdfTruncatedError) as mapped:
         con.execute(f"SELECT count(*) FROM stdf_results({sql_str(path)})").fetchall()
@@ -430,9 +442,10 @@ def test_duckdb_cli(extension: Path) -> None:
     if cli is None:
         pytest.skip("the DuckDB CLI is not installed (pip install duckdb-cli)")
     path = FIXTURES / "multisite_le.stdf"
-    sql = f"LOAD {sql_str(extension)}; SELECT count(*), sum(result) FROM stdf_results({sql_str(path)}, tests := [1050]);"
+    sql = (
+        f"LOAD {sql_str(extension)}; SELECT count(*), sum(result) FROM stdf_results({sql_str(path)}, tests := [1050]);"
+    )
     out = subprocess.run([cli, "-unsigned", "-csv", "-noheader", "-c", sql], capture_output=True, text=True, check=True)
     n, total = out.stdout.strip().splitlines()[-1].split(",")
     assert int(n) == 82
     assert float(total) == pytest.approx(98.272216796875, rel=1e-12)
-

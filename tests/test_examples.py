@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from conftest import FIXTURES, REPO
 
 import stdf_duck
-from conftest import FIXTURES, REPO
 
 EXAMPLES = REPO / "examples"
 LOT = FIXTURES / "multisite_le.stdf"
@@ -55,7 +54,7 @@ def test_bin_pareto(con: Any) -> None:
     # README: final hard bins 1: 76, 2: 10, 3: 2 (bin 4 has no final die), 88 dice
     rows = run(con, "bin_pareto.sql")
     by_hard: dict[int, int] = {}
-    for soft, _, hard, _, _, n, _, _ in rows:
+    for _soft, _, hard, _, _, n, _, _ in rows:
         by_hard[hard] = by_hard.get(hard, 0) + n
     assert by_hard == {1: 76, 2: 10, 3: 2}
     assert rows[-1][-1] == 100.0
@@ -65,8 +64,14 @@ def test_top_failing_tests(con: Any) -> None:
     # README: failures per test 1000: 1, 1010: 4, 1020: 2, 1030: 4, 1040: 1, 1050: 3, 1060: 1, 1070: 2
     rows = run(con, "top_failing_tests.sql")
     assert {r[0]: (r[3], r[4]) for r in rows} == {
-        1000: (94, 1), 1010: (93, 4), 1020: (89, 2), 1030: (87, 4),
-        1040: (83, 1), 1050: (82, 3), 1060: (79, 1), 1070: (78, 2),
+        1000: (94, 1),
+        1010: (93, 4),
+        1020: (89, 2),
+        1030: (87, 4),
+        1040: (83, 1),
+        1050: (82, 3),
+        1060: (79, 1),
+        1070: (78, 2),
     }
     assert [r[4] for r in rows] == sorted((r[4] for r in rows), reverse=True)
 

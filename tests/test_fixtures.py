@@ -15,12 +15,11 @@ import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import FIXTURES, query, scalar
 
 import stdf_duck
-from conftest import FIXTURES, query, scalar
 
 README = FIXTURES / "README.md"
 if not README.is_file():
@@ -134,8 +133,18 @@ def parse_lot(text: str) -> Lot:
         kind, name, units, lo, hi, ex, fail, vals, total, vmin, vmax = cells
         lot.tests.append(
             ReadmeTest(
-                int(row[0]), kind, name, None if units == "-" else units, _num(lo), _num(hi),
-                int(ex), int(fail), int(vals), _num(total), _num(vmin), _num(vmax),
+                int(row[0]),
+                kind,
+                name,
+                None if units == "-" else units,
+                _num(lo),
+                _num(hi),
+                int(ex),
+                int(fail),
+                int(vals),
+                _num(total),
+                _num(vmin),
+                _num(vmax),
             )
         )
     assert lot.tests, "README: no test table"
@@ -358,7 +367,9 @@ def test_concat_streams() -> None:
     files = query("SELECT stream_index, lot_id, byte_order FROM f ORDER BY 1", f=stdf_duck.read("files", path))
     assert files == [(0, "CONCAT_A", "little"), (1, "CONCAT_B", "big")]
     # the second stream starts at byte 5620 with its own FAR
-    fars = query("SELECT stream_index, byte_offset FROM r WHERE rec_name = 'FAR' ORDER BY 1", r=stdf_duck.read("records", path))
+    fars = query(
+        "SELECT stream_index, byte_offset FROM r WHERE rec_name = 'FAR' ORDER BY 1", r=stdf_duck.read("records", path)
+    )
     assert fars == [(0, 0), (1, 5620)]
     assert scalar("SELECT count(*) FROM r", r=stdf_duck.read("records", path)) == 355
     # part_index runs over the whole file; (file_id, part_index) stays a key across streams
@@ -372,7 +383,9 @@ def test_concat_streams() -> None:
 def test_no_pir_implicit_parts() -> None:
     path = fx("no_pir.stdf")
     parts = stdf_duck.read("parts", path)
-    assert query("SELECT count(*), count(*) FILTER (has_pir), count(*) FILTER (complete) FROM p", p=parts) == [(25, 0, 25)]
+    assert query("SELECT count(*), count(*) FILTER (has_pir), count(*) FILTER (complete) FROM p", p=parts) == [
+        (25, 0, 25)
+    ]
     warnings = Counter(c for (c,) in query("SELECT code FROM w", w=stdf_duck.read("warnings", path)))
     assert warnings["implicit_pir"] == 25
     assert warnings["part_without_prr"] == 0
@@ -387,9 +400,13 @@ def test_truncated_fixture() -> None:
     assert info.value.path == str(path)
     assert stdf_duck.read("records", path, on_error="warn").to_arrow().num_rows == 53
     parts = stdf_duck.read("parts", path, on_error="warn")
-    assert query("SELECT count(*) FILTER (complete), count(*) FILTER (has_pir), count(*) FILTER (NOT complete) FROM p", p=parts) == [(6, 8, 2)]
+    assert query(
+        "SELECT count(*) FILTER (complete), count(*) FILTER (has_pir), count(*) FILTER (NOT complete) FROM p", p=parts
+    ) == [(6, 8, 2)]
     assert stdf_duck.read("ptr", path, on_error="warn").to_arrow().num_rows == 20
-    w = query("SELECT code, byte_offset FROM w WHERE code = 'truncated'", w=stdf_duck.read("warnings", path, on_error="warn"))
+    w = query(
+        "SELECT code, byte_offset FROM w WHERE code = 'truncated'", w=stdf_duck.read("warnings", path, on_error="warn")
+    )
     assert w == [("truncated", 1808)]
 
 
@@ -398,7 +415,9 @@ def test_corrupt_fixture() -> None:
     with pytest.raises(stdf_duck.StdfTruncatedError) as info:
         stdf_duck.read("records", path).to_arrow()
     assert (info.value.offset, info.value.record) == (84, "DTR")
-    recs = query("SELECT rec_name, byte_offset FROM r ORDER BY record_index", r=stdf_duck.read("records", path, on_error="warn"))
+    recs = query(
+        "SELECT rec_name, byte_offset FROM r ORDER BY record_index", r=stdf_duck.read("records", path, on_error="warn")
+    )
     assert recs == [("FAR", 0), ("MIR", 6), ("PIR", 42), ("PTR", 48), ("PRR", 67)]
     parts = stdf_duck.read("parts", path, on_error="warn").to_arrow().to_pylist()
     assert [(p["passed"], p["hard_bin"], p["soft_bin"], p["x_coord"], p["y_coord"], p["complete"]) for p in parts] == [
@@ -448,8 +467,13 @@ def test_mpr_ftr_elements() -> None:
         r=res,
     )
     assert pins == [
-        (100, 0, 1, "A0"), (100, 1, 2, "A1"), (100, 2, 3, "A2"), (100, 3, 4, "A3"),
-        (140, 0, 1, "A0"), (140, 1, 2, "A1"), (140, 2, None, None),
+        (100, 0, 1, "A0"),
+        (100, 1, 2, "A1"),
+        (100, 2, 3, "A2"),
+        (100, 3, 4, "A3"),
+        (140, 0, 1, "A0"),
+        (140, 1, 2, "A1"),
+        (140, 2, None, None),
     ]
     # SWEEP_IDD inputs: START_IN 1.0 + i * INCR_IN 0.5
     inputs = query("SELECT DISTINCT element_index, input_value FROM r WHERE test_num = 110 ORDER BY 1", r=res)
@@ -457,11 +481,16 @@ def test_mpr_ftr_elements() -> None:
     # part 3 fails VTH_PINS on A2 (1.5 V above 1.0 V, state 6)
     a2 = query("SELECT result, rtn_stat FROM r WHERE part_index = 2 AND test_num = 100 AND pin_index = 3", r=res)
     assert a2 == [(1.5, 6)]
-    ftr = query("SELECT part_index, test_num, count(*), count(*) FILTER (test_flg & 128 <> 0) FROM r WHERE rec_type = 'FTR' GROUP BY ALL ORDER BY 1, 2", r=res)
+    ftr = query(
+        "SELECT part_index, test_num, count(*), count(*) FILTER (test_flg & 128 <> 0) FROM r WHERE rec_type = 'FTR' GROUP BY ALL ORDER BY 1, 2",
+        r=res,
+    )
     assert ftr == [(0, 200, 1, 0), (0, 210, 1, 0), (1, 200, 1, 0), (1, 210, 2, 2)]
     raw = stdf_duck.read("ftr", path).to_arrow().to_pylist()
     fails = [r for r in raw if r["test_flg"] & 0x80]
-    assert [(r["vect_off"], r["cycl_cnt"], r["rel_vadr"], r["num_fail"], r["xfail_ad"], r["yfail_ad"]) for r in fails] == [
+    assert [
+        (r["vect_off"], r["cycl_cnt"], r["rel_vadr"], r["num_fail"], r["xfail_ad"], r["yfail_ad"]) for r in fails
+    ] == [
         (0, 1234, 1200, 2, 10, -3),
         (1, 1235, 1201, 1, 11, -3),
     ]
@@ -470,32 +499,81 @@ def test_mpr_ftr_elements() -> None:
         ([4], [6], [4], "pat_b"),
     ]
     assert fails[0]["fail_pin"] == {"nbits": 5, "bytes": b"\x14"}
-    parts = query("SELECT part_id, hard_bin, soft_bin, passed, num_test FROM p ORDER BY part_index", p=stdf_duck.read("parts", path))
+    parts = query(
+        "SELECT part_id, hard_bin, soft_bin, passed, num_test FROM p ORDER BY part_index",
+        p=stdf_duck.read("parts", path),
+    )
     assert parts == [("1", 1, 1, True, 7), ("2", 3, 30, False, 7), ("3", 2, 20, False, 1)]
-    n = query("SELECT count(*) FILTER (rec_name = 'MPR'), count(*) FILTER (rec_name = 'FTR'), count(*) FROM r", r=stdf_duck.read("records", path))
+    n = query(
+        "SELECT count(*) FILTER (rec_name = 'MPR'), count(*) FILTER (rec_name = 'FTR'), count(*) FROM r",
+        r=stdf_duck.read("records", path),
+    )
     assert n == [(11, 5, 44)]
-    tests = query("SELECT test_num, test_name, units, units_in, lo_limit, hi_limit, start_in, incr_in FROM t WHERE test_num IN (100, 110) ORDER BY 1", t=stdf_duck.read("tests", path))
-    assert tests == [(100, "VTH_PINS", "V", None, 0.25, 1.0, None, None), (110, "SWEEP_IDD", "A", "V", 0.0, 4.0, 1.0, 0.5)]
+    tests = query(
+        "SELECT test_num, test_name, units, units_in, lo_limit, hi_limit, start_in, incr_in FROM t WHERE test_num IN (100, 110) ORDER BY 1",
+        t=stdf_duck.read("tests", path),
+    )
+    assert tests == [
+        (100, "VTH_PINS", "V", None, 0.25, 1.0, None, None),
+        (110, "SWEEP_IDD", "A", "V", 0.0, 4.0, 1.0, 0.5),
+    ]
 
 
 def test_v4_2007_records() -> None:
     path = fx("v4_2007.stdf")
     recs = query("SELECT rec_name FROM r ORDER BY record_index", r=stdf_duck.read("records", path))
     assert [r for (r,) in recs] == [
-        "FAR", "VUR", "VUR", "MIR", "PMR", "PMR", "PMR", "PMR", "PSR", "NMR", "CNR", "CNR", "SSR", "CDR",
-        "PIR", "STR", "STR", "PRR", "TSR", "HBR", "SBR", "PCR", "MRR",
+        "FAR",
+        "VUR",
+        "VUR",
+        "MIR",
+        "PMR",
+        "PMR",
+        "PMR",
+        "PMR",
+        "PSR",
+        "NMR",
+        "CNR",
+        "CNR",
+        "SSR",
+        "CDR",
+        "PIR",
+        "STR",
+        "STR",
+        "PRR",
+        "TSR",
+        "HBR",
+        "SBR",
+        "PCR",
+        "MRR",
     ]
     f = stdf_duck.read("files", path).to_arrow().to_pylist()[0]
-    assert (f["byte_order"], f["cpu_type"], f["lot_id"], f["test_cod"], f["tst_temp"]) == ("big", 1, "SCAN2007", "FT1", "25")
+    assert (f["byte_order"], f["cpu_type"], f["lot_id"], f["test_cod"], f["tst_temp"]) == (
+        "big",
+        1,
+        "SCAN2007",
+        "FT1",
+        "25",
+    )
     assert "V4-2007" in f["stdf_extensions"] and "Scan:2007.1" in f["stdf_extensions"]
     vur = stdf_duck.read("vur", path).to_arrow().column("upd_nam").to_pylist()
     assert vur == [["V4-2007"], ["Scan:2007.1"]]
     psr = stdf_duck.read("psr", path).to_arrow().to_pylist()[0]
     assert (psr["psr_indx"], psr["psr_nam"], psr["totp_cnt"], psr["locp_cnt"]) == (1, "scan_patterns", 2, 2)
     assert (psr["pat_bgn"], psr["pat_end"], psr["pat_file"]) == ([0, 1000], [999, 2999], ["scan_a.stil", "scan_b.stil"])
-    assert (psr["pat_lbl"], psr["file_uid"], psr["atpg_dsc"], psr["src_id"]) == (["A", "B"], ["uid-a", "uid-b"], ["atpg 1", "atpg 2"], ["s1", "s2"])
+    assert (psr["pat_lbl"], psr["file_uid"], psr["atpg_dsc"], psr["src_id"]) == (
+        ["A", "B"],
+        ["uid-a", "uid-b"],
+        ["atpg 1", "atpg 2"],
+        ["s1", "s2"],
+    )
     nmr = stdf_duck.read("nmr", path).to_arrow().to_pylist()[0]
-    assert (nmr["totm_cnt"], nmr["locm_cnt"], nmr["pmr_indx"], nmr["atpg_nam"]) == (2, 2, [1, 2], ["scan_in[0]", "scan_out[0]"])
+    assert (nmr["totm_cnt"], nmr["locm_cnt"], nmr["pmr_indx"], nmr["atpg_nam"]) == (
+        2,
+        2,
+        [1, 2],
+        ["scan_in[0]", "scan_out[0]"],
+    )
     cnr = query("SELECT chn_num, bit_pos, cell_nam FROM c ORDER BY bit_pos", c=stdf_duck.read("cnr", path))
     assert cnr == [(1, 0, "u_core/ff0"), (1, 1, "u_core/ff1")]
     ssr = stdf_duck.read("ssr", path).to_arrow().to_pylist()[0]
@@ -509,7 +587,12 @@ def test_v4_2007_records() -> None:
         (0, 500, 0x80, "FULL", "SCAN_STUCK_AT"),
     ]
     assert (strs[0]["cyc_cnt"], strs[0]["totf_cnt"], strs[0]["totl_cnt"]) == (3000, 3, 3)
-    assert (strs[0]["cond_lst"], strs[0]["cyc_ofst"], strs[0]["pmr_indx"], strs[0]["user_txt"]) == (["VDD=0.9"], [120, 1500], [2, 2], ["f001", "f002"])
+    assert (strs[0]["cond_lst"], strs[0]["cyc_ofst"], strs[0]["pmr_indx"], strs[0]["user_txt"]) == (
+        ["VDD=0.9"],
+        [120, 1500],
+        [2, 2],
+        ["f001", "f002"],
+    )
     assert (strs[1]["cyc_ofst"], strs[1]["pmr_indx"], strs[1]["user_txt"]) == ([2001], [2], ["f003"])
     # 3 logged fails, all on PMR 2, over the two records
     assert sum(len(s["pmr_indx"]) for s in strs) == strs[0]["totl_cnt"] == 3

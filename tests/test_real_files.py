@@ -16,9 +16,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from conftest import SHARED_STDF, expected_cases, query, scalar
 
 import stdf_duck
-from conftest import SHARED_STDF, expected_cases, query, scalar
 
 if not SHARED_STDF.is_dir():
     pytest.skip(f"real STDF data folder {SHARED_STDF} is absent", allow_module_level=True)
@@ -108,7 +108,7 @@ def test_record_offsets_walk_the_stream(name: str) -> None:
         r=table(name, "records"),
     )
     assert rows[0][0] == 0
-    for (off, length), (nxt, _) in zip(rows, rows[1:]):
+    for (off, length), (nxt, _) in zip(rows, rows[1:], strict=False):
         assert nxt == off + 4 + length
 
 

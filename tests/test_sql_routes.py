@@ -8,18 +8,16 @@ import gzip
 import math
 import random
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from conftest import FIXTURES, REPO, expected_of, real_file
 
 import stdf_duck
 from stdf_duck import RewriteError
-
-from conftest import FIXTURES, REPO, expected_of, real_file
 
 LOT2 = "lot2.stdf.gz"
 V93K = "WS_P9AR90_25C_SmartScale1_20191226_23h16m02s.stdf"
@@ -130,7 +128,9 @@ def test_copy_partitioned_parquet(con: Any, tmp_path: Path) -> None:
     )
     lot = exp["mir"]["LOT_ID"]
     assert list((out).glob(f"part_typ=*/test_stage=*/lot_id={lot}/*.parquet"))
-    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true) WHERE complete").fetchall()
+    n = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true) WHERE complete"
+    ).fetchall()
     assert n == [(exp["parts"],)]
 
 
@@ -184,9 +184,11 @@ def test_magic_runs_sql(tmp_path: Path) -> None:
 
     ip = get_ipython()
     ip.run_line_magic("load_ext", "stdf_duck")
-    df = ip.run_cell_magic("stdf", "--out d", f"SELECT hard_bin, count(*) AS n FROM stdf_parts('{f}') GROUP BY 1 ORDER BY 2 DESC")
+    df = ip.run_cell_magic(
+        "stdf", "--out d", f"SELECT hard_bin, count(*) AS n FROM stdf_parts('{f}') GROUP BY 1 ORDER BY 2 DESC"
+    )
     exp = expected_of(LOT2)["hard_bin_counts"]
-    assert dict(zip(df["hard_bin"].astype(str), df["n"])) == exp
+    assert dict(zip(df["hard_bin"].astype(str), df["n"], strict=True)) == exp
     assert ip.user_ns["d"].shape == df.shape
 
 
@@ -263,7 +265,9 @@ OPS: dict[str, Callable[[Any, str], Any]] = {
     "execute": lambda c, p: c.execute(SELECT.format(p=p)),
     "execute_params": lambda c, p: c.execute(f"SELECT count(*) FROM {p} WHERE hard_bin = ? AND site_num <= ?", [1, 2]),
     "execute_plain": lambda c, p: c.execute("SELECT 42, 'x'"),
-    "executemany": lambda c, p: c.executemany(f"INSERT INTO seen SELECT ?, count(*) FROM {p} WHERE hard_bin = ?", [[1, 1], [2, 2]]),
+    "executemany": lambda c, p: c.executemany(
+        f"INSERT INTO seen SELECT ?, count(*) FROM {p} WHERE hard_bin = ?", [[1, 1], [2, 2]]
+    ),
     "fetchone": lambda c, p: c.fetchone(),
     "fetchmany": lambda c, p: c.fetchmany(2),
     "fetchall": lambda c, p: c.fetchall(),
@@ -291,7 +295,7 @@ def _run_sequence(base: Any, parts: str, ops: list[str]) -> list[tuple[str, Any]
             cur = base
             out.append(("ok", "base"))
         else:
-            out.append(_outcome(lambda: OPS[op](cur, parts)))
+            out.append(_outcome(lambda op=op, cur=cur: OPS[op](cur, parts)))
     return out
 
 
@@ -320,7 +324,8 @@ def test_statement_sequences_behave_as_on_plain_duckdb(route_name: str) -> None:
         got = _run_sequence(con, src, ops)
         assert got == want, ops
     assert _run_sequence(con, src, ["execute", "fetchone", "execute", "fetchall"])[-1] == (
-        "ok", [(i, b) for i, b in plain.execute(SELECT.format(p="ref_parts")).fetchall()]
+        "ok",
+        [(i, b) for i, b in plain.execute(SELECT.format(p="ref_parts")).fetchall()],
     )
 
 
@@ -329,7 +334,7 @@ def test_relations_and_python_objects_through_the_wrapper(con: Any) -> None:
     still sees the caller's Python variables (DuckDB's replacement scans)."""
     import pyarrow as pa
 
-    bins = pa.table({"hard_bin": [1, 2, 3, 4], "name": ["PASS", "B2", "B3", "B4"]})
+    bins = pa.table({"hard_bin": [1, 2, 3, 4], "name": ["PASS", "B2", "B3", "B4"]})  # noqa: F841 (read by name in the SQL)
     rows = con.sql(
         f"SELECT b.name, count(*) FROM stdf_parts('{MULTISITE}') p JOIN bins b USING (hard_bin) GROUP BY 1 ORDER BY 1"
     ).fetchall()
@@ -387,16 +392,19 @@ def test_warn_goes_on_with_the_other_files_on_both_routes(con: Any, tmp_path: Pa
     # fixtures README: 94 complete parts + corrupt 1 + truncated 6 (its 2 parts open at the cut are incomplete)
     assert q(con, f"SELECT count(*) FROM stdf_parts({src}, on_error := 'warn') WHERE complete") == [(94 + 1 + 6,)]
     warned = q(con, f"SELECT file_path, code, byte_offset FROM stdf_warnings({src}, on_error := 'warn') ORDER BY ALL")
-    assert warned == sorted([
-        (str(pattern), "unreadable", None),
-        (str(missing), "unreadable", None),
-        (str(CORRUPT), "no_mrr", None),
-        (str(CORRUPT), "truncated", 84),
-        (str(TRUNCATED), "no_mrr", None),
-        (str(TRUNCATED), "part_without_prr", None),  # the 2 parts open at the cut
-        (str(TRUNCATED), "part_without_prr", None),
-        (str(TRUNCATED), "truncated", 1808),
-    ], key=lambda r: (r[0], r[1], -1 if r[2] is None else r[2]))  # fmt: skip
+    assert warned == sorted(
+        [
+            (str(pattern), "unreadable", None),
+            (str(missing), "unreadable", None),
+            (str(CORRUPT), "no_mrr", None),
+            (str(CORRUPT), "truncated", 84),
+            (str(TRUNCATED), "no_mrr", None),
+            (str(TRUNCATED), "part_without_prr", None),  # the 2 parts open at the cut
+            (str(TRUNCATED), "part_without_prr", None),
+            (str(TRUNCATED), "truncated", 1808),
+        ],
+        key=lambda r: (r[0], r[1], -1 if r[2] is None else r[2]),
+    )
     # a missing file alone is a warning too, not an error
     assert q(con, f"SELECT count(*) FROM stdf_parts('{missing}', on_error := 'warn')") == [(0,)]
 
@@ -422,7 +430,11 @@ def test_readme_quick_start_sql_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert stdf_duck.route(ns["con"]) == ("native" if stdf_duck.extension_path() else "rewrite")
     # fixtures README: multisite_le is lot MS4LOT, part type SYNPART-A1, stage CP1, 94 parts
     (part,) = (tmp_path / "archive" / "parts").glob("part_typ=*/test_stage=*/lot_id=*")
-    assert part.relative_to(tmp_path / "archive" / "parts").parts == ("part_typ=SYNPART-A1", "test_stage=CP1", "lot_id=MS4LOT")
+    assert part.relative_to(tmp_path / "archive" / "parts").parts == (
+        "part_typ=SYNPART-A1",
+        "test_stage=CP1",
+        "lot_id=MS4LOT",
+    )
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{part}/*.parquet')").fetchall() == [(94,)]
 
 
@@ -433,7 +445,10 @@ def test_missing_extension_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     gone = tmp_path / "gone.duckdb_extension"
     monkeypatch.setenv("STDF_DUCK_EXTENSION", str(gone))
     assert stdf_duck.extension_path() is None
-    with pytest.raises(stdf_duck.StdfFileNotFoundError, match=rf"has no DuckDB extension \(STDF_DUCK_EXTENSION={re.escape(str(gone))} does not exist\).*pip install \."):
+    with pytest.raises(
+        stdf_duck.StdfFileNotFoundError,
+        match=rf"has no DuckDB extension \(STDF_DUCK_EXTENSION={re.escape(str(gone))} does not exist\).*pip install \.",
+    ):
         stdf_duck.extension_path(required=True)
     with pytest.warns(stdf_duck.StdfWarning, match="has no DuckDB extension.*rewrite route"):
         con = stdf_duck.connect()

@@ -17,9 +17,9 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from conftest import FIXTURES, expected_cases
 from ftp_server import FtpServer
+
 from stdf_duck import sync as sy
 from stdf_duck.config import ConfigError, load_config, parse_config
 from stdf_duck.remote import FsspecRemote, UnsafeNameError, matches, safe_relpath
@@ -108,8 +108,13 @@ def retrieved(srv: FtpServer) -> list[str]:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stdf_duck.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, **kw)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "stdf_duck.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -139,11 +144,18 @@ def test_first_sync_ingests_everything(tmp_path: Path, ftp: FtpServer) -> None:
     rep = sy.sync(cfg)
     arch = tmp_path / "archive"
     assert rep.ok and not rep.source_errors
-    assert states(arch) == {"ENG/FT1/multisite_le.stdf": "ingested", "lots/mpr_ftr.stdf": "ingested", "lots/no_pir.stdf.gz": "ingested"}
+    assert states(arch) == {
+        "ENG/FT1/multisite_le.stdf": "ingested",
+        "lots/mpr_ftr.stdf": "ingested",
+        "lots/no_pir.stdf.gz": "ingested",
+    }
     assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
     assert sorted(retrieved(ftp)) == ["mpr_ftr.stdf", "multisite_le.stdf", "no_pir.stdf.gz"]  # notes.txt excluded
     keys = [r[0] for r in q(arch, "SELECT path FROM ingest WHERE status = 'ok' ORDER BY 1")]
-    assert keys == [f"ftp://127.0.0.1:{ftp.port}/{p}" for p in ("ENG/FT1/multisite_le.stdf", "lots/mpr_ftr.stdf", "lots/no_pir.stdf.gz")]
+    assert keys == [
+        f"ftp://127.0.0.1:{ftp.port}/{p}"
+        for p in ("ENG/FT1/multisite_le.stdf", "lots/mpr_ftr.stdf", "lots/no_pir.stdf.gz")
+    ]
     # downloads are deleted once ingested (their folders too); the views are there
     assert not (arch / ".downloads").exists()
     assert q(arch, "SELECT sum(n_parts) FROM files") == [(122,)]
@@ -186,7 +198,9 @@ class _GrowOnList(sy.SyncProgress):
 
 
 @pytest.mark.parametrize("stable", [0.0, 0.5])
-def test_file_growing_during_the_sync_is_left_for_the_next(tmp_path: Path, ftp: FtpServer, tree: Path, stable: float) -> None:
+def test_file_growing_during_the_sync_is_left_for_the_next(
+    tmp_path: Path, ftp: FtpServer, tree: Path, stable: float
+) -> None:
     data = mini_stdf("GROW", 6, part_typ="P")
     growing = tree / "lots" / "growing.stdf"
     growing.write_bytes(data[:40])
@@ -218,7 +232,9 @@ def test_dropped_connection_resumes_where_it_stopped(tmp_path: Path, ftp: FtpSer
     assert rep.ok
     arch = tmp_path / "archive"
     assert any(c == "REST 10000" for c in ftp.commands), ftp.commands
-    attempts, downloaded = q(arch, "SELECT attempts, downloaded FROM sync_files WHERE remote LIKE '%multisite_le.stdf'")[0]
+    attempts, downloaded = q(
+        arch, "SELECT attempts, downloaded FROM sync_files WHERE remote LIKE '%multisite_le.stdf'"
+    )[0]
     assert attempts == 2 and downloaded == size  # 10,000 bytes, then the rest: nothing twice
     assert parts_by_lot(arch)["MS4LOT"] == 94
 
@@ -227,13 +243,23 @@ def test_partial_download_of_a_killed_sync_is_resumed(tmp_path: Path, ftp: FtpSe
     f = tree / "ENG" / "FT1" / "multisite_le.stdf"
     st = f.stat()
     mtime_ns = int(st.st_mtime) * 1_000_000_000  # FTP tells whole seconds
-    part = tmp_path / "archive" / ".downloads" / "floor1" / "ENG" / "FT1" / f"multisite_le.stdf.{st.st_size}-{mtime_ns}.part"
+    part = (
+        tmp_path
+        / "archive"
+        / ".downloads"
+        / "floor1"
+        / "ENG"
+        / "FT1"
+        / f"multisite_le.stdf.{st.st_size}-{mtime_ns}.part"
+    )
     part.parent.mkdir(parents=True)
     part.write_bytes(f.read_bytes()[:12_345])
     rep = sy.sync(cfg_of(tmp_path, ftp.url))
     assert rep.ok
     assert "REST 12345" in ftp.commands
-    assert q(tmp_path / "archive", "SELECT downloaded FROM sync_files WHERE remote LIKE '%multisite_le.stdf'") == [(st.st_size - 12_345,)]
+    assert q(tmp_path / "archive", "SELECT downloaded FROM sync_files WHERE remote LIKE '%multisite_le.stdf'") == [
+        (st.st_size - 12_345,)
+    ]
     assert parts_by_lot(tmp_path / "archive")["MS4LOT"] == 94
 
 
@@ -325,7 +351,11 @@ class _EvilRemote:
         self.good = good
 
     def list(self) -> list[tuple[str, int, int]]:
-        return [("../../escape.stdf", 10, 1), ("/etc/evil.stdf", 10, 1), ("ok/good.stdf", len(self.good), 5_000_000_000)]
+        return [
+            ("../../escape.stdf", 10, 1),
+            ("/etc/evil.stdf", 10, 1),
+            ("ok/good.stdf", len(self.good), 5_000_000_000),
+        ]
 
     def stat(self, rel: str) -> Any:
         from stdf_duck.remote import RemoteFile
@@ -350,7 +380,11 @@ def test_names_escaping_the_staging_area_are_rejected(tmp_path: Path, monkeypatc
     st = states(arch)
     assert st == {"../../escape.stdf": "rejected", "/etc/evil.stdf": "rejected", "ok/good.stdf": "ingested"}
     assert parts_by_lot(arch) == {"GOOD": 2}
-    assert not (tmp_path / "escape.stdf").exists() and not list(tmp_path.rglob("escape.stdf*")) and not list(tmp_path.rglob("evil.stdf*"))
+    assert (
+        not (tmp_path / "escape.stdf").exists()
+        and not list(tmp_path.rglob("escape.stdf*"))
+        and not list(tmp_path.rglob("evil.stdf*"))
+    )
     assert not rep.ok  # rejected names are failures to look at ...
     rep = sy.sync(cfg_of(tmp_path, "ftp://tester@evil.example/"))
     assert rep.ok and rep.count("skipped") == 2 and rep.count("unchanged") == 1  # ... reported once
@@ -386,8 +420,12 @@ def test_secrets_are_never_logged_nor_stored(tmp_path: Path, ftp: FtpServer) -> 
 def test_second_sync_refuses_or_waits(tmp_path: Path, ftp: FtpServer) -> None:
     ftp.throttle = 20_000  # bytes/s: the first sync takes about 2 s
     toml = write_toml(tmp_path, ftp.url, sync="stable_seconds = 0\nworkers = 1\ndownload_workers = 1")
-    first = subprocess.Popen([sys.executable, "-m", "stdf_duck.cli", "sync", "--config", str(toml), "-q"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    first = subprocess.Popen(
+        [sys.executable, "-m", "stdf_duck.cli", "sync", "--config", str(toml), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lock = tmp_path / "archive" / ".lock"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -399,7 +437,10 @@ def test_second_sync_refuses_or_waits(tmp_path: Path, ftp: FtpServer) -> None:
         pytest.fail("the first sync never took the lock")
     second = cli("sync", "--config", str(toml), "-q")
     assert second.returncode == 3, second.stderr
-    assert "being written by another stdf-duck materialize or sync" in second.stderr and f"pid {first.pid}" in second.stderr
+    assert (
+        "being written by another stdf-duck materialize or sync" in second.stderr
+        and f"pid {first.pid}" in second.stderr
+    )
     waiting = cli("sync", "--config", str(toml), "--wait", "60")
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
@@ -415,8 +456,10 @@ def test_second_sync_refuses_or_waits(tmp_path: Path, ftp: FtpServer) -> None:
 
 def test_local_directory_source_is_read_in_place(tmp_path: Path, tree: Path) -> None:
     toml = tmp_path / "stdf-duck.toml"
-    toml.write_text(f'[archive]\npath = "archive"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
-                    f'[[sources]]\nname = "drop"\nurl = "{tree}"\ninclude = ["*.stdf*"]\n')  # fmt: skip
+    toml.write_text(
+        f'[archive]\npath = "archive"\n[sync]\nstable_seconds = 0\nworkers = 1\n'
+        f'[[sources]]\nname = "drop"\nurl = "{tree}"\ninclude = ["*.stdf*"]\n'
+    )
     r = cli("sync", "--config", str(toml))
     assert r.returncode == 0, r.stderr
     arch = tmp_path / "archive"
@@ -438,12 +481,17 @@ def test_rules_give_product_and_stage_when_the_mir_lacks_them(tmp_path: Path) ->
     (src / "other" / "b.stdf").write_bytes(mini_stdf("LOTB", 2, job_nam="JOB77"))
     (src / "other" / "c.stdf").write_bytes(mini_stdf("LOTC", 1, part_typ="MIRPART"))  # the MIR wins
     cfg = parse_config(
-        {"archive": {"path": str(tmp_path / "archive")}, "sync": {"stable_seconds": 0, "workers": 1},
-         "sources": [{"name": "drop", "url": str(src)}],
-         "rules": [{"match": r"^(?P<p>[A-Z0-9]+)/(?P<s>FT\d)/", "product": "{p}", "stage": "{s}"},
-                   {"product": "J_{mir.job_nam}", "stage": "UNKNOWN"}]},
+        {
+            "archive": {"path": str(tmp_path / "archive")},
+            "sync": {"stable_seconds": 0, "workers": 1},
+            "sources": [{"name": "drop", "url": str(src)}],
+            "rules": [
+                {"match": r"^(?P<p>[A-Z0-9]+)/(?P<s>FT\d)/", "product": "{p}", "stage": "{s}"},
+                {"product": "J_{mir.job_nam}", "stage": "UNKNOWN"},
+            ],
+        },
         str(tmp_path / "x.toml"),
-    )  # fmt: skip
+    )
     assert sy.sync(cfg).ok
     got = q(tmp_path / "archive", "SELECT lot_id, part_typ, test_stage, count(*) FROM parts GROUP BY ALL ORDER BY 1")
     assert got == [("LOTA", "PRODX", "FT2", 3), ("LOTB", "J_JOB77", "UNKNOWN", 2), ("LOTC", "MIRPART", "UNKNOWN", 1)]
@@ -483,7 +531,9 @@ def test_real_files_through_ftp(tmp_path: Path) -> None:
         rep = sy.sync(cfg)
     assert not rep.failed, [(e.rel, e.error) for e in rep.failed]
     arch = tmp_path / "archive"
-    got = dict(q(arch, "SELECT regexp_extract(path, '/(\\d+)-[^/]*$', 1)::INT, rows_parts FROM ingest WHERE status = 'ok'"))
+    got = dict(
+        q(arch, "SELECT regexp_extract(path, '/(\\d+)-[^/]*$', 1)::INT, rows_parts FROM ingest WHERE status = 'ok'")
+    )
     by_index = {int(e.rel.split("-", 1)[0]): e for e in rep.entries}
     total = 0
     for i, (_name, _path, exp) in enumerate(cases):
@@ -514,8 +564,12 @@ def test_config_example_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     r = cli("config", "check", str(p), env={"FLOOR1_FTP_PASSWORD": ""} | {"STDF_DUCK_CONFIG": str(p)})
     assert r.returncode == 0  # set but empty is set
     env = {k: v for k, v in os.environ.items() if k != "FLOOR1_FTP_PASSWORD"}
-    r = subprocess.run([sys.executable, "-m", "stdf_duck.cli", "config", "check"], capture_output=True, text=True,
-                       env={**env, "STDF_DUCK_CONFIG": str(p)})  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "stdf_duck.cli", "config", "check"],
+        capture_output=True,
+        text=True,
+        env={**env, "STDF_DUCK_CONFIG": str(p)},
+    )
     assert r.returncode == 2 and "sources[0].password: environment variable FLOOR1_FTP_PASSWORD is not set" in r.stderr
 
 
@@ -583,7 +637,6 @@ def test_status_without_archive_is_a_usage_error(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no such archive" in r.stderr
 
 
-
 def test_changed_url_keeps_the_ledger_keys(tmp_path: Path, tree: Path) -> None:
     with FtpServer(str(tree), password=PASSWORD) as srv:
         assert sy.sync(cfg_of(tmp_path, srv.url)).ok
@@ -631,13 +684,21 @@ def test_interrupted_sync_resumes_its_downloads(tmp_path: Path, ftp: FtpServer) 
 
     ftp.throttle = 8_000  # bytes/s: multisite_le.stdf takes about 4 s
     toml = write_toml(tmp_path, ftp.url, sync="stable_seconds = 0\nworkers = 1\ndownload_workers = 1")
-    proc = subprocess.Popen([sys.executable, "-m", "stdf_duck.cli", "sync", "--config", str(toml), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stdf_duck.cli", "sync", "--config", str(toml), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     downloads = tmp_path / "archive" / ".downloads"
     deadline = time.monotonic() + 30
     part: list[Path] = []
     while time.monotonic() < deadline and not part:
-        part = [p for p in downloads.rglob("multisite_le.stdf.*.part") if p.stat().st_size > 0] if downloads.exists() else []
+        part = (
+            [p for p in downloads.rglob("multisite_le.stdf.*.part") if p.stat().st_size > 0]
+            if downloads.exists()
+            else []
+        )
         time.sleep(0.05)
     assert part, "no partial download seen"
     proc.send_signal(signal.SIGINT)
@@ -671,7 +732,8 @@ def test_sftp_source_with_known_host_key(tmp_path: Path, tree: Path) -> None:
         arch = tmp_path / "archive"
         assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
         assert sorted(k for (k,) in q(arch, "SELECT path FROM ingest")) == [
-            f"sftp://127.0.0.1:{srv.port}/{p}" for p in ("ENG/FT1/multisite_le.stdf", "lots/mpr_ftr.stdf", "lots/no_pir.stdf.gz")
+            f"sftp://127.0.0.1:{srv.port}/{p}"
+            for p in ("ENG/FT1/multisite_le.stdf", "lots/mpr_ftr.stdf", "lots/no_pir.stdf.gz")
         ]
         (tree / "lots" / "new.stdf").write_bytes(mini_stdf("NEWLOT", 4, part_typ="P"))
         rep = sy.sync(cfg)
@@ -696,15 +758,19 @@ def _self_signed(tmp: Path) -> Path:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     pem = tmp / "server.pem"
     pem.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -749,8 +815,11 @@ def test_killed_sync_is_completed_by_the_next(tmp_path: Path, ftp: FtpServer) ->
 
     ftp.throttle = 8_000
     toml = write_toml(tmp_path, ftp.url, sync="stable_seconds = 0\nworkers = 1\ndownload_workers = 1")
-    proc = subprocess.Popen([sys.executable, "-m", "stdf_duck.cli", "sync", "--config", str(toml), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stdf_duck.cli", "sync", "--config", str(toml), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     downloads = tmp_path / "archive" / ".downloads"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -788,8 +857,12 @@ def test_s3_source(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         monkeypatch.setenv("S3_KEY", "AKIDSTDFDUCK")
         monkeypatch.setenv("S3_SECRET", "s3-secret-Vb7-not-in-logs")
-        fs = s3fs.S3FileSystem(key="AKIDSTDFDUCK", secret="s3-secret-Vb7-not-in-logs",
-                               client_kwargs={"endpoint_url": endpoint}, skip_instance_cache=True)  # fmt: skip
+        fs = s3fs.S3FileSystem(
+            key="AKIDSTDFDUCK",
+            secret="s3-secret-Vb7-not-in-logs",
+            client_kwargs={"endpoint_url": endpoint},
+            skip_instance_cache=True,
+        )
         fs.mkdir("tester-bucket")
         for p in tree.rglob("*"):
             if p.is_file():
@@ -801,7 +874,8 @@ def test_s3_source(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) 
         arch = tmp_path / "archive"
         assert parts_by_lot(arch) == {"MS4LOT": 94, "MPRFTR": 3, "NOPIR01": 25}
         assert sorted(k for (k,) in q(arch, "SELECT path FROM ingest")) == [
-            f"s3://tester-bucket/stdf/{p}" for p in ("ENG/FT1/multisite_le.stdf", "lots/mpr_ftr.stdf", "lots/no_pir.stdf.gz")
+            f"s3://tester-bucket/stdf/{p}"
+            for p in ("ENG/FT1/multisite_le.stdf", "lots/mpr_ftr.stdf", "lots/no_pir.stdf.gz")
         ]
         fs.pipe("tester-bucket/stdf/lots/new.stdf", mini_stdf("NEWLOT", 4, part_typ="P"))
         rep = sy.sync(cfg)
@@ -830,7 +904,9 @@ def test_source_gone_after_listing_is_not_retried_file_by_file(tmp_path: Path, t
     rep = sy.sync(cfg, progress=_StopServerOnList(srv))
     assert rep.count("error") == 11 and rep.count("ingested") == 0
     tried = [e for e in rep.entries if e.attempts == 3]
-    skipped = [e for e in rep.entries if e.error and e.error.startswith("not tried: the source failed 3 transfers in a row")]
+    skipped = [
+        e for e in rep.entries if e.error and e.error.startswith("not tried: the source failed 3 transfers in a row")
+    ]
     assert len(tried) == 3 and len(skipped) == 8
     # the next run (server back) takes them all
     with FtpServer(str(tree), password=PASSWORD) as srv2:
