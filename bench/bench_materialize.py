@@ -92,7 +92,8 @@ def warm(paths: list[Path]) -> None:
 def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str, Any]:
     import stdf_duck
     from stdf_duck import archive as arc
-    from stdf_duck.archive_worker import connect, render, sql_literal
+    from stdf_duck.archive._sql import render, sql_literal
+    from stdf_duck.archive.worker import connect
 
     out = tempfile.mkdtemp(prefix="bench-mat-", dir=str(DATA))
     t0 = time.perf_counter()

@@ -5,6 +5,11 @@ from __future__ import annotations
 from . import _native
 from ._duck import StdfConnection, StdfRelation, connect, extension_path, install, route
 from ._errors import (
+    ArchiveBusyError,
+    ArchiveError,
+    PermanentError,
+    SourceError,
+    StdfDuckError,
     StdfError,
     StdfFileNotFoundError,
     StdfFormatError,
@@ -13,9 +18,12 @@ from ._errors import (
     StdfTruncatedError,
     StdfUnsupportedError,
     StdfWarning,
+    UnsafeNameError,
+    VerifyError,
 )
-from ._read import TABLES, ParsedStdf, StdfTable, parse_stdf, parse_to_parquet, read
+from ._read import TABLES, ParsedStdf, StdfTable, file_info, parse_stdf, parse_to_parquet, read
 from ._rewrite import RewriteError
+from .config import ConfigError
 
 __version__: str = _native.__version__
 
@@ -28,6 +36,14 @@ def load_ipython_extension(ipython: object) -> None:
 
 
 __all__ = [
+    "ArchiveBusyError",
+    "ArchiveError",
+    "ConfigError",
+    "PermanentError",
+    "SourceError",
+    "StdfDuckError",
+    "UnsafeNameError",
+    "VerifyError",
     "RewriteError",
     "StdfConnection",
     "StdfRelation",
@@ -48,6 +64,7 @@ __all__ = [
     "StdfUnsupportedError",
     "StdfWarning",
     "__version__",
+    "file_info",
     "parse_stdf",
     "parse_to_parquet",
     "read",

@@ -1,14 +1,25 @@
-"""Exception hierarchy: every error names the file, the byte offset and the record type."""
+"""Exception hierarchy, rooted at `StdfDuckError`.
+
+Decoding errors (`StdfError` and its subclasses) name the file, the byte offset and the record
+type. The application's errors (archive, sources, sync, configuration, SQL rewrite) derive from
+the same root and keep the standard base they always had (`VerifyError` is a `ValueError`, ...),
+so `except ValueError` goes on catching them. `one_line` is the one rule for showing an error.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
 
-class StdfError(Exception):
-    """Base class of every stdf_duck error."""
+class StdfDuckError(Exception):
+    """The root of every error stdf_duck raises on purpose (`except StdfDuckError` catches them all)."""
+
+
+class StdfError(StdfDuckError):
+    """Base class of the decoding errors: the file, the byte offset and the record type."""
 
     def __init__(
         self,
@@ -46,6 +57,30 @@ class StdfFileNotFoundError(StdfIOError, FileNotFoundError):
 
 class StdfPermissionError(StdfIOError, PermissionError):
     """The file cannot be read for lack of permission."""
+
+
+class ArchiveError(StdfDuckError):
+    """Not an archive, or an archive that cannot be used."""
+
+
+class ArchiveBusyError(ArchiveError):
+    """Another process is writing the archive."""
+
+
+class SourceError(StdfDuckError):
+    """A source given on the command line does not exist or matches nothing."""
+
+
+class VerifyError(StdfDuckError, ValueError):
+    """A file that is not STDF, is damaged, or decompresses beyond the bounds."""
+
+
+class UnsafeNameError(StdfDuckError, ValueError):
+    """A remote name that would escape the staging area."""
+
+
+class PermanentError(StdfDuckError):
+    """A transfer error retrying will not fix (no such file, permission denied, bad login)."""
 
 
 class StdfWarning(UserWarning):
@@ -129,3 +164,24 @@ def from_duckdb(exc: BaseException, last_errors: Iterable[ErrorArgs | None] = ()
     if args is None:
         return None
     return as_sql_error(from_native(args))
+
+
+_WRAPPERS = (
+    re.compile(r"reading the stream registered as '[^']*' failed: (External error: )?"),
+    re.compile(r"^Invalid Input Error: (?=STDF )"),
+    re.compile(r"^STDF \w+ error: "),
+)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: DuckDB's `LINE 1: ...` context and carets are dropped, and so
+    are the wrappers an STDF error gets on its way through DuckDB (same text on both routes)."""
+    text = str(exc).strip() or type(exc).__name__
+    lines = [ln.strip() for ln in text.splitlines()]
+    keep = [ln for ln in lines if ln and not ln.startswith("LINE ") and set(ln) != {"^"}]
+    out = " ".join(keep) if keep else type(exc).__name__
+    for rx in _WRAPPERS:
+        out = rx.sub("", out)
+    if out.startswith("Invalid Input Error: /"):
+        out = out[len("Invalid Input Error: ") :]
+    return out

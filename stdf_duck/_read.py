@@ -186,7 +186,7 @@ def parse_to_parquet(
     stream under its own lot. `product` / `test_type` replace the MIR's PART_TYP / TEST_COD (else
     FLOW_ID); every value passes the archive's `sanitize`. on_error='warn' keeps the rows before
     the damage. Returns {"parts": n, "tests": n, "results": n, "files": [...], "warnings": n}."""
-    from .archive_worker import PARTITION_COLUMNS, partition_of
+    from .archive.layout import PARTITION_COLUMNS, partition_of
 
     path = os.fspath(stdf_path)
     cols = ["stream_index", *PARTITION_COLUMNS, "n_warnings"]
@@ -201,4 +201,81 @@ def parse_to_parquet(
     with _mapped():
         out = dict(_native.parse_to_parquet(path, os.fspath(output_dir), partitions, on_error))
     out["warnings"] = sum(int(r["n_warnings"] or 0) for r in rows)
+    return out
+
+
+#: the stdf_files columns `file_info` shows
+_INFO_FIELDS = (
+    "file_id",
+    "stream_index",
+    "stream_count",
+    "lot_id",
+    "sblot_id",
+    "part_typ",
+    "test_stage",
+    "test_cod",
+    "flow_id",
+    "tstr_typ",
+    "node_nam",
+    "exec_typ",
+    "exec_ver",
+    "job_nam",
+    "job_rev",
+    "oper_nam",
+    "start_time",
+    "finish_time",
+    "byte_order",
+    "cpu_type",
+    "stdf_ver",
+    "stdf_extensions",
+    "compression",
+    "file_size",
+    "stream_size",
+    "content_hash",
+    "n_records",
+    "n_parts",
+    "n_parts_final",
+    "n_passed_final",
+    "yield_final",
+    "n_wafers",
+    "n_sites",
+    "n_tests",
+    "n_results",
+    "n_warnings",
+    "complete",
+)
+
+
+def file_info(path: PathLike) -> list[dict[str, Any]]:
+    """What is in one file (`stdf-duck info`): one dict per FAR..MRR stream, with its MIR fields,
+    counts, yield, `record_counts` (records per type, most frequent first) and `warnings`. Raises
+    StdfError when no stream can be read."""
+    path = os.fspath(path)
+    files = read("files", path, on_error="warn").to_arrow().to_pylist()
+    warnings = read("warnings", path, on_error="warn").to_arrow().to_pylist()
+    if not files:
+        msg = warnings[0]["message"] if warnings else "no STDF stream found"
+        raise StdfFormatError(msg)
+    recs = read("records", path, columns=["stream_index", "rec_name"], on_error="warn").to_arrow()
+    counts: dict[int, dict[str, int]] = {}
+    if recs.num_rows:
+        g = recs.group_by(["stream_index", "rec_name"]).aggregate([("rec_name", "count")]).to_pylist()
+        for r in g:
+            counts.setdefault(int(r["stream_index"]), {})[str(r["rec_name"])] = int(r["rec_name_count"])
+    out = []
+    for f in files:
+        d: dict[str, Any] = {"path": path}
+        d.update({k: f.get(k) for k in _INFO_FIELDS})
+        c = counts.get(int(f["stream_index"]), {})
+        d["record_counts"] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+        d["warnings"] = [
+            {
+                "record_index": w.get("record_index"),
+                "byte_offset": w.get("byte_offset"),
+                "code": w.get("code"),
+                "message": w.get("message"),
+            }
+            for w in warnings
+        ]
+        out.append(d)
     return out

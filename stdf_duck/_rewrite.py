@@ -13,12 +13,13 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._errors import StdfDuckError
 from ._read import TABLES, StdfTable, read
 
 _counter = itertools.count()
 
 
-class RewriteError(ValueError):
+class RewriteError(StdfDuckError, ValueError):
     """The SQL uses stdf_* functions in a way the rewrite fallback cannot serve."""
 
 

@@ -40,7 +40,12 @@ import re
 import tomllib
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ._errors import StdfDuckError
+
+if TYPE_CHECKING:
+    from .archive.model import MaterializeOptions
 
 __all__ = [
     "CONFIG_ENV",
@@ -61,7 +66,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MIR = re.compile(r"\{mir\.([a-z_]+)\}")
 
 
-class ConfigError(ValueError):
+class ConfigError(StdfDuckError, ValueError):
     """The configuration file is missing or invalid; the message lists every problem."""
 
     def __init__(self, path: str, problems: list[str]) -> None:
@@ -147,6 +152,12 @@ class Config:
     max_backoff_seconds: float = 60.0
     timeout_seconds: float = 60.0
     secrets: list[str] = field(default_factory=list)
+
+    def materialize_options(self, retry_failed: bool = False) -> MaterializeOptions:
+        """How a sync writes the files it fetched (workers and on_error of this file)."""
+        from .archive.model import MaterializeOptions
+
+        return MaterializeOptions(workers=self.workers, on_error=self.on_error, retry_failed=retry_failed)
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:

@@ -538,7 +538,7 @@ def test_crash_between_ledger_intent_and_rename_is_rolled_forward(tmp_path: Path
                 if n == 4:
                     os._exit(9)  # killed in the middle of publishing
             real(a, b)
-        archive.os.replace = replace
+        os.replace = replace  # the os module the archive renames with
         archive.materialize({srcs!r}, {str(root)!r}, workers=1)
         """
     )

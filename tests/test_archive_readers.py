@@ -1,5 +1,5 @@
 """Readers and writers of one archive: a reader left open never stops materialize or sync, and a
-writer never breaks a reader (stdf_duck.catalog, stdf_duck.ledger); the catalog opens in the DuckDB
+writer never breaks a reader (stdf_duck.archive.catalog, stdf_duck.archive.ledger); the catalog opens in the DuckDB
 CLI; partial files, the warnings view and the NULL partition value.
 
 Row counts are the fixture values of tests/fixtures/README.md, never what stdf_duck prints."""

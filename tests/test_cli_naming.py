@@ -24,7 +24,7 @@ import pytest
 from conftest import FIXTURES, REPO
 
 from stdf_duck.config import parse_config
-from stdf_duck.remote import matches
+from stdf_duck.sync.remote import matches
 
 PART_TYP, STAGE = "SYNPART-A1", "CP1"  # stdf-gen LotConfig defaults (concat.stdf, multisite_le.stdf)
 
@@ -220,7 +220,7 @@ OTHER_NAMES = ["lot.stdf.tmp", "lot.std.part", "notes.txt", "lot.stdout", "lot.c
 def test_example_config_include_matches_every_stdf_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tomllib
 
-    from stdf_duck.cli_sync import EXAMPLE
+    from stdf_duck.cli.sync import EXAMPLE
 
     monkeypatch.setenv("FLOOR1_FTP_PASSWORD", "pw")
     cfg = parse_config(tomllib.loads(EXAMPLE), str(tmp_path / "stdf-duck.toml"))
@@ -270,7 +270,7 @@ MESSAGES = [
 
 
 def test_secrets_of_every_length_never_appear_in_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from stdf_duck.cli_sync import _setup_logging
+    from stdf_duck.cli.progress import setup_logging as _setup_logging
     from stdf_duck.config import Config
 
     secrets = [(ALPHABET * 5)[:n] for n in range(1, 41)]

@@ -1,4 +1,4 @@
-"""Which files `materialize` reads and what it says of each (stdf_duck.discovery), and the rule
+"""Which files `materialize` reads and what it says of each (stdf_duck.archive.sources), and the rule
 that a path that exists is a path at every door (rust/stdf-arrow/src/paths.rs).
 
 Every candidate file is either ingested or reported (summary, ledger, exit code), in bounded time,
@@ -23,7 +23,7 @@ from conftest import FIXTURES
 
 import stdf_duck
 from stdf_duck import archive as arc
-from stdf_duck import discovery as disc
+from stdf_duck.archive import sources as disc
 
 # fixtures README: lot and parts (PRRs) of each file
 LOTS = {
@@ -299,7 +299,7 @@ def loops(tmp_path: Path) -> Path:
     return d
 
 
-EXPAND = "import sys, stdf_duck.discovery as d; print('\\n'.join(d.expand_sources(sys.argv[1:])))"
+EXPAND = "import sys, stdf_duck.archive.sources as d; print('\\n'.join(d.expand_sources(sys.argv[1:])))"
 
 
 def test_recursive_glob_and_folder_with_link_loops_end(loops: Path) -> None:
@@ -365,8 +365,10 @@ def test_the_bound_is_the_rule_of_sync(tmp_path: Path) -> None:
     disc.check_bomb(str(p), max_ratio=2000)
     disc.check_bomb(str(fx("multisite_le.stdf")))  # not compressed: nothing to bound
     from stdf_duck import sync
+    from stdf_duck.sync import verify
 
-    assert sync.verify_stdf is disc.verify_stdf and sync.VerifyError is disc.VerifyError
+    assert sync.verify_stdf is verify.verify_stdf and sync.VerifyError is disc.VerifyError
+    assert verify.stream_limit is disc.stream_limit  # the bound is the archive's, used by sync
 
 
 def test_one_owner_of_the_magic_bytes() -> None:
@@ -376,7 +378,7 @@ def test_one_owner_of_the_magic_bytes() -> None:
     pkg = Path(stdf_duck.__file__).parent
     far = re.compile(r"\\x02\\x00\\x00\\x0a|\\x1f\\x8b|BZh")
     owners = sorted(p.name for p in pkg.rglob("*.py") if far.search(p.read_text(encoding="utf-8")))
-    assert owners == ["discovery.py"]
+    assert owners == ["sources.py"]
     assert disc.compression_of(b"\x1f\x8b\x08\x00") == "gzip"
     assert disc.compression_of(b"BZh9") == "bzip2"
     assert disc.compression_of(b"PK\x03\x04") == "zip"

@@ -22,7 +22,7 @@ from ftp_server import FtpServer
 
 from stdf_duck import sync as sy
 from stdf_duck.config import ConfigError, load_config, parse_config
-from stdf_duck.remote import FsspecRemote, UnsafeNameError, matches, safe_relpath
+from stdf_duck.sync.remote import FsspecRemote, UnsafeNameError, matches, safe_relpath
 
 PASSWORD = "pw-Zq81-not-in-any-log"
 # fixtures README: file -> (lot, parts)
@@ -358,7 +358,7 @@ class _EvilRemote:
         ]
 
     def stat(self, rel: str) -> Any:
-        from stdf_duck.remote import RemoteFile
+        from stdf_duck.sync.remote import RemoteFile
 
         return RemoteFile(rel, len(self.good), 5_000_000_000) if rel == "ok/good.stdf" else None
 
@@ -374,7 +374,7 @@ class _EvilRemote:
 
 def test_names_escaping_the_staging_area_are_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     good = mini_stdf("GOOD", 2, part_typ="P")
-    monkeypatch.setattr(sy, "open_remote", lambda src, timeout: _EvilRemote(good))
+    monkeypatch.setattr(sy.transfer, "open_remote", lambda src, timeout: _EvilRemote(good))
     rep = sy.sync(cfg_of(tmp_path, "ftp://tester@evil.example/"))
     arch = tmp_path / "archive"
     st = states(arch)
@@ -549,7 +549,7 @@ def test_real_files_through_ftp(tmp_path: Path) -> None:
 
 
 def test_config_example_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stdf_duck.cli_sync import EXAMPLE
+    from stdf_duck.cli.sync import EXAMPLE
 
     p = tmp_path / "stdf-duck.toml"
     p.write_text(EXAMPLE)
@@ -654,7 +654,7 @@ def test_changed_url_keeps_the_ledger_keys(tmp_path: Path, tree: Path) -> None:
 def test_partial_downloads_of_similar_names_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """a.stdf must not take a.stdf.gz's partial download for one of its own older versions."""
     good = mini_stdf("GOOD", 2, part_typ="P")
-    monkeypatch.setattr(sy, "open_remote", lambda src, timeout: _EvilRemote(good))
+    monkeypatch.setattr(sy.transfer, "open_remote", lambda src, timeout: _EvilRemote(good))
     cfg = cfg_of(tmp_path, "ftp://tester@evil.example/")
     other = tmp_path / "archive" / ".downloads" / "floor1" / "ok" / "good.stdf.gz.123-456.part"
     other.parent.mkdir(parents=True)
@@ -928,7 +928,7 @@ class _CountDownloads(sy.SyncProgress):
 
 def test_downloads_wait_for_ingestion(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Downloads faster than decoding do not pile up in the staging folder."""
-    monkeypatch.setattr(sy, "MAX_PENDING_FILES", 4)
+    monkeypatch.setattr(sy.transfer, "MAX_PENDING_FILES", 4)
     for i in range(12):
         (tree / "lots" / f"extra{i:02d}.stdf").write_bytes(mini_stdf(f"X{i}", 40, part_typ="P"))
     with FtpServer(str(tree), password=PASSWORD) as srv:
@@ -938,7 +938,7 @@ def test_downloads_wait_for_ingestion(tmp_path: Path, tree: Path, monkeypatch: p
     assert rep.ok and rep.count("ingested") == 15
     assert 1 <= counter.most <= 4
     # and by bytes: one file at a time when the bound is below two files (a larger file still goes alone)
-    monkeypatch.setattr(sy, "MAX_PENDING_BYTES", 100)
+    monkeypatch.setattr(sy.transfer, "MAX_PENDING_BYTES", 100)
     for i in range(6):
         (tree / "lots" / f"more{i:02d}.stdf").write_bytes(mini_stdf(f"M{i}", 40, part_typ="P"))
     with FtpServer(str(tree), password=PASSWORD) as srv:
@@ -950,7 +950,7 @@ def test_downloads_wait_for_ingestion(tmp_path: Path, tree: Path, monkeypatch: p
 def test_worker_pool_is_kept_across_batches(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from stdf_duck.archive import WorkerPools
 
-    monkeypatch.setattr(sy, "MAX_PENDING_FILES", 4)  # several ingestion batches
+    monkeypatch.setattr(sy.transfer, "MAX_PENDING_FILES", 4)  # several ingestion batches
     for i in range(9):
         (tree / "lots" / f"extra{i:02d}.stdf").write_bytes(mini_stdf(f"X{i}", 30 + i, part_typ="P"))
     seen: list[int] = []

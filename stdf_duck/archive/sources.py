@@ -17,10 +17,10 @@ Rules (each is tested in tests/test_discovery.py):
 * a name that is not valid UTF-8 is read like any other; its ledger key has the undecodable
   bytes written `\\xNN` (`ledger_key`);
 * a compressed file may not expand beyond `stream_limit` (the decompression bound of `sync`,
-  `verify_stdf`; materialize applies it in its worker, `check_bomb`).
+  stdf_duck.sync.verify; materialize applies it in its worker, `check_bomb`).
 
 This module is also the one owner of the STDF magic bytes on the Python side (`FAR_HEADS`,
-`compression_of`).
+`is_far`, `compression_of`, `sniff`): the sync's check of a download (stdf_duck.sync.verify) uses them.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from .._errors import SourceError, VerifyError
 
 __all__ = [
     "FAR_HEADS",
@@ -43,20 +45,13 @@ __all__ = [
     "compression_of",
     "discover",
     "expand_sources",
+    "inflate",
+    "is_far",
     "ledger_key",
     "looks_like_stdf",
     "sniff",
     "stream_limit",
-    "verify_stdf",
 ]
-
-
-class SourceError(Exception):
-    """A source given on the command line does not exist or matches nothing."""
-
-
-class VerifyError(ValueError):
-    """A file that is not STDF, is damaged, or decompresses beyond the bounds."""
 
 
 # ---- magic bytes -----------------------------------------------------------------------------
@@ -71,6 +66,11 @@ MAX_STREAM_BYTES = 64 * 2**30
 _RATIO_FLOOR = 64 * 2**20
 
 
+def is_far(head: bytes) -> bool:
+    """True when these four bytes are an STDF V4 FAR header (either byte order)."""
+    return head in FAR_HEADS
+
+
 def compression_of(head: bytes) -> str | None:
     """'gzip', 'bzip2', 'zip' or 'zstd' from a file's first four bytes, None when not compressed."""
     for magic, kind in _COMPRESSION:
@@ -79,7 +79,7 @@ def compression_of(head: bytes) -> str | None:
     return None
 
 
-def _streams(path: str, kind: str) -> Iterator[Any]:
+def streams(path: str, kind: str) -> Iterator[Any]:
     """The decompressed streams of a compressed file (a zip: one per member)."""
     if kind == "gzip":
         import gzip
@@ -109,15 +109,15 @@ def sniff(path: str) -> bool | None:
     when the file cannot be opened or read."""
     with open(path, "rb") as f:
         head = f.read(4)
-    if head in FAR_HEADS:
+    if is_far(head):
         return True
     kind = compression_of(head)
     if kind is None:
         return False
     try:
-        for stream in _streams(path, kind):
+        for stream in streams(path, kind):
             with stream:
-                if stream.read(4) in FAR_HEADS:
+                if is_far(stream.read(4)):
                     return True
         return False
     except OSError as e:
@@ -142,12 +142,12 @@ def stream_limit(size: int, max_ratio: float = MAX_RATIO, max_stream_bytes: floa
     return int(min(max_stream_bytes, max(_RATIO_FLOOR, size * max_ratio)))
 
 
-def _inflate(path: str, kind: str, limit: int, limits: str) -> tuple[int, bytes, BaseException | None]:
+def inflate(path: str, kind: str, limit: int, limits: str) -> tuple[int, bytes, BaseException | None]:
     """Decompress as a stream, nothing kept: (bytes, the first four, the error that ended it early).
     VerifyError beyond `limit` (`limits` names the settings in its message)."""
     total, first = 0, b""
     try:
-        for stream in _streams(path, kind):
+        for stream in streams(path, kind):
             with stream:
                 while block := stream.read(1 << 16):
                     if len(first) < 4:
@@ -165,35 +165,6 @@ def _inflate(path: str, kind: str, limit: int, limits: str) -> tuple[int, bytes,
     return total, first, None
 
 
-def verify_stdf(
-    path: str, max_ratio: float = MAX_RATIO, max_stream_bytes: float = MAX_STREAM_BYTES, strict: bool = True
-) -> int:
-    """Check a downloaded file before it is materialized (`sync`); returns its decompressed size.
-
-    An uncompressed file must start with a FAR record. A gzip / bzip2 / zip / zstd file is
-    decompressed as a stream (nothing kept): its content must start with a FAR record and must not
-    exceed `stream_limit` (a decompression bomb fails here, fast, before the engine sees it).
-    strict: a damaged container (bad CRC, cut short) fails too; else it is left to the engine
-    (on_error = 'warn' keeps what is readable)."""
-    from .archive_worker import one_line
-
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if head in FAR_HEADS:
-        return size
-    kind = compression_of(head)
-    if kind is None:
-        raise VerifyError(f"not an STDF file: no FAR record at byte 0 (starts with {head.hex(' ') or 'nothing'})")
-    limits = f"sync.max_ratio = {max_ratio:g}, sync.max_stream_mb = {max_stream_bytes / 2**20:g}"
-    total, first, err = _inflate(path, kind, stream_limit(size, max_ratio, max_stream_bytes), limits)
-    if err is not None and (strict or len(first) < 4):
-        raise VerifyError(f"damaged {kind} file after {total:,} decompressed bytes: {one_line(err)}") from None
-    if first not in FAR_HEADS:
-        raise VerifyError(f"not an STDF file: the {kind} content does not start with a FAR record")
-    return total
-
-
 def check_bomb(path: str, max_ratio: float = MAX_RATIO, max_stream_bytes: float = MAX_STREAM_BYTES) -> None:
     """VerifyError when a compressed file expands beyond `stream_limit` (materialize's bound: the
     rule of `verify_stdf`); damage and content are left to the reader, which reports them."""
@@ -201,7 +172,7 @@ def check_bomb(path: str, max_ratio: float = MAX_RATIO, max_stream_bytes: float 
         kind = compression_of(f.read(4))
     if kind is not None:
         limits = f"max_ratio = {max_ratio:g}, max_stream_mb = {max_stream_bytes / 2**20:g}"
-        _inflate(path, kind, stream_limit(os.path.getsize(path), max_ratio, max_stream_bytes), limits)
+        inflate(path, kind, stream_limit(os.path.getsize(path), max_ratio, max_stream_bytes), limits)
 
 
 # ---- items -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """How a materialize runs its jobs: in the parent (one worker) or in worker processes.
 
-`run` is the parent's `stdf_duck.archive._Run`: finished jobs go to `run.pending`, and
+`run` is the parent's `stdf_duck.archive.commit.Run`: finished jobs go to `run.pending`, and
 `run.commit()` publishes them at least every second (or 64 files), so a long run shows its
 progress in the archive as it goes.
 """
@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .archive_worker import Job, JobResult, one_line
-from .ledger import utcnow as _utcnow
+from .._errors import one_line
+from .ledger import utcnow
+from .worker import Job, JobResult, _route
 
 
 def _memory_limit(workers: int) -> str | None:
@@ -33,7 +34,7 @@ def _commit_due(run: Any, last: float, force: bool = False) -> float:
 
 
 def run_inline(run: Any, jobs: list[Job], threads: int) -> None:
-    from .archive_worker import connect, run_job
+    from .worker import connect, run_job
 
     if not jobs:
         return
@@ -43,21 +44,12 @@ def run_inline(run: Any, jobs: list[Job], threads: int) -> None:
     last = time.monotonic()
     try:
         for job in jobs:
-            run.started[job.key or job.path] = _utcnow()
+            run.started[job.key or job.path] = utcnow()
             run.pending.append(run_job(job, con))
             last = _commit_due(run, last)
         _commit_due(run, last, force=True)
     finally:
         con.close()
-
-
-def _route(con: Any) -> str:
-    import stdf_duck
-
-    try:
-        return str(stdf_duck.route(con))
-    except Exception:
-        return "?"
 
 
 class WorkerPools:
@@ -106,87 +98,104 @@ def _kill_pool(pool: Any) -> None:
             pass
 
 
+def _failed(job: Job, error: str) -> JobResult:
+    return JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error=error)
+
+
+class _Pool:
+    """The worker processes of one `run_pool` call: `nw` of them, or one per quarantined job."""
+
+    def __init__(self, run: Any, nw: int, threads: int, pools: WorkerPools | None) -> None:
+        import multiprocessing as mp
+
+        self.run, self.nw, self.threads, self.pools = run, nw, threads, pools
+        self.ctx = mp.get_context("spawn")
+
+    def make(self, n: int, tmp: str | None = None) -> Any:
+        from concurrent.futures import ProcessPoolExecutor
+
+        from .worker import worker_init
+
+        tmp = tmp or os.path.join(self.run.a.staging, f"duckdb-tmp-{os.getpid()}-{time.monotonic_ns()}")
+        args = (os.getpid(), self.threads, _memory_limit(n), tmp)
+        return ProcessPoolExecutor(n, mp_context=self.ctx, initializer=worker_init, initargs=args)
+
+    def main(self) -> Any:
+        if self.pools is None:
+            return self.make(self.nw)
+        return self.pools.get((self.nw, self.threads), lambda tmp: self.make(self.nw, tmp), self.run.a.root)
+
+    def forget(self, pool: Any) -> None:
+        _kill_pool(pool)
+        if self.pools is not None:
+            self.pools.discard()
+
+    def alone(self, quarantine: list[Job]) -> None:
+        """Each job alone in a fresh worker: a second crash is this file's."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        from .worker import worker_run
+
+        for job in quarantine:
+            single = self.make(1)
+            try:
+                self.run.pending.append(single.submit(worker_run, job).result())
+            except BrokenProcessPool:
+                self.run.pending.append(_failed(job, "the worker process crashed reading this file"))
+            finally:
+                _kill_pool(single)
+
+
+def _collect(run: Any, done: set[Any], inflight: dict[Any, Job], quarantine: list[Job]) -> bool:
+    """Finished futures -> run.pending; returns True when the pool broke (a worker died)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken = False
+    for fut in done:
+        job = inflight.pop(fut)
+        try:
+            res = fut.result()
+            if not run.report.route:
+                run.report.route = res.route
+            run.pending.append(res)
+        except BrokenProcessPool:
+            broken = True
+            quarantine.append(job)
+        except Exception as e:  # pragma: no cover - run_job catches file errors itself
+            run.pending.append(_failed(job, one_line(e)))
+    return broken
+
+
 def run_pool(run: Any, jobs: list[Job], nw: int, threads: int, pools: WorkerPools | None = None) -> None:
     """Jobs in `nw` worker processes (largest first); a worker that dies takes only its own file
     down: the jobs it may have held are retried one at a time, and the one that crashes again fails."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-    from .archive_worker import worker_init, worker_run
+    from .worker import worker_run
 
-    ctx = mp.get_context("spawn")
     queue = sorted(jobs, key=lambda j: -j.size)
-    quarantine: list[Job] = []
     last = time.monotonic()
-
-    def make_pool(n: int, tmp: str | None = None) -> ProcessPoolExecutor:
-        tmp = tmp or os.path.join(run.a.staging, f"duckdb-tmp-{os.getpid()}-{time.monotonic_ns()}")
-        return ProcessPoolExecutor(
-            n, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(), threads, _memory_limit(n), tmp)
-        )
-
-    kill = _kill_pool
-
-    def main_pool() -> ProcessPoolExecutor:
-        if pools is None:
-            return make_pool(nw)
-        return pools.get((nw, threads), lambda tmp: make_pool(nw, tmp), run.a.root)  # type: ignore[no-any-return]
-
-    pool = main_pool()
+    procs = _Pool(run, nw, threads, pools)
+    pool = procs.main()
     done_ok = False
     inflight: dict[Future[JobResult], Job] = {}
     try:
         while queue or inflight:
             while queue and len(inflight) < 2 * nw:
                 job = queue.pop(0)
-                run.started[job.key or job.path] = _utcnow()
+                run.started[job.key or job.path] = utcnow()
                 inflight[pool.submit(worker_run, job)] = job
             done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                job = inflight.pop(fut)
-                try:
-                    res = fut.result()
-                    if not run.report.route:
-                        run.report.route = res.route
-                    run.pending.append(res)
-                except BrokenProcessPool:
-                    broken = True
-                    quarantine.append(job)
-                except Exception as e:  # pragma: no cover - run_job catches file errors itself
-                    run.pending.append(
-                        JobResult(job.key or job.path, job.size, job.mtime_ns, "failed", error=one_line(e))
-                    )
-            if broken:
+            quarantine: list[Job] = []
+            if _collect(run, done, inflight, quarantine):
                 quarantine.extend(inflight.values())
                 inflight.clear()
-                kill(pool)
-                if pools is not None:
-                    pools.discard()
-                for job in quarantine:  # alone in a fresh worker: a second crash is this file's
-                    single = make_pool(1)
-                    try:
-                        run.pending.append(single.submit(worker_run, job).result())
-                    except BrokenProcessPool:
-                        run.pending.append(
-                            JobResult(
-                                job.key or job.path,
-                                job.size,
-                                job.mtime_ns,
-                                "failed",
-                                error="the worker process crashed reading this file",
-                            )
-                        )
-                    finally:
-                        kill(single)
-                quarantine.clear()
-                pool = main_pool()
+                procs.forget(pool)
+                procs.alone(quarantine)
+                pool = procs.main()
             last = _commit_due(run, last, force=not queue and not inflight)
         _commit_due(run, last, force=True)
         done_ok = True
     finally:
         if pools is None or not done_ok:  # an interrupted pool is never reused
-            kill(pool)
-            if pools is not None:
-                pools.discard()
+            procs.forget(pool)

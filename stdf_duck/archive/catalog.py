@@ -4,7 +4,7 @@ It holds one view per archive table (`ARCHIVE_TABLES`: parts, results, tests, bi
 warnings, files) over DIR/<table>/part_typ=*/test_stage=*/lot_id=*/*.parquet, in which the
 directory value __NULL__ (a missing partition value) reads back as SQL NULL, and a copy of the
 ledger's tables `SNAPSHOT_TABLES` (ingest, runs, sync_files, syncs, archive_meta) as the writer
-last published them (stdf_duck.ledger). A view exists once its table has files.
+last published them (stdf_duck.archive.ledger). A view exists once its table has files.
 
 After each commit (at most every `PUBLISH_EVERY` seconds, and at the end of a run) the writer
 writes a new catalog under a temporary name and renames it over the old one (`publish`). A reader
@@ -33,10 +33,23 @@ import shutil
 import tempfile
 from typing import Any
 
-from .archive_worker import ARCHIVE_TABLES, NULL_PARTITION, render, sql_literal
-from .ledger import LEGACY_TABLES, SNAPSHOT_TABLES, STORAGE_VERSION, ArchiveBusyError, fsync_path, remove
+from .._errors import ArchiveBusyError
+from ._sql import column, render, sql_literal
+from .files import fsync_path, remove
+from .layout import ARCHIVE_TABLES, NULL_PARTITION
+from .ledger import LEGACY_TABLES, SNAPSHOT_TABLES, STORAGE_VERSION, is_lock_error
 
-__all__ = ["DB_NAME", "PUBLISH_EVERY", "copy_ledger", "create_views", "has_files", "publish", "reader", "table_glob"]
+__all__ = [
+    "DB_NAME",
+    "PUBLISH_EVERY",
+    "attach_archive",
+    "copy_ledger",
+    "create_views",
+    "has_files",
+    "publish",
+    "reader",
+    "table_glob",
+]
 
 DB_NAME = "archive.duckdb"
 #: seconds between two catalogs written during a run (the end of a run always writes one)
@@ -97,7 +110,12 @@ def reader(root: str) -> Any:
     DIR/archive.duckdb, which it does not keep open); no stdf_* functions."""
     import duckdb
 
-    con = duckdb.connect()
+    return attach_archive(duckdb.connect(), root)
+
+
+def attach_archive(con: Any, root: str) -> Any:
+    """`con` with the archive's views (over its actual location) and a copy of its ledger tables in
+    its database: nothing of the archive stays open. Returns `con` (closed when this fails)."""
     try:
         copy_ledger(con, root)
         create_views(con, root)
@@ -124,12 +142,7 @@ def copy_ledger(con: Any, root: str) -> list[str]:
                 shutil.copyfile(f"{path}.wal", f"{copy}.wal")
             _attach(con, copy)
         try:
-            have = {
-                r[0]
-                for r in con.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = '__stdf_archive'"
-                ).fetchall()
-            }
+            have = set(column(con, "SELECT table_name FROM duckdb_tables() WHERE database_name = '__stdf_archive'"))
             names = [t for t in dict.fromkeys(SNAPSHOT_TABLES + LEGACY_TABLES) if t in have]
             for t in names:
                 con.execute(f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM __stdf_archive.{t}")
@@ -142,11 +155,9 @@ def copy_ledger(con: Any, root: str) -> list[str]:
 
 
 def _attach(con: Any, path: str) -> None:
-    import duckdb
-
     try:
         con.execute(f"ATTACH {sql_literal(path)} AS __stdf_archive (READ_ONLY)")
-    except duckdb.IOException as e:
-        if "lock" not in str(e).lower():
+    except Exception as e:
+        if not is_lock_error(e):
             raise
         raise ArchiveBusyError(f"{path} is held read-write by another process") from None

@@ -24,14 +24,16 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import shutil
-import socket
-import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
-from .archive_worker import ARCHIVE_TABLES, INTERRUPTED, one_line, render, sql_literal
+from .._errors import ArchiveBusyError, ArchiveError, one_line
+from ._sql import column, named, render, sql_literal
+from .files import fsync_path, remove, unlink_output
+from .layout import ROW_COLUMNS
+from .signals import INTERRUPTED
 
 LEDGER_DIR = "_ledger"
 LEDGER_DB = "ledger.duckdb"
@@ -43,8 +45,6 @@ FORMAT_VERSION = "2"
 #: DuckDB files of the archive are written in the storage format of DuckDB 1.0, which every later
 #: DuckDB reads (the DuckDB CLI may be older than the Python package that wrote them)
 STORAGE_VERSION = "v1.0.0"
-#: fsync temporary files before they are published and directories after (power-loss safety).
-FSYNC = True
 
 #: ingest statuses of a source whose rows are in the archive ('partial': its decode ended on damage)
 IN_ARCHIVE: tuple[str, ...] = ("ok", "partial", "duplicate")
@@ -75,7 +75,7 @@ LEDGER_COLS: tuple[str, ...] = (
     "n_streams",
     "stream_size",
     "n_warnings",
-    *(f"rows_{t}" for t in ARCHIVE_TABLES),
+    *ROW_COLUMNS,
     "outputs",
     "staged",
     "replaced",
@@ -85,14 +85,6 @@ LEDGER_COLS: tuple[str, ...] = (
     "run_id",
     "writer",
 )
-
-
-class ArchiveError(Exception):
-    """Not an archive, or an archive that cannot be used."""
-
-
-class ArchiveBusyError(ArchiveError):
-    """Another process is writing the archive."""
 
 
 def rerun(in_archive: bool, failed: bool, same: bool, retry_failed: bool = False) -> str:
@@ -111,6 +103,14 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
+def is_lock_error(e: BaseException) -> bool:
+    """True when DuckDB refused a database file because another process holds it (the one test
+    of that condition: the ledger's retry loop and the catalog's read-only attach use it)."""
+    import duckdb
+
+    return isinstance(e, duckdb.IOException) and "lock" in str(e).lower()
+
+
 def duck(path: str, read_only: bool = False) -> Any:
     """A plain DuckDB connection to a DuckDB file of the archive (a new file is written in the
     storage format `STORAGE_VERSION`)."""
@@ -120,91 +120,13 @@ def duck(path: str, read_only: bool = False) -> Any:
     return duckdb.connect(path, read_only=read_only, config=config)
 
 
-def fsync_path(path: str, directory: bool = False) -> None:
-    if not FSYNC:
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+class _Committing(NamedTuple):
+    """An ingest row a killed run left half committed."""
 
-
-def remove(path: str) -> None:
-    """Delete a file if it exists."""
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def unlink_output(path: str) -> None:
-    """Delete a Parquet file of the archive and the partition directories it leaves empty."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    d = os.path.dirname(path)
-    for _ in range(3):  # lot_id=, then test_stage=, then part_typ=
-        try:
-            os.rmdir(d)
-        except OSError:
-            break
-        d = os.path.dirname(d)
-
-
-class FileLock:
-    """An exclusive, non-blocking OS lock on a file (released by the OS when the process dies)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if sys.platform == "win32":  # pragma: no cover
-                import msvcrt
-
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        info = f"pid {os.getpid()} on {socket.gethostname()} since {_dt.datetime.now().isoformat(timespec='seconds')}\n"
-        try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, info.encode(), 0) if hasattr(os, "pwrite") else os.write(fd, info.encode())
-        except OSError:
-            pass
-        return True
-
-    def holder(self) -> str:
-        try:
-            with open(self.path, encoding="utf-8", errors="replace") as f:
-                return f.read().strip()
-        except OSError:
-            return ""
-
-    def release(self) -> None:
-        if self._fd is not None:
-            try:
-                if sys.platform != "win32":
-                    import fcntl
-
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-            finally:
-                os.close(self._fd)
-                self._fd = None
+    path: str
+    staged: list[str] | None
+    outputs: list[str] | None
+    replaced: list[str] | None
 
 
 class Ledger:
@@ -219,16 +141,14 @@ class Ledger:
     def open(self, timeout: float = 60.0) -> Iterator[Any]:
         """The ledger database, for a writer that holds the archive's lock (retried while some
         other process has the file open, e.g. a person with the DuckDB CLI)."""
-        import duckdb
-
         deadline = time.monotonic() + timeout
         delay = 0.05
         while True:
             try:
                 con = duck(self.path)
                 break
-            except duckdb.IOException as e:
-                if "lock" not in str(e).lower():
+            except Exception as e:
+                if not is_lock_error(e):
                     raise
                 if time.monotonic() > deadline:
                     raise ArchiveBusyError(
@@ -281,10 +201,7 @@ class Ledger:
         except Exception as e:
             raise ArchiveError(f"{legacy} cannot be read to move its ledger to {self.path}: {one_line(e)}") from None
         try:
-            have = {
-                r[0]
-                for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'legacy'").fetchall()
-            }
+            have = set(column(con, "SELECT table_name FROM duckdb_tables() WHERE database_name = 'legacy'"))
             for t in LEGACY_TABLES:
                 if t in have:
                     con.execute(f"INSERT INTO {t} BY NAME SELECT * FROM legacy.{t}")
@@ -296,9 +213,9 @@ class Ledger:
 
     def recover(self, con: Any) -> int:
         """Roll forward every commit a killed run left half done; returns how many."""
-        rows = con.execute("SELECT path, staged, outputs, replaced FROM ingest WHERE status = 'committing'").fetchall()
-        for path, staged, outputs, replaced in rows:
-            staged, outputs, replaced = staged or [], outputs or [], replaced or []
+        rows = named(con, _Committing, "SELECT path, staged, outputs, replaced FROM ingest WHERE status = 'committing'")
+        for row in rows:
+            path, staged, outputs, replaced = row.path, row.staged or [], row.outputs or [], row.replaced or []
             complete = True
             for tmp, rel in zip(staged, outputs, strict=False):
                 src, dst = self.abs(tmp), self.abs(rel)
@@ -340,10 +257,3 @@ class Ledger:
             f"INSERT INTO ingest ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
             [[r.get(c) for c in cols] for r in rows],
         )
-
-
-def dicts(con: Any, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-    """The rows of a query as dicts."""
-    cur = con.execute(sql, list(params or []))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

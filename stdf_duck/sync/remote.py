@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .config import SourceConfig
+from .._errors import PermanentError, UnsafeNameError
+from ..config import SourceConfig
 
 log = logging.getLogger("stdf_duck.sync")
 
@@ -37,14 +38,6 @@ __all__ = [
     "open_remote",
     "safe_relpath",
 ]
-
-
-class UnsafeNameError(ValueError):
-    """A remote name that would escape the staging area."""
-
-
-class PermanentError(Exception):
-    """An error retrying will not fix (no such file, permission denied, bad login)."""
 
 
 @dataclass(frozen=True)
