@@ -103,6 +103,11 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
+def ledger_sql() -> str:
+    """The ledger's tables (ledger.sql), with one rows_<table> column per archive table."""
+    return render("ledger", row_columns=" ".join(f"{c} BIGINT," for c in ROW_COLUMNS))
+
+
 def is_lock_error(e: BaseException) -> bool:
     """True when DuckDB refused a database file because another process holds it (the one test
     of that condition: the ledger's retry loop and the catalog's read-only attach use it)."""
@@ -173,7 +178,7 @@ class Ledger:
             remove(p)
         con = duck(tmp)
         try:
-            con.execute(render("ledger"))
+            con.execute(ledger_sql())
             con.execute(render("sync"))
             if os.path.isfile(legacy):  # a copy: a reader holding the file (even read-write) is no obstacle
                 shutil.copyfile(legacy, copy)

@@ -15,7 +15,7 @@ from ._sql import render
 from .catalog import DB_NAME
 from .files import FileLock
 from .layout import LOCK_NAME, STAGING
-from .ledger import Ledger
+from .ledger import Ledger, ledger_sql
 
 
 class Archive:
@@ -86,7 +86,7 @@ class Archive:
         if created:
             self.ledger.create(self.db_path)
         with self.ledger.open() as con:
-            con.execute(render("ledger"))
+            con.execute(ledger_sql())
             con.execute(render("sync"))
             if created or not os.path.isfile(self.db_path):
                 self.publish(con)

@@ -213,8 +213,7 @@ class _Write:
             elif table == "warnings":  # all of a file's warnings go with its first partition
                 first = g == 0 and self.res.n_warnings
                 values.update(key=sql_literal(self.res.path), where="" if first else "WHERE false")
-            out = c.execute(render(f"copy_{table}", **values)).fetchone()
-            n_table += int(out[0]) if out else 0
+            n_table += int(scalar(c, render(f"copy_{table}", **values)) or 0)  # COPY returns its row count
         return n_table
 
     def copy_parallel(self) -> dict[str, int]:

@@ -24,13 +24,7 @@ CREATE TABLE IF NOT EXISTS ingest (
     n_streams     INTEGER,
     stream_size   UBIGINT,      -- decompressed bytes
     n_warnings    BIGINT,
-    rows_files    BIGINT,
-    rows_parts    BIGINT,
-    rows_results  BIGINT,
-    rows_tests    BIGINT,
-    rows_bins     BIGINT,
-    rows_wafers   BIGINT,
-    rows_warnings BIGINT,
+    ${row_columns}            -- rows_<table> BIGINT, one per archive table (layout.ARCHIVE_TABLES)
     outputs       VARCHAR[],    -- Parquet files of this source, relative to the archive directory
     staged        VARCHAR[],    -- while 'committing': temporary files, renamed to `outputs` in order
     replaced      VARCHAR[],    -- while 'committing': previous outputs to delete
