@@ -3,7 +3,15 @@
 
 from typing import Any, final
 
-__all__ = ["TableSource", "table_names", "parse_to_parquet", "file_id", "NativeError", "__version__"]
+__all__ = [
+    "TableSource",
+    "table_names",
+    "parse_to_parquet",
+    "file_id",
+    "table_parameters",
+    "NativeError",
+    "__version__",
+]
 
 __version__: str
 
@@ -51,3 +59,6 @@ def parse_to_parquet(
 
 def file_id(path: str) -> str:
     """file_id of a file: hash of its on-disk size and first MiB of decompressed content."""
+
+def table_parameters() -> list[str]:
+    """Names of the named parameters every table function takes (`stdf_<table>(path, name := ...)`)."""

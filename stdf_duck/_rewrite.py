@@ -13,6 +13,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _native
 from ._errors import StdfDuckError
 from ._read import TABLES, StdfTable, read
 
@@ -179,8 +180,9 @@ def _source(call: Call, columns: list[str] | None) -> StdfTable:
     on_error = kw.pop("on_error", "raise")
     filename = bool(kw.pop("filename", False))
     threads = int(kw.pop("threads", 0) or 0)
-    if kw:
-        raise RewriteError(f"stdf_{call.table}: unknown named parameter(s) {', '.join(sorted(kw))}")
+    unknown = set(kw) | (set(call.kwargs) - set(_native.table_parameters()))
+    if unknown:
+        raise RewriteError(f"stdf_{call.table}: unknown named parameter(s) {', '.join(sorted(unknown))}")
     return read(call.table, paths, columns=columns, tests=tests, on_error=on_error, filename=filename, threads=threads)
 
 

@@ -8,8 +8,10 @@
 //! ```
 
 mod builders;
+mod error;
 mod lot;
 mod multi;
+mod options;
 mod parquet_out;
 mod paths;
 mod raw;
@@ -18,40 +20,16 @@ mod results;
 mod schema;
 mod tables;
 
+pub use error::{into_stdf, stdf_error, to_arrow};
 pub use multi::{expand_for_read, expand_paths, TableReader};
+pub use options::{on_error, ParamKind, ParamValue, Parameter, ReadOptions, PARAMETERS};
 pub use parquet_out::{parse_to_parquet, ParquetStats, Partition, PARQUET_TABLES};
 pub use schema::{schema_for, table_names, Table};
 pub use stdf_core::scan::OnError;
 pub use stdf_core::StdfError;
 
-/// Options of a table read.
-#[derive(Clone, Debug)]
-pub struct ReadOptions {
-    /// Table name without the `stdf_` prefix: "results", "parts", "ptr", ...
-    pub table: String,
-    /// Columns to build, in output order (None = all).
-    pub columns: Option<Vec<String>>,
-    /// Only these test numbers (results and raw test-record tables).
-    pub tests: Option<Vec<u32>>,
-    pub on_error: OnError,
-    /// Rows per batch (approximate upper bound for streaming tables).
-    pub batch_size: usize,
-    /// Worker threads across files (0 = number of cores).
-    pub threads: usize,
-    /// Add a `file_path` column.
-    pub filename: bool,
-}
-
-impl ReadOptions {
-    pub fn new(table: &str) -> Self {
-        ReadOptions {
-            table: table.to_string(),
-            columns: None,
-            tests: None,
-            on_error: OnError::Raise,
-            batch_size: 65_536,
-            threads: 0,
-            filename: false,
-        }
-    }
+/// The `file_id` of a file (`stdf_files.file_id`): a hash of its size and first MiB of
+/// decompressed content, stable for the same content under any name.
+pub fn file_id(path: &str) -> Result<String, StdfError> {
+    stdf_core::RecordReader::open(path).map(|r| r.file_id().to_string())
 }

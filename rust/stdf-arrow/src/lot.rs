@@ -13,16 +13,12 @@ use stdf_core::StdfError;
 
 use crate::schema::Table;
 use crate::tables::{self, LotRow};
-use crate::ReadOptions;
+use crate::{into_stdf, ReadOptions};
 
 /// Where a read sends its batches; false when the consumer went away.
 type BatchSink<'a> = dyn FnMut(Result<RecordBatch, ArrowError>) -> bool + 'a;
 
 /// An Arrow failure while building a batch of `path`, as the read's error.
-pub(crate) fn arrow_error(path: &str, e: ArrowError) -> StdfError {
-    StdfError::new(stdf_core::ErrorKind::Format, path, e.to_string())
-}
-
 /// Read one file as `table` (projected to `schema`), sending batches; Ok(false) when the
 /// consumer went away.
 pub(crate) fn read_table(
@@ -46,7 +42,7 @@ pub(crate) fn read_table(
                 code: "unreadable",
                 message: e.to_string(),
             });
-            let batch = lot_batch(&lot, table, schema).map_err(|x| arrow_error(path, x))?;
+            let batch = lot_batch(&lot, table, schema).map_err(|x| into_stdf(path, x))?;
             return Ok(send(Ok(batch)));
         }
         Err(e) => return Err(e),
@@ -80,7 +76,7 @@ pub(crate) fn read_table(
             let mut lot = Lot::new(path, table == Table::Tests);
             while scanner.run(&mut lot)? {}
             lot.finish_file(&mut scanner);
-            let batch = lot_batch(&lot, table, schema).map_err(|e| arrow_error(path, e))?;
+            let batch = lot_batch(&lot, table, schema).map_err(|e| into_stdf(path, e))?;
             Ok(send(Ok(batch)))
         }
     }
@@ -94,7 +90,7 @@ fn drive<S: Sink>(
 ) -> Result<bool, StdfError> {
     loop {
         let more = scanner.run(sink);
-        let batches = take(sink).map_err(|e| arrow_error(&scanner.state.path, e))?;
+        let batches = take(sink).map_err(|e| into_stdf(&scanner.state.path, e))?;
         for b in batches {
             if !send(Ok(b)) {
                 return Ok(false);

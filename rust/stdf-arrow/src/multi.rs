@@ -12,7 +12,7 @@ use arrow_schema::{ArrowError, SchemaRef};
 use stdf_core::{ErrorKind, StdfError};
 
 use crate::schema::{schema_for, Table};
-use crate::{OnError, ReadOptions};
+use crate::{to_arrow, OnError, ReadOptions};
 
 pub use crate::paths::expand_paths;
 
@@ -45,10 +45,6 @@ pub struct TableReader {
     failed: bool,
 }
 
-pub(crate) fn external(e: StdfError) -> ArrowError {
-    ArrowError::ExternalError(Box::new(e))
-}
-
 /// Read one file and send its batches; returns false when the consumer went away.
 fn read_file(
     table: Table,
@@ -65,7 +61,7 @@ fn read_file(
     match result {
         Ok(Ok(alive)) => alive,
         Ok(Err(e)) => {
-            send(Err(external(e)));
+            send(Err(to_arrow(e)));
             false
         }
         Err(panic) => {
@@ -74,7 +70,7 @@ fn read_file(
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown".into());
-            send(Err(external(StdfError::new(
+            send(Err(to_arrow(StdfError::new(
                 ErrorKind::Format,
                 path,
                 format!("internal error while decoding (please report): {msg}"),

@@ -173,7 +173,7 @@ fn copy_rows(
 ) -> Result<u64, StdfError> {
     let mut rows = 0u64;
     for b in reader {
-        let b = b.map_err(|e| stdf_error_of(stdf_path, e))?;
+        let b = b.map_err(|e| crate::into_stdf(stdf_path, e))?;
         if file_id.is_none() && b.num_rows() > 0 {
             *file_id = b.column_by_name("file_id").and_then(first_string);
         }
@@ -194,16 +194,6 @@ fn copy_rows(
 
 fn parquet_error(stdf_path: &str, e: parquet::errors::ParquetError) -> StdfError {
     StdfError::new(ErrorKind::Io, stdf_path, format!("writing parquet: {e}"))
-}
-
-fn stdf_error_of(stdf_path: &str, e: arrow_schema::ArrowError) -> StdfError {
-    match e {
-        arrow_schema::ArrowError::ExternalError(inner) => match inner.downcast::<StdfError>() {
-            Ok(s) => *s,
-            Err(o) => StdfError::new(ErrorKind::Format, stdf_path, o.to_string()),
-        },
-        other => StdfError::new(ErrorKind::Format, stdf_path, other.to_string()),
-    }
 }
 
 /// The batch cut into runs of one stream_index (zero-copy slices, in order).

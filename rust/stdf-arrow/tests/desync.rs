@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::{ArrowError, DataType};
+use arrow_schema::DataType;
 use stdf_arrow::{OnError, ReadOptions, StdfError, TableReader};
 use stdf_core::ByteOrder;
 
@@ -32,11 +32,10 @@ fn read(path: &str, table: &str, mode: OnError) -> Result<Vec<RecordBatch>, Stdf
     for b in r {
         match b {
             Ok(b) => out.push(b),
-            Err(ArrowError::ExternalError(e)) => match e.downcast::<StdfError>() {
-                Ok(e) => return Err(*e),
-                Err(e) => panic!("{path}: {e}"),
+            Err(e) => match stdf_arrow::stdf_error(&e) {
+                Some(s) => return Err(s.clone()),
+                None => panic!("{path}: {e}"),
             },
-            Err(e) => panic!("{path}: {e}"),
         }
     }
     Ok(out)

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, SchemaRef};
-use stdf_arrow::{OnError, ReadOptions, StdfError, TableReader};
+use stdf_arrow::{OnError, ParamKind, ParamValue, ReadOptions, StdfError, TableReader};
 
 use crate::capi::{
     self, types, BindInfo, DataChunk, FunctionInfo, InitInfo, OwnedType, OwnedValue, Value,
@@ -61,46 +61,55 @@ struct LocalState {
 /// # Safety
 /// `con` must be an open connection of the database being extended.
 pub unsafe fn register(con: capi::Connection, table: &str) -> Result<(), String> {
-    let name = capi::cstring(&format!("stdf_{table}"));
-    let mut f = capi::duckdb_create_table_function();
-    capi::duckdb_table_function_set_name(f, name.as_ptr());
+    // SAFETY: the caller's contract: `con` is an open connection; every handle created here is destroyed here.
+    unsafe {
+        let name = capi::cstring(&format!("stdf_{table}"));
+        let mut f = capi::duckdb_create_table_function();
+        capi::duckdb_table_function_set_name(f, name.as_ptr());
 
-    let any = OwnedType(capi::duckdb_create_logical_type(types::ANY));
-    capi::duckdb_table_function_add_parameter(f, any.0);
-    let bigint = OwnedType(capi::duckdb_create_logical_type(types::BIGINT));
-    let list_bigint = OwnedType(capi::duckdb_create_list_type(bigint.0));
-    let varchar = OwnedType(capi::duckdb_create_logical_type(types::VARCHAR));
-    let boolean = OwnedType(capi::duckdb_create_logical_type(types::BOOLEAN));
-    for (pname, ty) in [
-        ("tests", &list_bigint),
-        ("on_error", &varchar),
-        ("filename", &boolean),
-        ("threads", &bigint),
-    ] {
-        let c = capi::cstring(pname);
-        capi::duckdb_table_function_add_named_parameter(f, c.as_ptr(), ty.0);
+        let any = OwnedType(capi::duckdb_create_logical_type(types::ANY));
+        capi::duckdb_table_function_add_parameter(f, any.0);
+        let bigint = OwnedType(capi::duckdb_create_logical_type(types::BIGINT));
+        let list_bigint = OwnedType(capi::duckdb_create_list_type(bigint.0));
+        let varchar = OwnedType(capi::duckdb_create_logical_type(types::VARCHAR));
+        let boolean = OwnedType(capi::duckdb_create_logical_type(types::BOOLEAN));
+        for p in stdf_arrow::PARAMETERS {
+            let ty = match p.kind {
+                ParamKind::IntList => &list_bigint,
+                ParamKind::Text => &varchar,
+                ParamKind::Bool => &boolean,
+                ParamKind::Int => &bigint,
+            };
+            let c = capi::cstring(p.name);
+            capi::duckdb_table_function_add_named_parameter(f, c.as_ptr(), ty.0);
+        }
+
+        let extra = Box::into_raw(Box::new(table.to_string()));
+        capi::duckdb_table_function_set_extra_info(f, extra.cast(), Some(drop_box::<String>));
+        capi::duckdb_table_function_set_bind(f, Some(bind));
+        capi::duckdb_table_function_set_init(f, Some(init));
+        capi::duckdb_table_function_set_local_init(f, Some(local_init));
+        capi::duckdb_table_function_set_function(f, Some(scan));
+        capi::duckdb_table_function_supports_projection_pushdown(f, true);
+
+        let state = capi::duckdb_register_table_function(con, f);
+        capi::duckdb_destroy_table_function(&mut f);
+        if state != capi::SUCCESS {
+            return Err(format!("could not register table function stdf_{table}"));
+        }
+        Ok(())
     }
-
-    let extra = Box::into_raw(Box::new(table.to_string()));
-    capi::duckdb_table_function_set_extra_info(f, extra.cast(), Some(drop_box::<String>));
-    capi::duckdb_table_function_set_bind(f, Some(bind));
-    capi::duckdb_table_function_set_init(f, Some(init));
-    capi::duckdb_table_function_set_local_init(f, Some(local_init));
-    capi::duckdb_table_function_set_function(f, Some(scan));
-    capi::duckdb_table_function_supports_projection_pushdown(f, true);
-
-    let state = capi::duckdb_register_table_function(con, f);
-    capi::duckdb_destroy_table_function(&mut f);
-    if state != capi::SUCCESS {
-        return Err(format!("could not register table function stdf_{table}"));
-    }
-    Ok(())
 }
 
+/// # Safety
+/// `p` is null or a `Box<T>` this module gave DuckDB as a raw pointer, dropped once.
 unsafe extern "C" fn drop_box<T>(p: *mut c_void) {
-    if !p.is_null() {
-        // a panic in a destructor must not cross into DuckDB
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(p.cast::<T>()))));
+    // SAFETY: the caller's contract: `p` came from `Box::<T>::into_raw` and is dropped once.
+    unsafe {
+        if !p.is_null() {
+            // a panic in a destructor must not cross into DuckDB
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(p.cast::<T>()))));
+        }
     }
 }
 
@@ -125,82 +134,96 @@ fn guarded(body: impl FnOnce() -> Result<(), String>) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // bind
 
+/// # Safety
+/// Called by DuckDB with the live bind info of a `stdf_<table>(...)` call.
 unsafe extern "C" fn bind(info: BindInfo) {
-    if let Some(msg) = guarded(|| bind_impl(info)) {
-        let c = capi::cstring(&msg);
-        capi::duckdb_bind_set_error(info, c.as_ptr());
+    // SAFETY: `info` is live for the duration of this callback.
+    unsafe {
+        if let Some(msg) = guarded(|| bind_impl(info)) {
+            let c = capi::cstring(&msg);
+            capi::duckdb_bind_set_error(info, c.as_ptr());
+        }
     }
 }
 
+/// # Safety
+/// `info` is the live bind info of a function made by [`register`] (its extra info is a `String`).
 unsafe fn bind_impl(info: BindInfo) -> Result<(), String> {
-    let table = &*(capi::duckdb_bind_get_extra_info(info) as *const String);
-    let fname = format!("stdf_{table}");
+    // SAFETY: the caller's contract: `info` is live and its extra info is the `String` `register` set.
+    unsafe {
+        let table = &*(capi::duckdb_bind_get_extra_info(info) as *const String);
+        let fname = format!("stdf_{table}");
 
-    if capi::duckdb_bind_get_parameter_count(info) != 1 {
-        return Err(format!(
-            "{fname} takes one path argument: a file, a glob or a list of them"
-        ));
-    }
-    let path = OwnedValue(capi::duckdb_bind_get_parameter(info, 0));
-    let patterns = string_list(path.0).map_err(|e| format!("{fname}: path {e}"))?;
-    if patterns.is_empty() {
-        return Err(format!("{fname}: the path list is empty"));
-    }
+        if capi::duckdb_bind_get_parameter_count(info) != 1 {
+            return Err(format!(
+                "{fname} takes one path argument: a file, a glob or a list of them"
+            ));
+        }
+        let path = OwnedValue(capi::duckdb_bind_get_parameter(info, 0));
+        let patterns = string_list(path.0).map_err(|e| format!("{fname}: path {e}"))?;
+        if patterns.is_empty() {
+            return Err(format!("{fname}: the path list is empty"));
+        }
 
-    let mut opts = ReadOptions::new(table);
-    if let Some(v) = named(info, "tests") {
-        opts.tests = Some(test_numbers(v.0).map_err(|e| format!("{fname}: tests {e}"))?);
-    }
-    if let Some(v) = named(info, "on_error") {
-        let s = get_string(v.0)?;
-        opts.on_error = OnError::parse(&s)
-            .ok_or_else(|| format!("{fname}: on_error must be 'raise' or 'warn', not '{s}'"))?;
-    }
-    if let Some(v) = named(info, "filename") {
-        opts.filename = capi::duckdb_get_bool(v.0);
-    }
-    if let Some(v) = named(info, "threads") {
-        let n = capi::duckdb_get_int64(v.0);
-        opts.threads =
-            usize::try_from(n).map_err(|_| format!("{fname}: threads must be >= 0, not {n}"))?;
-    }
+        let mut opts = ReadOptions::new(table);
+        for p in stdf_arrow::PARAMETERS {
+            if let Some(v) = named(info, p.name) {
+                let value = match p.kind {
+                    ParamKind::IntList => ParamValue::IntList(int_list(v.0)),
+                    ParamKind::Text => ParamValue::Text(get_string(v.0)?),
+                    ParamKind::Bool => ParamValue::Bool(capi::duckdb_get_bool(v.0)),
+                    ParamKind::Int => ParamValue::Int(capi::duckdb_get_int64(v.0)),
+                };
+                opts.set(p.name, value)
+                    .map_err(|e| format!("{fname}: {e}"))?;
+            }
+        }
 
-    let (_, schema) = stdf_arrow::schema_for(table, None, opts.filename)?;
+        let (_, schema) = stdf_arrow::schema_for(table, None, opts.filename)?;
 
-    // globs are expanded here only to fail early (a pattern matching nothing, a missing file)
-    // and to size the scan; the reader expands the same patterns again when the query runs.
-    // Under on_error := 'warn' neither fails: the reader reports them in stdf_warnings.
-    let paths =
-        stdf_arrow::expand_for_read(&patterns, opts.on_error).map_err(|e| stdf_message(&e))?;
-    let mut bytes = 0u64;
-    for p in &paths {
-        let len = match std::fs::metadata(p) {
-            Ok(md) => md.len(),
-            Err(_) if opts.on_error == OnError::Warn => 0,
-            Err(e) => return Err(stdf_message(&StdfError::io(p, &e))),
-        };
-        // compressed STDF is typically 10-30x smaller than the stream
-        let compressed = [".gz", ".bz2", ".zip", ".zst", ".xz"]
-            .iter()
-            .any(|x| p.to_ascii_lowercase().ends_with(x));
-        bytes += if compressed { len * 15 } else { len };
+        // globs are expanded here only to fail early (a pattern matching nothing, a missing file)
+        // and to size the scan; the reader expands the same patterns again when the query runs.
+        // Under on_error := 'warn' neither fails: the reader reports them in stdf_warnings.
+        let paths =
+            stdf_arrow::expand_for_read(&patterns, opts.on_error).map_err(|e| stdf_message(&e))?;
+        let mut bytes = 0u64;
+        for p in &paths {
+            let len = match std::fs::metadata(p) {
+                Ok(md) => md.len(),
+                Err(_) if opts.on_error == OnError::Warn => 0,
+                Err(e) => return Err(stdf_message(&StdfError::io(p, &e))),
+            };
+            // compressed STDF is typically 10-30x smaller than the stream
+            let compressed = [".gz", ".bz2", ".zip", ".zst", ".xz"]
+                .iter()
+                .any(|x| p.to_ascii_lowercase().ends_with(x));
+            bytes += if compressed { len * 15 } else { len };
+        }
+
+        for field in schema.fields() {
+            let ty = crate::types::logical_type(field.data_type())?;
+            let name = capi::cstring(field.name());
+            capi::duckdb_bind_add_result_column(info, name.as_ptr(), ty.0);
+        }
+        capi::duckdb_bind_set_cardinality(
+            info,
+            estimate_rows(table, paths.len() as u64, bytes),
+            false,
+        );
+
+        let data = Box::new(BindData {
+            patterns,
+            n_files: paths.len(),
+            opts,
+            schema,
+        });
+        capi::duckdb_bind_set_bind_data(
+            info,
+            Box::into_raw(data).cast(),
+            Some(drop_box::<BindData>),
+        );
+        Ok(())
     }
-
-    for field in schema.fields() {
-        let ty = crate::types::logical_type(field.data_type())?;
-        let name = capi::cstring(field.name());
-        capi::duckdb_bind_add_result_column(info, name.as_ptr(), ty.0);
-    }
-    capi::duckdb_bind_set_cardinality(info, estimate_rows(table, paths.len() as u64, bytes), false);
-
-    let data = Box::new(BindData {
-        patterns,
-        n_files: paths.len(),
-        opts,
-        schema,
-    });
-    capi::duckdb_bind_set_bind_data(info, Box::into_raw(data).cast(), Some(drop_box::<BindData>));
-    Ok(())
 }
 
 /// A rough row count for the optimizer (join order), from the number and size of the files.
@@ -216,74 +239,97 @@ fn estimate_rows(table: &str, files: u64, bytes: u64) -> u64 {
     }
 }
 
+/// # Safety
+/// `info` is a live bind info.
 unsafe fn named(info: BindInfo, name: &str) -> Option<OwnedValue> {
-    let c = capi::cstring(name);
-    let v = OwnedValue(capi::duckdb_bind_get_named_parameter(info, c.as_ptr()));
-    if v.0.is_null() || capi::duckdb_is_null_value(v.0) {
-        None
-    } else {
-        Some(v)
+    // SAFETY: the caller's contract: `info` is live; the value returned is owned and destroyed by `OwnedValue`.
+    unsafe {
+        let c = capi::cstring(name);
+        let v = OwnedValue(capi::duckdb_bind_get_named_parameter(info, c.as_ptr()));
+        if v.0.is_null() || capi::duckdb_is_null_value(v.0) {
+            None
+        } else {
+            Some(v)
+        }
     }
 }
 
+/// # Safety
+/// `v` is a live DuckDB value.
 unsafe fn type_id(v: Value) -> capi::TypeId {
-    // the type belongs to the value: not destroyed here
-    capi::duckdb_get_type_id(capi::duckdb_get_value_type(v))
+    // SAFETY: the caller's contract: `v` is live.
+    unsafe {
+        // the type belongs to the value: not destroyed here
+        capi::duckdb_get_type_id(capi::duckdb_get_value_type(v))
+    }
 }
 
+/// # Safety
+/// `v` is a live DuckDB value.
 unsafe fn get_string(v: Value) -> Result<String, String> {
-    let p = capi::duckdb_get_varchar(v);
-    if p.is_null() {
-        return Err("expected a string".into());
+    // SAFETY: the caller's contract: `v` is live; the string DuckDB returns is freed here once.
+    unsafe {
+        let p = capi::duckdb_get_varchar(v);
+        if p.is_null() {
+            return Err("expected a string".into());
+        }
+        let s = CStr::from_ptr(p as *const c_char)
+            .to_string_lossy()
+            .into_owned();
+        capi::duckdb_free(p.cast());
+        Ok(s)
     }
-    let s = CStr::from_ptr(p as *const c_char)
-        .to_string_lossy()
-        .into_owned();
-    capi::duckdb_free(p.cast());
-    Ok(s)
 }
 
 /// A VARCHAR or a LIST of VARCHAR.
+///
+/// # Safety
+/// `v` is null or a live DuckDB value.
 unsafe fn string_list(v: Value) -> Result<Vec<String>, String> {
-    if v.is_null() || capi::duckdb_is_null_value(v) {
-        return Err("must not be NULL".into());
-    }
-    match type_id(v) {
-        types::VARCHAR => Ok(vec![get_string(v)?]),
-        types::LIST => {
-            let n = capi::duckdb_get_list_size(v);
-            let mut out = Vec::with_capacity(n as usize);
-            for i in 0..n {
-                let c = OwnedValue(capi::duckdb_get_list_child(v, i));
-                if c.0.is_null() || capi::duckdb_is_null_value(c.0) {
-                    return Err("list must not contain NULL".into());
-                }
-                if type_id(c.0) != types::VARCHAR {
-                    return Err("must be a VARCHAR or a LIST of VARCHAR".into());
-                }
-                out.push(get_string(c.0)?);
-            }
-            Ok(out)
+    // SAFETY: the caller's contract: `v` is null (checked) or live; children are owned by `OwnedValue`.
+    unsafe {
+        if v.is_null() || capi::duckdb_is_null_value(v) {
+            return Err("must not be NULL".into());
         }
-        _ => Err("must be a VARCHAR or a LIST of VARCHAR".into()),
+        match type_id(v) {
+            types::VARCHAR => Ok(vec![get_string(v)?]),
+            types::LIST => {
+                let n = capi::duckdb_get_list_size(v);
+                let mut out = Vec::with_capacity(n as usize);
+                for i in 0..n {
+                    let c = OwnedValue(capi::duckdb_get_list_child(v, i));
+                    if c.0.is_null() || capi::duckdb_is_null_value(c.0) {
+                        return Err("list must not contain NULL".into());
+                    }
+                    if type_id(c.0) != types::VARCHAR {
+                        return Err("must be a VARCHAR or a LIST of VARCHAR".into());
+                    }
+                    out.push(get_string(c.0)?);
+                }
+                Ok(out)
+            }
+            _ => Err("must be a VARCHAR or a LIST of VARCHAR".into()),
+        }
     }
 }
 
-unsafe fn test_numbers(v: Value) -> Result<Vec<u32>, String> {
-    let n = capi::duckdb_get_list_size(v);
-    let mut out = Vec::with_capacity(n as usize);
-    for i in 0..n {
-        let c = OwnedValue(capi::duckdb_get_list_child(v, i));
-        if c.0.is_null() || capi::duckdb_is_null_value(c.0) {
-            continue;
+/// The non-NULL items of a list value, as integers.
+///
+/// # Safety
+/// `v` is a live DuckDB LIST value.
+unsafe fn int_list(v: Value) -> Vec<i64> {
+    // SAFETY: the caller's contract: `v` is a live list; children are owned by `OwnedValue`.
+    unsafe {
+        let n = capi::duckdb_get_list_size(v);
+        let mut out = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let c = OwnedValue(capi::duckdb_get_list_child(v, i));
+            if !c.0.is_null() && !capi::duckdb_is_null_value(c.0) {
+                out.push(capi::duckdb_get_int64(c.0));
+            }
         }
-        let t = capi::duckdb_get_int64(c.0);
-        out.push(
-            u32::try_from(t)
-                .map_err(|_| format!("must be test numbers (0..4294967295), not {t}"))?,
-        );
+        out
     }
-    Ok(out)
 }
 
 /// Opens the machine-readable part of an STDF error message (read by `stdf_duck/_errors.py`).
@@ -325,22 +371,25 @@ fn json_string(s: &str) -> String {
 }
 
 fn arrow_message(e: &ArrowError) -> String {
-    if let ArrowError::ExternalError(inner) = e {
-        if let Some(s) = inner.downcast_ref::<StdfError>() {
-            return stdf_message(s);
-        }
-        return inner.to_string();
+    match (stdf_arrow::stdf_error(e), e) {
+        (Some(s), _) => stdf_message(s),
+        (None, ArrowError::ExternalError(inner)) => inner.to_string(),
+        (None, e) => e.to_string(),
     }
-    e.to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
 // init
 
+/// # Safety
+/// Called by DuckDB with the live init info of a scan whose bind data a [`bind`] set.
 unsafe extern "C" fn init(info: InitInfo) {
-    if let Some(msg) = guarded(|| init_impl(info)) {
-        let c = capi::cstring(&msg);
-        capi::duckdb_init_set_error(info, c.as_ptr());
+    // SAFETY: `info` is live for the duration of this callback.
+    unsafe {
+        if let Some(msg) = guarded(|| init_impl(info)) {
+            let c = capi::cstring(&msg);
+            capi::duckdb_init_set_error(info, c.as_ptr());
+        }
     }
 }
 
@@ -353,75 +402,90 @@ fn cheapest_column(schema: &SchemaRef) -> usize {
         .unwrap_or(0)
 }
 
+/// # Safety
+/// `info` is the live init info of a scan whose bind data is a `BindData`.
 unsafe fn init_impl(info: InitInfo) -> Result<(), String> {
-    let bind = &*(capi::duckdb_init_get_bind_data(info) as *const BindData);
-    let ncols = bind.schema.fields().len();
-    let mut names = Vec::new();
-    let mut map = Vec::new();
-    for j in 0..capi::duckdb_init_get_column_count(info) {
-        let c = capi::duckdb_init_get_column_index(info, j) as usize;
-        if c < ncols {
-            map.push(Some(names.len()));
-            names.push(bind.schema.field(c).name().clone());
-        } else {
-            map.push(None);
+    // SAFETY: the caller's contract: `info` is live and its bind data is the `BindData` `bind` set.
+    unsafe {
+        let bind = &*(capi::duckdb_init_get_bind_data(info) as *const BindData);
+        let ncols = bind.schema.fields().len();
+        let mut names = Vec::new();
+        let mut map = Vec::new();
+        for j in 0..capi::duckdb_init_get_column_count(info) {
+            let c = capi::duckdb_init_get_column_index(info, j) as usize;
+            if c < ncols {
+                map.push(Some(names.len()));
+                names.push(bind.schema.field(c).name().clone());
+            } else {
+                map.push(None);
+            }
         }
-    }
-    if names.is_empty() {
-        names.push(
-            bind.schema
-                .field(cheapest_column(&bind.schema))
-                .name()
-                .clone(),
-        );
-    }
-    let mut opts = bind.opts.clone();
-    opts.columns = Some(names);
-    let reader = TableReader::open(&bind.patterns, opts).map_err(|e| stdf_message(&e))?;
+        if names.is_empty() {
+            names.push(
+                bind.schema
+                    .field(cheapest_column(&bind.schema))
+                    .name()
+                    .clone(),
+            );
+        }
+        let mut opts = bind.opts.clone();
+        opts.columns = Some(names);
+        let reader = TableReader::open(&bind.patterns, opts).map_err(|e| stdf_message(&e))?;
 
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    capi::duckdb_init_set_max_threads(info, bind.n_files.clamp(1, cores) as u64);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        capi::duckdb_init_set_max_threads(info, bind.n_files.clamp(1, cores) as u64);
 
-    let state = Box::new(GlobalState {
-        reader: Mutex::new(Reader {
-            inner: Some(reader),
-            failed: false,
-        }),
-        map,
-    });
-    capi::duckdb_init_set_init_data(
-        info,
-        Box::into_raw(state).cast(),
-        Some(drop_box::<GlobalState>),
-    );
-    Ok(())
-}
-
-unsafe extern "C" fn local_init(info: InitInfo) {
-    if let Some(msg) = guarded(|| {
-        let state = Box::<LocalState>::default();
+        let state = Box::new(GlobalState {
+            reader: Mutex::new(Reader {
+                inner: Some(reader),
+                failed: false,
+            }),
+            map,
+        });
         capi::duckdb_init_set_init_data(
             info,
             Box::into_raw(state).cast(),
-            Some(drop_box::<LocalState>),
+            Some(drop_box::<GlobalState>),
         );
         Ok(())
-    }) {
-        let c = capi::cstring(&msg);
-        capi::duckdb_init_set_error(info, c.as_ptr());
+    }
+}
+
+/// # Safety
+/// Called by DuckDB with the live init info of a scan thread.
+unsafe extern "C" fn local_init(info: InitInfo) {
+    // SAFETY: `info` is live for the duration of this callback; its bind and init data are ours.
+    unsafe {
+        if let Some(msg) = guarded(|| {
+            let state = Box::<LocalState>::default();
+            capi::duckdb_init_set_init_data(
+                info,
+                Box::into_raw(state).cast(),
+                Some(drop_box::<LocalState>),
+            );
+            Ok(())
+        }) {
+            let c = capi::cstring(&msg);
+            capi::duckdb_init_set_error(info, c.as_ptr());
+        }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // scan
 
+/// # Safety
+/// Called by DuckDB with the live function info and output chunk of a scan.
 unsafe extern "C" fn scan(info: FunctionInfo, chunk: DataChunk) {
-    if let Some(msg) = guarded(|| scan_impl(info, chunk)) {
-        capi::duckdb_data_chunk_set_size(chunk, 0);
-        let c = capi::cstring(&msg);
-        capi::duckdb_function_set_error(info, c.as_ptr());
+    // SAFETY: `info` and `chunk` are live for the duration of this callback.
+    unsafe {
+        if let Some(msg) = guarded(|| scan_impl(info, chunk)) {
+            capi::duckdb_data_chunk_set_size(chunk, 0);
+            let c = capi::cstring(&msg);
+            capi::duckdb_function_set_error(info, c.as_ptr());
+        }
     }
 }
 
@@ -457,38 +521,43 @@ impl GlobalState {
     }
 }
 
+/// # Safety
+/// `info` and `chunk` are the live function info and output chunk of a scan set up by [`init`] and [`local_init`].
 unsafe fn scan_impl(info: FunctionInfo, chunk: DataChunk) -> Result<(), String> {
-    let global = &*(capi::duckdb_function_get_init_data(info) as *const GlobalState);
-    let local = &mut *(capi::duckdb_function_get_local_init_data(info) as *mut LocalState);
+    // SAFETY: the caller's contract: `info` and `chunk` are live, the init data ours.
+    unsafe {
+        let global = &*(capi::duckdb_function_get_init_data(info) as *const GlobalState);
+        let local = &mut *(capi::duckdb_function_get_local_init_data(info) as *mut LocalState);
 
-    let batch = loop {
-        match &local.batch {
-            Some(b) if local.offset < b.num_rows() => break b,
-            _ => match global.next_batch()? {
-                Some(b) => {
-                    local.batch = Some(b);
-                    local.offset = 0;
-                }
-                None => {
-                    local.batch = None;
-                    capi::duckdb_data_chunk_set_size(chunk, 0);
-                    return Ok(());
-                }
-            },
+        let batch = loop {
+            match &local.batch {
+                Some(b) if local.offset < b.num_rows() => break b,
+                _ => match global.next_batch()? {
+                    Some(b) => {
+                        local.batch = Some(b);
+                        local.offset = 0;
+                    }
+                    None => {
+                        local.batch = None;
+                        capi::duckdb_data_chunk_set_size(chunk, 0);
+                        return Ok(());
+                    }
+                },
+            }
+        };
+        let start = local.offset;
+        let n = (batch.num_rows() - start).min(vector_size());
+        for (j, m) in global.map.iter().enumerate() {
+            let vec = capi::duckdb_data_chunk_get_vector(chunk, j as u64);
+            match m {
+                Some(k) => copy::write(vec, batch.column(*k).as_ref(), start, n, 0)?,
+                None => copy::write_nulls(vec, n),
+            }
         }
-    };
-    let start = local.offset;
-    let n = (batch.num_rows() - start).min(vector_size());
-    for (j, m) in global.map.iter().enumerate() {
-        let vec = capi::duckdb_data_chunk_get_vector(chunk, j as u64);
-        match m {
-            Some(k) => copy::write(vec, batch.column(*k).as_ref(), start, n, 0)?,
-            None => copy::write_nulls(vec, n),
-        }
+        capi::duckdb_data_chunk_set_size(chunk, n as u64);
+        local.offset += n;
+        Ok(())
     }
-    capi::duckdb_data_chunk_set_size(chunk, n as u64);
-    local.offset += n;
-    Ok(())
 }
 
 // DuckDB may run scan threads against one global state.

@@ -12,8 +12,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
-use stdf_arrow::{OnError, ReadOptions, TableReader};
-use stdf_core::StdfError;
+use stdf_arrow::{OnError, ParamValue, ReadOptions, StdfError, TableReader};
 
 create_exception!(
     _native,
@@ -34,16 +33,7 @@ fn to_py(e: &StdfError) -> PyErr {
 }
 
 fn on_error_of(s: &str) -> PyResult<OnError> {
-    OnError::parse(s).ok_or_else(|| {
-        PyValueError::new_err(format!("on_error must be 'raise' or 'warn', not {s:?}"))
-    })
-}
-
-fn stdf_error_of(e: &ArrowError) -> Option<StdfError> {
-    match e {
-        ArrowError::ExternalError(inner) => inner.downcast_ref::<StdfError>().cloned(),
-        _ => None,
-    }
+    stdf_arrow::on_error(s).map_err(PyValueError::new_err)
 }
 
 /// NativeError args: (kind, message, path, offset, record, io_kind).
@@ -77,7 +67,8 @@ impl Iterator for Recording {
     fn next(&mut self) -> Option<Self::Item> {
         let r = self.inner.next();
         if let Some(Err(e)) = &r {
-            if let (Some(se), Ok(mut slot)) = (stdf_error_of(e), self.slot.lock()) {
+            if let (Some(se), Ok(mut slot)) = (stdf_arrow::stdf_error(e).cloned(), self.slot.lock())
+            {
                 *slot = Some(se);
             }
         }
@@ -100,23 +91,25 @@ impl TableSource {
         table: &str,
         paths: Vec<String>,
         columns: Option<Vec<String>>,
-        tests: Option<Vec<u32>>,
+        tests: Option<Vec<i64>>,
         on_error: &str,
-        threads: usize,
+        threads: i64,
         batch_size: usize,
         filename: bool,
     ) -> PyResult<Self> {
-        let on_error = on_error_of(on_error)?;
         let mut opts = ReadOptions::new(table);
+        let mut set = |name: &str, v| opts.set(name, v).map_err(PyValueError::new_err);
+        if let Some(t) = tests {
+            set("tests", ParamValue::IntList(t))?;
+        }
+        set("on_error", ParamValue::Text(on_error.to_string()))?;
+        set("threads", ParamValue::Int(threads))?;
+        set("filename", ParamValue::Bool(filename))?;
         opts.columns = columns;
-        opts.tests = tests;
-        opts.on_error = on_error;
-        opts.threads = threads;
         opts.batch_size = batch_size.max(1);
-        opts.filename = filename;
         let (_, schema) = stdf_arrow::schema_for(table, opts.columns.as_deref(), filename)
             .map_err(PyValueError::new_err)?;
-        let paths = stdf_arrow::expand_for_read(&paths, on_error).map_err(|e| to_py(&e))?;
+        let paths = stdf_arrow::expand_for_read(&paths, opts.on_error).map_err(|e| to_py(&e))?;
         Ok(TableSource {
             paths,
             opts,
@@ -233,8 +226,14 @@ fn parse_to_parquet<'py>(
 #[pyfunction]
 fn file_id(py: Python<'_>, path: &str) -> PyResult<String> {
     let p = path.to_string();
-    py.detach(move || stdf_core::RecordReader::open(&p).map(|r| r.file_id().to_string()))
+    py.detach(move || stdf_arrow::file_id(&p))
         .map_err(|e| to_py(&e))
+}
+
+/// Names of the named parameters every table function takes (`stdf_<table>(path, name := ...)`).
+#[pyfunction]
+fn table_parameters() -> Vec<&'static str> {
+    stdf_arrow::PARAMETERS.iter().map(|p| p.name).collect()
 }
 
 #[pymodule]
@@ -243,6 +242,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(table_names, m)?)?;
     m.add_function(wrap_pyfunction!(parse_to_parquet, m)?)?;
     m.add_function(wrap_pyfunction!(file_id, m)?)?;
+    m.add_function(wrap_pyfunction!(table_parameters, m)?)?;
     m.add("NativeError", m.py().get_type::<NativeError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
