@@ -147,149 +147,65 @@ impl ResultsSink {
         self.push(st, &base, None, Element::default());
     }
 
-    fn record_inner(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
+    fn record_inner(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) {
         let ty = match raw.code() {
             Pmr::CODE => {
                 let mut c = Cur::new(raw.payload, raw.order);
                 st.pins.add(&Pmr::decode(&mut c));
-                return Flow::Continue;
+                return;
             }
             Ptr::CODE => TestType::Ptr,
             Mpr::CODE => TestType::Mpr,
             Ftr::CODE => TestType::Ftr,
             StrRec::CODE => TestType::Str,
-            _ => return Flow::Continue,
+            _ => return,
         };
         let tnum = raw.test_num_flg().map(|(n, _)| n).unwrap_or(0);
         if !self.selected(tnum) {
             st.catalog.get_or_add(tnum);
-            return Flow::Continue;
+            return;
         }
         let part_index = ctx.part.map(|p| p.part_index);
         let mut c = Cur::new(raw.payload, raw.order);
         match ty {
+            // a defaults-only PTR/MPR (no part) feeds the catalog and makes no row
             TestType::Ptr if !self.full_ptr => {
-                // only flags and the value are needed: read them from their fixed offsets
-                if ctx.part.is_none() {
-                    return Flow::Continue; // defaults-only record
+                if part_index.is_some() {
+                    self.ptr_value_only(st, raw, part_index, tnum);
                 }
-                let p = raw.payload;
-                let f = p.get(6).copied().unwrap_or(0);
-                let result = match p.get(8..12) {
-                    Some(b) if f & test_flg::NO_RESULT == 0 => {
-                        let b = [b[0], b[1], b[2], b[3]];
-                        Some(match raw.order {
-                            stdf_core::ByteOrder::Little => f32::from_le_bytes(b),
-                            stdf_core::ByteOrder::Big => f32::from_be_bytes(b),
-                        })
-                    }
-                    _ => None,
-                };
-                let id = if self.want_test_id {
-                    st.catalog.get_or_add(tnum)
-                } else {
-                    0
-                };
-                let base = RowBase {
-                    part_index,
-                    head: p.get(4).copied().unwrap_or(0),
-                    site: p.get(5).copied().unwrap_or(0),
-                    record_index: raw.index,
-                    rec_type: ty,
-                    test_id: id,
-                    test_num: tnum,
-                    test_txt: None,
-                    res: Resolved::default(),
-                    test_flg: f,
-                    parm_flg: p.get(7).copied(),
-                };
-                self.push(st, &base, result, Element::default());
             }
             TestType::Ptr => {
                 let r = Ptr::decode(&mut c);
                 let (id, res) = st.catalog.resolve_ptr(&r, raw.index);
-                if ctx.part.is_none() {
-                    return Flow::Continue; // defaults-only record
+                if part_index.is_some() {
+                    let f = r.test_flg.unwrap_or(0);
+                    let result = if f & test_flg::NO_RESULT != 0 {
+                        None
+                    } else {
+                        r.result
+                    };
+                    let base = RowBase {
+                        part_index,
+                        head: r.head_num.unwrap_or(0),
+                        site: r.site_num.unwrap_or(0),
+                        record_index: raw.index,
+                        rec_type: ty,
+                        test_id: id,
+                        test_num: tnum,
+                        test_txt: r.test_txt,
+                        res,
+                        test_flg: f,
+                        parm_flg: r.parm_flg,
+                    };
+                    self.push(st, &base, result, Element::default());
                 }
-                let f = r.test_flg.unwrap_or(0);
-                let result = if f & test_flg::NO_RESULT != 0 {
-                    None
-                } else {
-                    r.result
-                };
-                let base = RowBase {
-                    part_index,
-                    head: r.head_num.unwrap_or(0),
-                    site: r.site_num.unwrap_or(0),
-                    record_index: raw.index,
-                    rec_type: ty,
-                    test_id: id,
-                    test_num: tnum,
-                    test_txt: r.test_txt,
-                    res,
-                    test_flg: f,
-                    parm_flg: r.parm_flg,
-                };
-                self.push(st, &base, result, Element::default());
             }
             TestType::Mpr => {
                 let r = Mpr::decode(&mut c);
                 let (id, res, pins) = st.catalog.resolve_mpr(&r, raw.index);
-                if ctx.part.is_none() {
-                    return Flow::Continue;
-                }
-                let pins = pins.to_vec();
-                let f = r.test_flg.unwrap_or(0);
-                let vals = r.rtn_rslt.as_deref().unwrap_or(&[]);
-                let stats = r.rtn_stat.as_deref().unwrap_or(&[]);
-                let n = vals.len().max(stats.len());
-                if !vals.is_empty() && !stats.is_empty() && vals.len() != stats.len() {
-                    st.warn_once(
-                        Some(raw),
-                        "mpr_count_mismatch",
-                        format!(
-                            "MPR test {tnum}: RTN_ICNT {} differs from RSLT_CNT {}",
-                            stats.len(),
-                            vals.len()
-                        ),
-                    );
-                }
-                let (start_in, incr_in) = (res.start_in, res.incr_in);
-                let base = RowBase {
-                    part_index,
-                    head: r.head_num.unwrap_or(0),
-                    site: r.site_num.unwrap_or(0),
-                    record_index: raw.index,
-                    rec_type: ty,
-                    test_id: id,
-                    test_num: tnum,
-                    test_txt: r.test_txt,
-                    res,
-                    test_flg: f,
-                    parm_flg: r.parm_flg,
-                };
-                if n == 0 {
-                    self.push(st, &base, None, Element::default());
-                } else {
-                    for i in 0..n {
-                        let v = if f & test_flg::NOT_EXECUTED != 0 {
-                            None
-                        } else {
-                            vals.get(i).copied()
-                        };
-                        let input = match (start_in, incr_in) {
-                            (Some(s), Some(d)) => Some(s + d * i as f32),
-                            (Some(s), None) => Some(s),
-                            _ => None,
-                        };
-                        let e = Element {
-                            index: Some(i as u16),
-                            pin: pins.get(i).copied(),
-                            rtn_stat: stats.get(i).copied(),
-                            input_value: input,
-                        };
-                        self.push(st, &base, v, e);
-                    }
+                if part_index.is_some() {
+                    let pins = pins.to_vec();
+                    self.mpr_rows(st, raw, part_index, (id, tnum), res, &pins, r);
                 }
             }
             TestType::Ftr => {
@@ -302,14 +218,116 @@ impl ResultsSink {
                 let r = StrRec::decode(&mut c);
                 let continuation = self.str_continues;
                 self.str_continues = r.cont_flg.unwrap_or(0) != 0;
-                if continuation {
-                    return Flow::Continue;
+                if !continuation {
+                    let id = st.catalog.note_str(&r, raw.index);
+                    let flags = (r.head_num, r.site_num, r.test_flg);
+                    self.push_functional(st, raw, part_index, ty, id, tnum, flags, r.test_txt);
                 }
-                let id = st.catalog.note_str(&r, raw.index);
-                let flags = (r.head_num, r.site_num, r.test_flg);
-                self.push_functional(st, raw, part_index, ty, id, tnum, flags, r.test_txt);
             }
         }
-        Flow::Continue
+    }
+
+    /// A PTR row when no column needs its limits, units or text: the flags and the value are
+    /// read from their fixed offsets, without decoding the record.
+    fn ptr_value_only(
+        &mut self,
+        st: &mut ScanState,
+        raw: &RawRecord,
+        part_index: Option<u32>,
+        tnum: u32,
+    ) {
+        let p = raw.payload;
+        let f = p.get(6).copied().unwrap_or(0);
+        let result = match p.get(8..12) {
+            Some(b) if f & test_flg::NO_RESULT == 0 => {
+                let b = [b[0], b[1], b[2], b[3]];
+                Some(match raw.order {
+                    stdf_core::ByteOrder::Little => f32::from_le_bytes(b),
+                    stdf_core::ByteOrder::Big => f32::from_be_bytes(b),
+                })
+            }
+            _ => None,
+        };
+        let test_id = if self.want_test_id {
+            st.catalog.get_or_add(tnum)
+        } else {
+            0
+        };
+        let base = RowBase {
+            part_index,
+            head: p.get(4).copied().unwrap_or(0),
+            site: p.get(5).copied().unwrap_or(0),
+            record_index: raw.index,
+            rec_type: TestType::Ptr,
+            test_id,
+            test_num: tnum,
+            test_txt: None,
+            res: Resolved::default(),
+            test_flg: f,
+            parm_flg: p.get(7).copied(),
+        };
+        self.push(st, &base, result, Element::default());
+    }
+
+    /// One row per pin of an MPR (one row without a value when it has none).
+    #[allow(clippy::too_many_arguments)]
+    fn mpr_rows(
+        &mut self,
+        st: &mut ScanState,
+        raw: &RawRecord,
+        part_index: Option<u32>,
+        (test_id, tnum): (u32, u32),
+        res: Resolved,
+        pins: &[u16],
+        r: Mpr,
+    ) {
+        let f = r.test_flg.unwrap_or(0);
+        let vals = r.rtn_rslt.as_deref().unwrap_or(&[]);
+        let stats = r.rtn_stat.as_deref().unwrap_or(&[]);
+        let n = vals.len().max(stats.len());
+        if !vals.is_empty() && !stats.is_empty() && vals.len() != stats.len() {
+            let msg = format!(
+                "MPR test {tnum}: RTN_ICNT {} differs from RSLT_CNT {}",
+                stats.len(),
+                vals.len()
+            );
+            st.warn_once(Some(raw), "mpr_count_mismatch", msg);
+        }
+        let (start_in, incr_in) = (res.start_in, res.incr_in);
+        let base = RowBase {
+            part_index,
+            head: r.head_num.unwrap_or(0),
+            site: r.site_num.unwrap_or(0),
+            record_index: raw.index,
+            rec_type: TestType::Mpr,
+            test_id,
+            test_num: tnum,
+            test_txt: r.test_txt,
+            res,
+            test_flg: f,
+            parm_flg: r.parm_flg,
+        };
+        if n == 0 {
+            self.push(st, &base, None, Element::default());
+        }
+        for i in 0..n {
+            let v = if f & test_flg::NOT_EXECUTED != 0 {
+                None
+            } else {
+                vals.get(i).copied()
+            };
+            let input = match (start_in, incr_in) {
+                (Some(s), Some(d)) => Some(s + d * i as f32),
+                (Some(s), None) => Some(s),
+                _ => None,
+            };
+            let e = Element {
+                index: Some(i as u16),
+                pin: pins.get(i).copied(),
+                rtn_stat: stats.get(i).copied(),
+                input_value: input,
+            };
+            self.push(st, &base, v, e);
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::{ErrorKind, Result, StdfError};
 use crate::reader::{RawRecord, RecordReader, Skip};
-use crate::records::{Mir, Record};
+use crate::records::{Bps, Eps, Ftr, Mir, Mpr, Mrr, Pir, Prr, Ptr, Record, StrRec, Wir, Wrr};
 use crate::semantics::{Catalog, Context, OpenPart, PartTracker, Pins, Warning};
 use crate::Cur;
 
@@ -234,172 +234,32 @@ impl Scanner {
         }
         loop {
             let raw = match self.reader.next_record() {
-                Ok(Some(r)) => {
-                    if let Some(skip) = r.skip {
-                        Self::desynced(&mut self.state, sink, skip, false);
-                    }
-                    r
-                }
+                Ok(Some(r)) => r,
                 Ok(None) => break,
+                Err(e) if self.on_error == OnError::Raise => {
+                    self.done = true;
+                    return Err(e);
+                }
                 Err(e) => {
-                    if self.on_error == OnError::Raise {
-                        self.done = true;
-                        return Err(e);
-                    }
-                    let st = &mut self.state;
-                    st.warnings.push(Warning {
-                        record_index: Some(self.reader.records_read()),
-                        byte_offset: e.offset,
-                        code: match e.kind {
-                            ErrorKind::Truncated => "truncated",
-                            ErrorKind::Format => "format",
-                            ErrorKind::Unsupported => "unsupported",
-                            ErrorKind::Io => "io",
-                        },
-                        message: e.to_string(),
-                    });
-                    st.damage = Some(e);
+                    Self::damaged(&mut self.state, self.reader.records_read(), e);
                     break;
                 }
             };
-            if raw.new_stream && self.stream_open {
-                // a second FAR: a new stream (concatenated files, P21), ended as the file's last
-                Self::finish_stream(&mut self.state, &mut self.stream_open, sink);
-                self.state.stream_index += 1;
+            if let Some(skip) = raw.skip {
+                Self::desynced(&mut self.state, sink, skip, false);
+            }
+            if raw.new_stream {
+                if self.stream_open {
+                    // a second FAR: a new stream (concatenated files, P21), ended as the file's last
+                    Self::finish_stream(&mut self.state, &mut self.stream_open, sink);
+                    self.state.stream_index += 1;
+                }
+                self.stream_open = true;
+                Self::start_stream(&mut self.state, &raw);
             }
             let st = &mut self.state;
-            if raw.new_stream {
-                self.stream_open = true;
-                st.stream_count += 1;
-                st.mrr_seen = false;
-                st.records_in_stream = 0;
-                st.context = Context::default();
-                st.catalog.clear();
-                st.pins.names.clear();
-                st.sections.clear();
-                let cpu = raw.payload.first().copied();
-                let order = raw.order;
-                match (cpu, order) {
-                    (Some(1), crate::ByteOrder::Little) | (Some(2), crate::ByteOrder::Big) => st
-                        .warn(
-                            Some(&raw),
-                            "byte_order_mismatch",
-                            format!(
-                            "FAR.CPU_TYPE {} disagrees with the {}-endian header; the header wins",
-                            cpu.unwrap_or(0),
-                            order.name()
-                        ),
-                        ),
-                    (Some(0), _) => st.warn(
-                        Some(&raw),
-                        "vax_floats",
-                        "FAR.CPU_TYPE 0 (VAX): floating-point values are read as IEEE".into(),
-                    ),
-                    _ => {}
-                }
-                if let Some(v) = raw.payload.get(1) {
-                    if *v != 4 {
-                        st.warn(
-                            Some(&raw),
-                            "stdf_version",
-                            format!("FAR.STDF_VER is {v}, not 4"),
-                        );
-                    }
-                }
-            }
             st.records_in_stream += 1;
-            let mut ctx = RecCtx::default();
-            let p = raw.payload;
-            match (raw.typ, raw.sub) {
-                (15, 10) | (15, 15) | (15, 20) => {
-                    let (h, s) = hs(p, 4);
-                    let flg = p.get(6).copied().unwrap_or(0);
-                    let defaults_only = raw.typ == 15
-                        && raw.sub != 20
-                        && flg & 0x10 != 0
-                        && p.get(7).copied().unwrap_or(0) == 0;
-                    if let Some((part, opened)) = st.parts.attach(h, s, !defaults_only) {
-                        ctx.part = Some(part);
-                        if opened {
-                            ctx.implicit_open = true;
-                            st.warn(
-                                Some(&raw),
-                                "implicit_pir",
-                                format!("{} for head {h} site {s} with no open part: part {} opened without PIR", raw.name(), part.part_index),
-                            );
-                        }
-                    }
-                }
-                (15, 30) => {
-                    let (h, s) = hs(p, 5);
-                    if let Some((part, opened)) = st.parts.attach(h, s, true) {
-                        ctx.part = Some(part);
-                        ctx.implicit_open = opened;
-                        if opened {
-                            st.warn(Some(&raw), "implicit_pir", format!("STR for head {h} site {s} with no open part: part {} opened without PIR", part.part_index));
-                        }
-                    }
-                }
-                (5, 10) => {
-                    let (h, s) = hs(p, 0);
-                    if st.parts.open_count() == 0 {
-                        st.sections.clear();
-                    }
-                    let out = st.parts.pir(h, s, raw.index);
-                    ctx.part = Some(out.part);
-                    ctx.wafer_index = out.part.wafer_index;
-                    if let Some(r) = out.replaced {
-                        st.warn(Some(&raw), "part_without_prr", format!("PIR for head {h} site {s} while part {} is still open: that part has no PRR", r.part_index));
-                        ctx.replaced = Some(r);
-                    }
-                }
-                (5, 20) => {
-                    let (h, s) = hs(p, 0);
-                    let part = st.parts.prr(h, s);
-                    ctx.wafer_index = part.wafer_index;
-                    ctx.part = Some(part);
-                }
-                (2, 10) => {
-                    let (w, closed) = st.parts.wir(p.first().copied().unwrap_or(0));
-                    ctx.wafer_index = Some(w);
-                    if let Some(c) = closed {
-                        st.warn(
-                            Some(&raw),
-                            "wafer_without_wrr",
-                            format!("wafer {c} has no WRR"),
-                        );
-                    }
-                }
-                (2, 20) => {
-                    let (w, new) = st.parts.wrr(p.first().copied().unwrap_or(0));
-                    ctx.wafer_index = Some(w);
-                    ctx.wafer_without_wir = new;
-                }
-                (1, 10) => {
-                    let mut c = Cur::new(p, raw.order);
-                    st.context = Context::from_mir(&Mir::decode(&mut c));
-                }
-                (1, 20) => st.mrr_seen = true,
-                (20, 10) => {
-                    let (rec, _) = Record::decode(raw.typ, raw.sub, p, raw.order);
-                    if let Record::Bps(b) = rec {
-                        st.sections
-                            .push(crate::semantics::clean(b.seq_name).unwrap_or_default());
-                    }
-                }
-                (20, 20) => {
-                    st.sections.pop();
-                }
-                (t, s) => {
-                    if crate::records::rec_name(t, s).is_none() {
-                        let u = &mut st.unknown_records;
-                        if u.0 == 0 {
-                            *u = (0, t, s);
-                        }
-                        u.0 += 1;
-                    }
-                }
-            }
+            let ctx = Self::context_of(st, &raw);
             if sink.record(st, &raw, &ctx) == Flow::Pause {
                 return Ok(true);
             }
@@ -413,6 +273,165 @@ impl Scanner {
         sink.end_file(&mut self.state);
         self.done = true;
         Ok(false)
+    }
+
+    /// Under `OnError::Warn`: the file ends at the damage `e`, reported as a warning; what was
+    /// read before it stays.
+    fn damaged(st: &mut ScanState, records_read: u64, e: StdfError) {
+        st.warnings.push(Warning {
+            record_index: Some(records_read),
+            byte_offset: e.offset,
+            code: match e.kind {
+                ErrorKind::Truncated => "truncated",
+                ErrorKind::Format => "format",
+                ErrorKind::Unsupported => "unsupported",
+                ErrorKind::Io => "io",
+            },
+            message: e.to_string(),
+        });
+        st.damage = Some(e);
+    }
+
+    /// A FAR opens a stream: the per-stream state starts afresh, and the FAR's CPU_TYPE and
+    /// STDF_VER are checked against the header the reader chose.
+    fn start_stream(st: &mut ScanState, far: &RawRecord) {
+        st.stream_count += 1;
+        st.mrr_seen = false;
+        st.records_in_stream = 0;
+        st.context = Context::default();
+        st.catalog.clear();
+        st.pins.names.clear();
+        st.sections.clear();
+        let cpu = far.payload.first().copied();
+        match (cpu, far.order) {
+            (Some(1), crate::ByteOrder::Little) | (Some(2), crate::ByteOrder::Big) => st.warn(
+                Some(far),
+                "byte_order_mismatch",
+                format!(
+                    "FAR.CPU_TYPE {} disagrees with the {}-endian header; the header wins",
+                    cpu.unwrap_or(0),
+                    far.order.name()
+                ),
+            ),
+            (Some(0), _) => st.warn(
+                Some(far),
+                "vax_floats",
+                "FAR.CPU_TYPE 0 (VAX): floating-point values are read as IEEE".into(),
+            ),
+            _ => {}
+        }
+        if let Some(v) = far.payload.get(1) {
+            if *v != 4 {
+                let msg = format!("FAR.STDF_VER is {v}, not 4");
+                st.warn(Some(far), "stdf_version", msg);
+            }
+        }
+    }
+
+    /// The part and wafer a record belongs to, from its header bytes (no full decode), with
+    /// the tracker, lot context and section stack brought up to date.
+    fn context_of(st: &mut ScanState, raw: &RawRecord) -> RecCtx {
+        let mut ctx = RecCtx::default();
+        let p = raw.payload;
+        match raw.code() {
+            Ptr::CODE | Mpr::CODE | Ftr::CODE => {
+                let (h, s) = hs(p, 4);
+                // a PTR/MPR carrying only defaults (OPT_FLAG bit 4, RES_SCAL 0) opens no part
+                let flg = p.get(6).copied().unwrap_or(0);
+                let defaults_only = raw.code() != Ftr::CODE
+                    && flg & 0x10 != 0
+                    && p.get(7).copied().unwrap_or(0) == 0;
+                if let Some((part, opened)) = st.parts.attach(h, s, !defaults_only) {
+                    ctx.part = Some(part);
+                    if opened {
+                        ctx.implicit_open = true;
+                        Self::implicit_pir(st, raw, h, s, part.part_index);
+                    }
+                }
+            }
+            StrRec::CODE => {
+                let (h, s) = hs(p, 5);
+                if let Some((part, opened)) = st.parts.attach(h, s, true) {
+                    ctx.part = Some(part);
+                    ctx.implicit_open = opened;
+                    if opened {
+                        Self::implicit_pir(st, raw, h, s, part.part_index);
+                    }
+                }
+            }
+            Pir::CODE => {
+                let (h, s) = hs(p, 0);
+                if st.parts.open_count() == 0 {
+                    st.sections.clear();
+                }
+                let out = st.parts.pir(h, s, raw.index);
+                ctx.part = Some(out.part);
+                ctx.wafer_index = out.part.wafer_index;
+                if let Some(r) = out.replaced {
+                    let msg = format!(
+                        "PIR for head {h} site {s} while part {} is still open: that part has no PRR",
+                        r.part_index
+                    );
+                    st.warn(Some(raw), "part_without_prr", msg);
+                    ctx.replaced = Some(r);
+                }
+            }
+            Prr::CODE => {
+                let (h, s) = hs(p, 0);
+                let part = st.parts.prr(h, s);
+                ctx.wafer_index = part.wafer_index;
+                ctx.part = Some(part);
+            }
+            Wir::CODE => {
+                let (w, closed) = st.parts.wir(p.first().copied().unwrap_or(0));
+                ctx.wafer_index = Some(w);
+                if let Some(c) = closed {
+                    st.warn(
+                        Some(raw),
+                        "wafer_without_wrr",
+                        format!("wafer {c} has no WRR"),
+                    );
+                }
+            }
+            Wrr::CODE => {
+                let (w, new) = st.parts.wrr(p.first().copied().unwrap_or(0));
+                ctx.wafer_index = Some(w);
+                ctx.wafer_without_wir = new;
+            }
+            Mir::CODE => {
+                let mut c = Cur::new(p, raw.order);
+                st.context = Context::from_mir(&Mir::decode(&mut c));
+            }
+            Mrr::CODE => st.mrr_seen = true,
+            Bps::CODE => {
+                let (rec, _) = Record::decode(raw.typ, raw.sub, p, raw.order);
+                if let Record::Bps(b) = rec {
+                    st.sections
+                        .push(crate::semantics::clean(b.seq_name).unwrap_or_default());
+                }
+            }
+            Eps::CODE => {
+                st.sections.pop();
+            }
+            (t, s) => {
+                if crate::records::rec_name(t, s).is_none() {
+                    let u = &mut st.unknown_records;
+                    if u.0 == 0 {
+                        *u = (0, t, s);
+                    }
+                    u.0 += 1;
+                }
+            }
+        }
+        ctx
+    }
+
+    fn implicit_pir(st: &mut ScanState, raw: &RawRecord, h: u8, s: u8, part_index: u32) {
+        let msg = format!(
+            "{} for head {h} site {s} with no open part: part {part_index} opened without PIR",
+            raw.name()
+        );
+        st.warn(Some(raw), "implicit_pir", msg);
     }
 }
 
