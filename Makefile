@@ -37,7 +37,8 @@ develop: $(DEV_STAMP) extension ## create .venv, install maturin and the dev ext
 extension: ## build the DuckDB extension (cdylib + metadata footer) into target/release and the package
 	CARGO=$(CARGO) $(PYTHON) build-backend/stdf_duck_build.py
 
-test: develop extension ## what CI runs: develop, extension, cargo test --workspace --release, pytest, fuzz-smoke
+test: develop extension ## what CI runs: develop, extension, lint, cargo test --workspace --release, pytest, fuzz-smoke
+	$(MAKE) lint
 	$(CARGO) test --workspace --release
 	$(PY) -m pytest -q
 	$(MAKE) fuzz-smoke
@@ -48,12 +49,13 @@ test-rust: ## cargo test --workspace --release
 test-python: ## pytest -q (needs `make develop`)
 	$(PY) -m pytest -q
 
-lint: develop ## clippy -D warnings (if installed), rustfmt --check, mypy, stubtest of stdf_duck._native
-	@if $(CARGO) clippy --version >/dev/null 2>&1; then \
-		echo "$(CARGO) clippy --workspace -- -D warnings"; \
-		$(CARGO) clippy --workspace -- -D warnings; \
-	else echo "cargo clippy is not installed: skipped"; fi
+PY_SOURCES := stdf_duck tests bench examples
+
+lint: develop ## clippy -D warnings, rustfmt --check, ruff check + format --check, mypy --strict, stubtest of stdf_duck._native
+	$(CARGO) clippy --workspace --release --all-targets -- -D warnings
 	$(CARGO) fmt --all --check
+	$(PY) -m ruff check $(PY_SOURCES)
+	$(PY) -m ruff format --check $(PY_SOURCES)
 	$(PY) -m mypy --strict --ignore-missing-imports stdf_duck
 	$(PY) -m mypy.stubtest stdf_duck._native
 

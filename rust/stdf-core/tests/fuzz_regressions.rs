@@ -304,7 +304,7 @@ fn a_record_ending_with_a_copy_of_another_reads_back_with_trust_lengths() {
     let mut text = b"note: ".to_vec();
     text.extend_from_slice(&pmr_bytes);
     let dtr = Record::Dtr(stdf_core::records::Dtr {
-        text_dat: Some(stdf_core::Str(&text)),
+        text_dat: Some(Str(&text)),
         ..Default::default()
     });
     let recs = [pmr.clone(), pmr, dtr];

@@ -152,34 +152,34 @@ fn gen_value() -> BoxedStrategy<OG> {
 fn field_strategy(t: T) -> BoxedStrategy<OV> {
     use prop::collection::vec;
     match t {
-        T::U1 | T::C1 | T::B1 => any::<u8>().prop_map(OV::U1).boxed(),
-        T::U2 => any::<u16>().prop_map(OV::U2).boxed(),
-        T::U4 => any::<u32>().prop_map(OV::U4).boxed(),
-        T::U8 => any::<u64>().prop_map(OV::U8).boxed(),
-        T::I1 => any::<i8>().prop_map(OV::I1).boxed(),
-        T::I2 => any::<i16>().prop_map(OV::I2).boxed(),
-        T::I4 => any::<i32>().prop_map(OV::I4).boxed(),
+        U1 | C1 | B1 => any::<u8>().prop_map(OV::U1).boxed(),
+        U2 => any::<u16>().prop_map(OV::U2).boxed(),
+        U4 => any::<u32>().prop_map(OV::U4).boxed(),
+        U8 => any::<u64>().prop_map(OV::U8).boxed(),
+        I1 => any::<i8>().prop_map(OV::I1).boxed(),
+        I2 => any::<i16>().prop_map(OV::I2).boxed(),
+        I4 => any::<i32>().prop_map(OV::I4).boxed(),
         // every bit pattern: NaNs with payloads, infinities, subnormals, -0.0
-        T::R4 => any::<u32>().prop_map(OV::R4).boxed(),
-        T::Cn | T::Bn => bytes(255).prop_map(OV::Bytes).boxed(),
-        T::Sn => bytes(300).prop_map(OV::Bytes).boxed(),
-        T::Dn => dn_value().prop_map(|(n, b)| OV::Dn(n, b)).boxed(),
-        T::K1 => (0..=MAXN as u8).prop_map(OV::U1).boxed(),
-        T::K2 => (0..=MAXN as u16).prop_map(OV::U2).boxed(),
-        T::Sz => prop::sample::select(vec![1u8, 2, 4, 8, 0, 3])
+        R4 => any::<u32>().prop_map(OV::R4).boxed(),
+        Cn | Bn => bytes(255).prop_map(OV::Bytes).boxed(),
+        Sn => bytes(300).prop_map(OV::Bytes).boxed(),
+        Dn => dn_value().prop_map(|(n, b)| OV::Dn(n, b)).boxed(),
+        K1 => (0..=MAXN as u8).prop_map(OV::U1).boxed(),
+        K2 => (0..=MAXN as u16).prop_map(OV::U2).boxed(),
+        Sz => prop::sample::select(vec![1u8, 2, 4, 8, 0, 3])
             .prop_map(OV::U1)
             .boxed(),
-        T::Tx => (0u8..=12).prop_map(OV::U1).boxed(),
-        T::AU1(_) => vec(any::<u8>(), MAXN).prop_map(OV::AU1).boxed(),
-        T::AN1(_) => vec(0u8..16, MAXN).prop_map(OV::AU1).boxed(),
-        T::AU2(_) => vec(any::<u16>(), MAXN).prop_map(OV::AU2).boxed(),
-        T::AU4(_) => vec(any::<u32>(), MAXN).prop_map(OV::AU4).boxed(),
-        T::AU8(_) | T::AUf(..) => vec(any::<u64>(), MAXN).prop_map(OV::AU8).boxed(),
-        T::AR4(_) => vec(any::<u32>(), MAXN).prop_map(OV::AR4).boxed(),
-        T::ACn(_) => vec(bytes(255), MAXN).prop_map(OV::AStr).boxed(),
-        T::ASn(_) => vec(bytes(300), MAXN).prop_map(OV::AStr).boxed(),
-        T::ACf(..) => vec(vec(any::<u8>(), 12), MAXN).prop_map(OV::AStr).boxed(),
-        T::Vn(_) => vec(gen_value(), MAXN).prop_map(OV::Gdr).boxed(),
+        Tx => (0u8..=12).prop_map(OV::U1).boxed(),
+        AU1(_) => vec(any::<u8>(), MAXN).prop_map(OV::AU1).boxed(),
+        AN1(_) => vec(0u8..16, MAXN).prop_map(OV::AU1).boxed(),
+        AU2(_) => vec(any::<u16>(), MAXN).prop_map(OV::AU2).boxed(),
+        AU4(_) => vec(any::<u32>(), MAXN).prop_map(OV::AU4).boxed(),
+        AU8(_) | AUf(..) => vec(any::<u64>(), MAXN).prop_map(OV::AU8).boxed(),
+        AR4(_) => vec(any::<u32>(), MAXN).prop_map(OV::AR4).boxed(),
+        ACn(_) => vec(bytes(255), MAXN).prop_map(OV::AStr).boxed(),
+        ASn(_) => vec(bytes(300), MAXN).prop_map(OV::AStr).boxed(),
+        ACf(..) => vec(vec(any::<u8>(), 12), MAXN).prop_map(OV::AStr).boxed(),
+        Vn(_) => vec(gen_value(), MAXN).prop_map(OV::Gdr).boxed(),
     }
 }
 
@@ -235,18 +235,11 @@ fn finish(spec: &Spec, mut vals: Vec<OV>, cut: usize, order: ByteOrder) -> Case 
     for i in 0..spec.len() {
         let count = |vals: &Vec<OV>, name: &str| as_usize(&vals[index_of(spec, name)]);
         match spec[i].1 {
-            T::AU1(c)
-            | T::AU2(c)
-            | T::AU4(c)
-            | T::AU8(c)
-            | T::AR4(c)
-            | T::AN1(c)
-            | T::ACn(c)
-            | T::ASn(c) => {
+            AU1(c) | AU2(c) | AU4(c) | AU8(c) | AR4(c) | AN1(c) | ACn(c) | ASn(c) => {
                 let n = count(&vals, c);
                 truncate_ov(&mut vals[i], n);
             }
-            T::AUf(c, s) => {
+            AUf(c, s) => {
                 let (n, w) = (count(&vals, c), uf_width(count(&vals, s)));
                 truncate_ov(&mut vals[i], n);
                 if let OV::AU8(a) = &mut vals[i] {
@@ -257,7 +250,7 @@ fn finish(spec: &Spec, mut vals: Vec<OV>, cut: usize, order: ByteOrder) -> Case 
                     }
                 }
             }
-            T::ACf(c, s) => {
+            ACf(c, s) => {
                 let (n, w) = (count(&vals, c), count(&vals, s));
                 truncate_ov(&mut vals[i], n);
                 if let OV::AStr(a) = &mut vals[i] {
@@ -266,7 +259,7 @@ fn finish(spec: &Spec, mut vals: Vec<OV>, cut: usize, order: ByteOrder) -> Case 
                     }
                 }
             }
-            T::Vn(c) => {
+            Vn(c) => {
                 let n = count(&vals, c);
                 truncate_ov(&mut vals[i], n);
                 if let OV::Gdr(g) = &mut vals[i] {
@@ -405,7 +398,7 @@ fn enc_field(out: &mut Vec<u8>, spec: &Spec, vals: &[Option<OV>], i: usize, orde
         (_, OV::U1(x)) => out.push(*x),
         (_, OV::U2(x)) => put(out, &x.to_le_bytes(), order),
         (_, OV::U4(x)) => put(out, &x.to_le_bytes(), order),
-        (T::AUf(_, s), OV::AU8(a)) => {
+        (AUf(_, s), OV::AU8(a)) => {
             let w = uf_width(size_of(s));
             a.iter()
                 .for_each(|x| put(out, &x.to_le_bytes()[..w], order));
@@ -417,18 +410,18 @@ fn enc_field(out: &mut Vec<u8>, spec: &Spec, vals: &[Option<OV>], i: usize, orde
         (_, OV::I4(x)) => put(out, &x.to_le_bytes(), order),
         (_, OV::R4(x)) => put(out, &x.to_le_bytes(), order),
         (_, OV::R8(x)) => put(out, &x.to_le_bytes(), order),
-        (T::Sn, OV::Bytes(b)) => put_sn(out, b, order),
+        (Sn, OV::Bytes(b)) => put_sn(out, b, order),
         (_, OV::Bytes(b)) => put_cn(out, b),
         (_, OV::Dn(n, b)) => put_dn(out, *n, b, order),
-        (T::AN1(_), OV::AU1(a)) => out.extend(pack_nibbles(a)),
+        (AN1(_), OV::AU1(a)) => out.extend(pack_nibbles(a)),
         (_, OV::AU1(a)) => out.extend_from_slice(a),
         (_, OV::AU2(a)) => a.iter().for_each(|x| put(out, &x.to_le_bytes(), order)),
         (_, OV::AU4(a)) => a.iter().for_each(|x| put(out, &x.to_le_bytes(), order)),
         (_, OV::AR4(a)) => a.iter().for_each(|x| put(out, &x.to_le_bytes(), order)),
         (_, OV::AStr(a)) => match spec[i].1 {
-            T::ACn(_) => a.iter().for_each(|s| put_cn(out, s)),
-            T::ASn(_) => a.iter().for_each(|s| put_sn(out, s, order)),
-            T::ACf(..) => a.iter().for_each(|s| out.extend_from_slice(s)),
+            ACn(_) => a.iter().for_each(|s| put_cn(out, s)),
+            ASn(_) => a.iter().for_each(|s| put_sn(out, s, order)),
+            ACf(..) => a.iter().for_each(|s| out.extend_from_slice(s)),
             t => panic!("string array of shape {t:?}"),
         },
         (_, OV::Gdr(g)) => g.iter().for_each(|x| enc_gen(out, x, order)),
@@ -566,25 +559,25 @@ fn check_field_list(name: &str, fields: &[(&str, FieldKind)], spec: &Spec) {
     assert_eq!(got, want, "{name}: field names/order differ from the spec");
     for ((fname, kind), (_, t)) in fields.iter().zip(spec) {
         let expect = match t {
-            T::U1 | T::B1 | T::K1 | T::Sz | T::Tx => FieldKind::U1,
-            T::U2 | T::K2 => FieldKind::U2,
-            T::U4 => FieldKind::U4,
-            T::U8 => FieldKind::U8,
-            T::I1 => FieldKind::I1,
-            T::I2 => FieldKind::I2,
-            T::I4 => FieldKind::I4,
-            T::R4 => FieldKind::R4,
-            T::C1 => FieldKind::C1,
-            T::Cn | T::Sn => FieldKind::Str,
-            T::Bn => FieldKind::Bytes,
-            T::Dn => FieldKind::Dn,
-            T::AU1(_) | T::AN1(_) => FieldKind::ArrU1,
-            T::AU2(_) => FieldKind::ArrU2,
-            T::AU4(_) => FieldKind::ArrU4,
-            T::AU8(_) | T::AUf(..) => FieldKind::ArrU8,
-            T::AR4(_) => FieldKind::ArrR4,
-            T::ACn(_) | T::ASn(_) | T::ACf(..) => FieldKind::ArrStr,
-            T::Vn(_) => FieldKind::Gdr,
+            U1 | B1 | K1 | Sz | Tx => FieldKind::U1,
+            U2 | K2 => FieldKind::U2,
+            U4 => FieldKind::U4,
+            U8 => FieldKind::U8,
+            I1 => FieldKind::I1,
+            I2 => FieldKind::I2,
+            I4 => FieldKind::I4,
+            R4 => FieldKind::R4,
+            C1 => FieldKind::C1,
+            Cn | Sn => FieldKind::Str,
+            Bn => FieldKind::Bytes,
+            Dn => FieldKind::Dn,
+            AU1(_) | AN1(_) => FieldKind::ArrU1,
+            AU2(_) => FieldKind::ArrU2,
+            AU4(_) => FieldKind::ArrU4,
+            AU8(_) | AUf(..) => FieldKind::ArrU8,
+            AR4(_) => FieldKind::ArrR4,
+            ACn(_) | ASn(_) | ACf(..) => FieldKind::ArrStr,
+            Vn(_) => FieldKind::Gdr,
         };
         assert_eq!(*kind, expect, "{name}.{fname}");
     }

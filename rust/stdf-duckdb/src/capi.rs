@@ -91,16 +91,23 @@ macro_rules! bind_api {
             /// Calls into DuckDB: arguments must be valid handles of the current DuckDB instance.
             #[inline]
             pub unsafe fn $name($($arg: $t),*) $(-> $ret)? {
-                let f: unsafe extern "C" fn($($t),*) $(-> $ret)? = std::mem::transmute(slot($slot));
-                f($($arg),*)
+                // SAFETY: `install` checked that this slot holds a function, which DuckDB's C
+                // header declares with exactly this signature; the caller passes valid handles.
+                unsafe {
+                    let f: unsafe extern "C" fn($($t),*) $(-> $ret)? = std::mem::transmute(slot($slot));
+                    f($($arg),*)
+                }
             }
         )*
     };
 }
 
+/// # Safety
+/// [`install`] has stored the function table, and `i < V1_2_0_SLOTS`.
 #[inline]
 unsafe fn slot(i: usize) -> *const c_void {
-    *API.load(Ordering::Acquire).add(i)
+    // SAFETY: the caller's contract: the table is installed and `i` is inside it.
+    unsafe { *API.load(Ordering::Acquire).add(i) }
 }
 
 /// Install the function table handed over by DuckDB. Fails if any slot we call is empty.
@@ -108,19 +115,22 @@ unsafe fn slot(i: usize) -> *const c_void {
 /// # Safety
 /// `api` must point at a `duckdb_ext_api_v1` struct of at least the v1.2.0 band, alive for the process.
 pub unsafe fn install(api: *const c_void) -> Result<(), String> {
-    if api.is_null() {
-        return Err("DuckDB returned no C API function table".into());
-    }
-    let table = std::slice::from_raw_parts(api as *const *const c_void, V1_2_0_SLOTS);
-    for (i, name) in USED {
-        if table.get(*i).is_none_or(|p| p.is_null()) {
-            return Err(format!("DuckDB's C API table has no {name}"));
+    // SAFETY: the caller's contract: `api` points at a function table of `V1_2_0_SLOTS` entries, alive for the process.
+    unsafe {
+        if api.is_null() {
+            return Err("DuckDB returned no C API function table".into());
         }
+        let table = std::slice::from_raw_parts(api as *const *const c_void, V1_2_0_SLOTS);
+        for (i, name) in USED {
+            if table.get(*i).is_none_or(|p| p.is_null()) {
+                return Err(format!("DuckDB's C API table has no {name}"));
+            }
+        }
+        // leaked on purpose: DuckDB may call our functions until the process ends
+        let copy: &'static mut [*const c_void] = Box::leak(table.to_vec().into_boxed_slice());
+        API.store(copy.as_mut_ptr(), Ordering::Release);
+        Ok(())
     }
-    // leaked on purpose: DuckDB may call our functions until the process ends
-    let copy: &'static mut [*const c_void] = Box::leak(table.to_vec().into_boxed_slice());
-    API.store(copy.as_mut_ptr(), Ordering::Release);
-    Ok(())
 }
 
 bind_api! {

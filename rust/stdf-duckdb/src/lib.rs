@@ -27,37 +27,42 @@ pub(crate) fn vector_size() -> usize {
     VECTOR_SIZE.load(Ordering::Relaxed)
 }
 
+/// # Safety
+/// `access` points at DuckDB's extension access struct and `info` is this load's extension info.
 unsafe fn init_extension(
     info: capi::ExtensionInfo,
     access: *const capi::ExtensionAccess,
 ) -> Result<(), String> {
-    let access = &*access;
-    let version = capi::cstring(capi::API_VERSION);
-    let api = (access.get_api)(info, version.as_ptr());
-    if api.is_null() {
-        // DuckDB has already set an error explaining the refusal
-        return Err(String::new());
-    }
-    capi::install(api)?;
-    VECTOR_SIZE.store(capi::duckdb_vector_size() as usize, Ordering::Relaxed);
-
-    let db = (access.get_database)(info);
-    if db.is_null() {
-        return Err("DuckDB gave no database to register the stdf functions in".into());
-    }
-    let mut con: capi::Connection = std::ptr::null_mut();
-    if capi::duckdb_connect(*db, &mut con) != capi::SUCCESS {
-        return Err("could not connect to the database to register the stdf functions".into());
-    }
-    let mut result = Ok(());
-    for name in stdf_arrow::table_names() {
-        if let Err(e) = table::register(con, &name) {
-            result = Err(e);
-            break;
+    // SAFETY: the caller's contract: `access` and `info` are DuckDB's, alive during the load.
+    unsafe {
+        let access = &*access;
+        let version = capi::cstring(capi::API_VERSION);
+        let api = (access.get_api)(info, version.as_ptr());
+        if api.is_null() {
+            // DuckDB has already set an error explaining the refusal
+            return Err(String::new());
         }
+        capi::install(api)?;
+        VECTOR_SIZE.store(capi::duckdb_vector_size() as usize, Ordering::Relaxed);
+
+        let db = (access.get_database)(info);
+        if db.is_null() {
+            return Err("DuckDB gave no database to register the stdf functions in".into());
+        }
+        let mut con: capi::Connection = std::ptr::null_mut();
+        if capi::duckdb_connect(*db, &mut con) != capi::SUCCESS {
+            return Err("could not connect to the database to register the stdf functions".into());
+        }
+        let mut result = Ok(());
+        for name in stdf_arrow::table_names() {
+            if let Err(e) = table::register(con, &name) {
+                result = Err(e);
+                break;
+            }
+        }
+        capi::duckdb_disconnect(&mut con);
+        result
     }
-    capi::duckdb_disconnect(&mut con);
-    result
 }
 
 /// The entry point DuckDB looks up in `stdf.duckdb_extension` (`<file base name>_init_c_api`).
@@ -69,20 +74,23 @@ pub unsafe extern "C" fn stdf_init_c_api(
     info: capi::ExtensionInfo,
     access: *const capi::ExtensionAccess,
 ) -> bool {
-    if access.is_null() {
-        return false;
+    // SAFETY: DuckDB's call contract: `info` and `access` (checked non-null) are alive during the load.
+    unsafe {
+        if access.is_null() {
+            return false;
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| init_extension(info, access)));
+        let msg = match outcome {
+            Ok(Ok(())) => return true,
+            Ok(Err(m)) => m,
+            Err(_) => "internal error while loading the stdf extension".to_string(),
+        };
+        if !msg.is_empty() {
+            let c = capi::cstring(&format!("stdf extension: {msg}"));
+            ((*access).set_error)(info, c.as_ptr());
+        }
+        false
     }
-    let outcome = catch_unwind(AssertUnwindSafe(|| init_extension(info, access)));
-    let msg = match outcome {
-        Ok(Ok(())) => return true,
-        Ok(Err(m)) => m,
-        Err(_) => "internal error while loading the stdf extension".to_string(),
-    };
-    if !msg.is_empty() {
-        let c = capi::cstring(&format!("stdf extension: {msg}"));
-        ((*access).set_error)(info, c.as_ptr());
-    }
-    false
 }
 
 /// Version string of this extension (`v` + crate version), written into the footer.

@@ -324,7 +324,9 @@ fn a_stream_read_through_the_scanner_gives_its_lot_rows() {
     let mut lot = Lot::new("mem.stdf", false);
     while scanner.run(&mut lot).unwrap() {}
     lot.finish_file(&mut scanner);
-    let parts: Vec<(u32, u8, Option<i16>, bool, Option<bool>)> = lot
+    // (part_index, site, x, is_final, passed)
+    type Row = (u32, u8, Option<i16>, bool, Option<bool>);
+    let parts: Vec<Row> = lot
         .parts
         .iter()
         .map(|p| (p.part_index, p.site, p.x, p.is_final, p.passed))
