@@ -12,11 +12,14 @@ use std::borrow::Cow;
 /// Byte order of a stream, decided from the FAR header bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ByteOrder {
+    /// Little-endian (FAR CPU_TYPE 2, PC).
     Little,
+    /// Big-endian (FAR CPU_TYPE 1, Sun).
     Big,
 }
 
 impl ByteOrder {
+    /// `"little"` or `"big"`.
     pub fn name(self) -> &'static str {
         match self {
             ByteOrder::Little => "little",
@@ -42,6 +45,7 @@ impl<'a> Str<'a> {
     pub fn is_latin1(&self) -> bool {
         std::str::from_utf8(self.trimmed_bytes()).is_err()
     }
+    /// The bytes with trailing NULs removed.
     pub fn trimmed_bytes(&self) -> &'a [u8] {
         let mut b = self.0;
         while let [rest @ .., 0] = b {
@@ -49,6 +53,7 @@ impl<'a> Str<'a> {
         }
         b
     }
+    /// Whether the field holds no bytes at all (a single NUL is not empty).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -73,7 +78,9 @@ impl<'a> From<&'a str> for Str<'a> {
 /// A D*n field: bit count and the bytes holding the bits (bit 0 = LSB of the first byte).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Dn<'a> {
+    /// Number of bits (the D*n's leading U*2 count, clamped when the record was cut).
     pub nbits: u16,
+    /// The bytes holding the bits, ceil(nbits / 8) of them in a decoded value.
     pub bytes: &'a [u8],
 }
 
@@ -107,6 +114,7 @@ pub struct Cur<'a> {
 
 macro_rules! num_reader {
     ($name:ident, $t:ty, $n:literal) => {
+        #[doc = concat!("Read a `", stringify!($t), "` (", stringify!($n), " bytes, stream byte order); `None` and the record short if fewer remain.")]
         #[inline]
         pub fn $name(&mut self) -> Option<$t> {
             let end = self.p + $n;
@@ -129,6 +137,7 @@ macro_rules! num_reader {
 }
 
 impl<'a> Cur<'a> {
+    /// A cursor at the start of payload `b`, read in byte order `order`.
     pub fn new(b: &'a [u8], order: ByteOrder) -> Self {
         Cur {
             b,
@@ -137,10 +146,12 @@ impl<'a> Cur<'a> {
             short: false,
         }
     }
+    /// Bytes left to read.
     #[inline]
     pub fn remaining(&self) -> usize {
         self.b.len() - self.p
     }
+    /// Bytes read so far (offset into the payload).
     #[inline]
     pub fn pos(&self) -> usize {
         self.p
@@ -149,6 +160,7 @@ impl<'a> Cur<'a> {
     pub fn was_short(&self) -> bool {
         self.short
     }
+    /// The byte order the cursor reads in.
     pub fn order(&self) -> ByteOrder {
         if self.be {
             ByteOrder::Big
@@ -156,6 +168,7 @@ impl<'a> Cur<'a> {
             ByteOrder::Little
         }
     }
+    /// U*1 (also B*1): one byte; `None` and the record short at its end.
     #[inline]
     pub fn u1(&mut self) -> Option<u8> {
         if self.p < self.b.len() {
@@ -167,6 +180,7 @@ impl<'a> Cur<'a> {
             None
         }
     }
+    /// I*1: one signed byte; `None` and the record short at its end.
     #[inline]
     pub fn i1(&mut self) -> Option<i8> {
         self.u1().map(|v| v as i8)
@@ -287,22 +301,27 @@ impl<'a> Cur<'a> {
             Some(n)
         }
     }
+    /// kxU*1: `n` items, or the whole ones the record holds (`None` when not one is; see [`Cur::array_absent`]).
     pub fn arr_u1(&mut self, n: usize) -> Option<Vec<u8>> {
         let n = self.array_len(n, 1)?;
         Some(self.take(n).to_vec())
     }
+    /// kxU*2: `n` items, or the whole ones the record holds (`None` when not one is; see [`Cur::array_absent`]).
     pub fn arr_u2(&mut self, n: usize) -> Option<Vec<u16>> {
         let n = self.array_len(n, 2)?;
         Some((0..n).map(|_| self.u2().unwrap_or(0)).collect())
     }
+    /// kxU*4: `n` items, or the whole ones the record holds (`None` when not one is; see [`Cur::array_absent`]).
     pub fn arr_u4(&mut self, n: usize) -> Option<Vec<u32>> {
         let n = self.array_len(n, 4)?;
         Some((0..n).map(|_| self.u4().unwrap_or(0)).collect())
     }
+    /// kxU*8: `n` items, or the whole ones the record holds (`None` when not one is; see [`Cur::array_absent`]).
     pub fn arr_u8(&mut self, n: usize) -> Option<Vec<u64>> {
         let n = self.array_len(n, 8)?;
         Some((0..n).map(|_| self.u8().unwrap_or(0)).collect())
     }
+    /// kxR*4: `n` items, or the whole ones the record holds (`None` when not one is; see [`Cur::array_absent`]).
     pub fn arr_r4(&mut self, n: usize) -> Option<Vec<f32>> {
         let n = self.array_len(n, 4)?;
         Some((0..n).map(|_| self.r4().unwrap_or(0.0)).collect())
@@ -337,6 +356,7 @@ impl<'a> Cur<'a> {
                 .collect(),
         )
     }
+    /// kxC*n: up to `n` C*n items (stops at the record's end); absent if not one is there.
     pub fn arr_cn(&mut self, n: usize) -> Option<Vec<Str<'a>>> {
         if self.array_absent(n > 0) {
             return None;
@@ -351,6 +371,7 @@ impl<'a> Cur<'a> {
         // (not one item whole: absent, see `array_len`)
         (n == 0 || !v.is_empty()).then_some(v)
     }
+    /// kxS*n: up to `n` S*n items (stops at the record's end); absent if not one is there.
     pub fn arr_sn(&mut self, n: usize) -> Option<Vec<Str<'a>>> {
         if self.array_absent(n > 0) {
             return None;
@@ -365,6 +386,8 @@ impl<'a> Cur<'a> {
         // (not one item whole: absent, see `array_len`)
         (n == 0 || !v.is_empty()).then_some(v)
     }
+    /// kxC*f: `n` strings of `size` bytes each, clamped to the whole items in the record
+    /// (`size` 0: `n` empty strings, unless the record already ended).
     pub fn arr_cf(&mut self, n: usize, size: usize) -> Option<Vec<Str<'a>>> {
         if size == 0 {
             return (!self.array_absent(false)).then(|| vec![Str(&[]); n]);
@@ -380,12 +403,14 @@ impl<'a> Cur<'a> {
 
 /// Encoder for one record's payload.
 pub struct Enc {
+    /// The payload bytes written so far.
     pub buf: Vec<u8>,
     be: bool,
 }
 
 macro_rules! num_writer {
     ($name:ident, $t:ty) => {
+        #[doc = concat!("Write a `", stringify!($t), "` in the encoder's byte order.")]
         #[inline]
         pub fn $name(&mut self, v: $t) {
             if self.be {
@@ -398,15 +423,18 @@ macro_rules! num_writer {
 }
 
 impl Enc {
+    /// An empty encoder writing in byte order `order`.
     pub fn new(order: ByteOrder) -> Self {
         Enc {
             buf: Vec::with_capacity(64),
             be: order == ByteOrder::Big,
         }
     }
+    /// U*1 (also B*1, C*1): one byte.
     pub fn u1(&mut self, v: u8) {
         self.buf.push(v)
     }
+    /// I*1: one signed byte.
     pub fn i1(&mut self, v: i8) {
         self.buf.push(v as u8)
     }
@@ -418,21 +446,25 @@ impl Enc {
     num_writer!(i8, i64);
     num_writer!(r4, f32);
     num_writer!(r8, f64);
+    /// C*n: length byte then the bytes (cut to 255).
     pub fn cn(&mut self, s: &Str) {
         let n = s.0.len().min(255);
         self.buf.push(n as u8);
         self.buf.extend_from_slice(&s.0[..n]);
     }
+    /// S*n: U*2 length then the bytes (cut to 65 535).
     pub fn sn(&mut self, s: &Str) {
         let n = s.0.len().min(65535);
         self.u2(n as u16);
         self.buf.extend_from_slice(&s.0[..n]);
     }
+    /// C*f: exactly `size` bytes, cut or padded with spaces.
     pub fn cf(&mut self, s: &Str, size: usize) {
         for i in 0..size {
             self.buf.push(*s.0.get(i).unwrap_or(&b' '));
         }
     }
+    /// B*n: byte count then the bytes (cut to 255).
     pub fn bn(&mut self, b: &[u8]) {
         let n = b.len().min(255);
         self.buf.push(n as u8);
@@ -447,6 +479,7 @@ impl Enc {
             self.buf.push(*d.bytes.get(i).unwrap_or(&0));
         }
     }
+    /// kxN*1: nibbles packed two per byte, low nibble first (an odd last one padded with 0).
     pub fn n1s(&mut self, v: &[u8]) {
         for pair in v.chunks(2) {
             let lo = pair[0] & 0x0f;
@@ -454,6 +487,7 @@ impl Enc {
             self.buf.push(lo | (hi << 4));
         }
     }
+    /// One U*f item of width `size` bytes (1, 2, 4 or 8; any other width writes 1 byte).
     pub fn uf(&mut self, v: u64, size: usize) {
         match size {
             1 => self.u1(v as u8),

@@ -16,6 +16,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Lower-case name: `"format"`, `"truncated"`, `"unsupported"` or `"io"`.
     pub fn name(self) -> &'static str {
         match self {
             ErrorKind::Format => "format",
@@ -29,6 +30,7 @@ impl ErrorKind {
 /// An error reading an STDF file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct StdfError {
+    /// The class of error.
     pub kind: ErrorKind,
     /// The file, as given by the user.
     pub path: String,
@@ -36,12 +38,14 @@ pub struct StdfError {
     pub offset: Option<u64>,
     /// Record type name (`PTR`, `UNKNOWN 95/116`, ...), when known.
     pub record: Option<String>,
+    /// What went wrong, in words (without path, record or offset).
     pub message: String,
     /// `std::io::ErrorKind` name for I/O errors (e.g. "NotFound").
     pub io_kind: Option<String>,
 }
 
 impl StdfError {
+    /// An error of `kind` on file `path`, with no offset or record yet.
     pub fn new(kind: ErrorKind, path: &str, message: impl Into<String>) -> Self {
         StdfError {
             kind,
@@ -52,14 +56,17 @@ impl StdfError {
             io_kind: None,
         }
     }
+    /// Set the byte offset.
     pub fn at(mut self, offset: u64) -> Self {
         self.offset = Some(offset);
         self
     }
+    /// Set the record type name.
     pub fn record(mut self, name: impl Into<String>) -> Self {
         self.record = Some(name.into());
         self
     }
+    /// An [`ErrorKind::Io`] error from an I/O error, keeping its `ErrorKind` name in `io_kind`.
     pub fn io(path: &str, e: &std::io::Error) -> Self {
         let mut s = StdfError::new(ErrorKind::Io, path, e.to_string());
         s.io_kind = Some(format!("{:?}", e.kind()));
@@ -79,4 +86,5 @@ impl fmt::Display for StdfError {
     }
 }
 
+/// Result with a [`StdfError`].
 pub type Result<T> = std::result::Result<T, StdfError>;

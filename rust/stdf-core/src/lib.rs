@@ -3,6 +3,7 @@
 //!
 //! No Arrow, Python or DuckDB here: see `stdf-arrow` for tables.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 #[macro_use]
 pub mod records;

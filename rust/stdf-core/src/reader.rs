@@ -21,8 +21,11 @@ pub struct RawRecord<'b> {
     pub index: u64,
     /// Offset of the header in the decompressed stream.
     pub offset: u64,
+    /// REC_TYP: the record type group.
     pub typ: u8,
+    /// REC_SUB: the record type within the group.
     pub sub: u8,
+    /// REC_LEN: payload length in bytes (header not counted).
     pub rec_len: u16,
     /// The REC_LEN bytes after the header.
     pub payload: &'b [u8],
@@ -35,6 +38,7 @@ pub struct RawRecord<'b> {
 }
 
 impl RawRecord<'_> {
+    /// The spec's name of the record type, or `UNKNOWN` for an undefined one.
     pub fn name(&self) -> &'static str {
         display_name(self.typ, self.sub)
     }
@@ -64,6 +68,7 @@ impl RawRecord<'_> {
         Some((n, p.get(flg_at).copied().unwrap_or(0)))
     }
 
+    /// The record type's name for messages: the spec name, or `UNKNOWN typ/sub`.
     pub fn label(&self) -> String {
         match crate::records::rec_name(self.typ, self.sub) {
             Some(n) => n.to_string(),
@@ -94,7 +99,10 @@ pub struct RecordReader {
     order: Option<ByteOrder>,
     index: u64,
     hasher: Option<Xxh3>,
+    /// Container format of the input.
     pub compression: Compression,
+    /// Size of the file as given when opening (on disk, before decompression, for
+    /// [`RecordReader::open`]); part of the file id.
     pub file_size: u64,
     file_id: String,
     /// Look-ahead window of checked headers.
@@ -201,6 +209,7 @@ impl RecordReader {
     pub fn file_id(&self) -> &str {
         &self.file_id
     }
+    /// The path given when opening (used in errors).
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -208,6 +217,7 @@ impl RecordReader {
     pub fn position(&self) -> u64 {
         self.base + self.start as u64
     }
+    /// Byte order of the current stream, from its FAR; `None` before the first FAR is read.
     pub fn byte_order(&self) -> Option<ByteOrder> {
         self.order
     }

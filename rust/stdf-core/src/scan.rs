@@ -19,6 +19,7 @@ pub enum OnError {
 }
 
 impl OnError {
+    /// `"raise"` or `"warn"` (any case); `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "raise" => Some(OnError::Raise),
@@ -46,18 +47,27 @@ pub struct RecCtx {
 /// State shared with sinks.
 #[derive(Debug, Default)]
 pub struct ScanState {
+    /// The reader's file id (hash of the file size and first 1 MiB of the stream).
     pub file_id: String,
+    /// The path the file was opened with.
     pub path: String,
+    /// Open parts and the part/wafer counters.
     pub parts: PartTracker,
+    /// Tests seen in the current stream.
     pub catalog: Catalog,
+    /// Pin names from the PMRs of the current stream.
     pub pins: Pins,
+    /// Lot context from the current stream's MIR.
     pub context: Context,
+    /// 0-based index of the current stream in the file.
     pub stream_index: u16,
     /// Streams started so far.
     pub stream_count: u16,
+    /// The current stream has had its MRR.
     pub mrr_seen: bool,
     /// Records read in the current stream.
     pub records_in_stream: u64,
+    /// Warnings so far, in file order.
     pub warnings: Vec<Warning>,
     /// The damage that ended the file in warn mode.
     pub damage: Option<StdfError>,
@@ -71,6 +81,7 @@ pub struct ScanState {
 }
 
 impl ScanState {
+    /// Record a warning, located at `raw` when given.
     pub fn warn(&mut self, raw: Option<&RawRecord>, code: &'static str, message: String) {
         self.warnings.push(Warning {
             record_index: raw.map(|r| r.index),
@@ -91,6 +102,7 @@ impl ScanState {
 /// Flow control from a sink.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
+    /// Go on with the next record.
     Continue,
     /// Stop after this record (e.g. a batch is full); the scan resumes on the next call.
     Pause,
@@ -118,8 +130,11 @@ pub trait Sink {
 
 /// Scans one file.
 pub struct Scanner {
+    /// The record reader of the file.
     pub reader: RecordReader,
+    /// State shared with the sink.
     pub state: ScanState,
+    /// What to do on damaged input.
     pub on_error: OnError,
     done: bool,
     stream_open: bool,
@@ -134,11 +149,13 @@ fn hs(p: &[u8], at: usize) -> (u8, u8) {
 }
 
 impl Scanner {
+    /// Open `path` (any supported compression) and scan it with `on_error`.
     pub fn open(path: &str, on_error: OnError) -> Result<Self> {
         let reader = RecordReader::open(path)?;
         Ok(Self::new(reader, on_error))
     }
 
+    /// Scan from an open reader; `OnError::Warn` turns on resynchronisation after damage.
     pub fn new(mut reader: RecordReader, on_error: OnError) -> Self {
         reader.set_resync(on_error == OnError::Warn);
         let state = ScanState {
@@ -155,6 +172,7 @@ impl Scanner {
         }
     }
 
+    /// Whether the scan has ended (end of file, or an error under `OnError::Raise`).
     pub fn is_done(&self) -> bool {
         self.done
     }

@@ -24,14 +24,20 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// Container format of an input file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
+    /// Uncompressed STDF.
     None,
+    /// gzip (one or more members).
     Gzip,
+    /// bzip2 (one or more streams).
     Bzip2,
+    /// zip archive (each member its own STDF stream).
     Zip,
+    /// Zstandard (one or more frames).
     Zstd,
 }
 
 impl Compression {
+    /// Lower-case name: `"none"`, `"gzip"`, `"bzip2"`, `"zip"` or `"zstd"`.
     pub fn name(self) -> &'static str {
         match self {
             Compression::None => "none",
@@ -102,7 +108,9 @@ pub fn far_order(head: &[u8]) -> Option<ByteOrder> {
 pub struct Notice {
     /// Offset in the decompressed stream where it was found.
     pub offset: u64,
+    /// Short machine-readable code of the finding (the `stdf_warnings` code).
     pub code: &'static str,
+    /// What was found, in words.
     pub message: String,
 }
 
@@ -137,7 +145,9 @@ impl<R: Read + Send> Input for Plain<R> {}
 
 /// An opened input: decompressed byte stream plus what is known about the file.
 pub struct Source {
+    /// The decompressed byte stream.
     pub reader: Box<dyn Input>,
+    /// Container format sniffed from the magic bytes.
     pub compression: Compression,
     /// Size on disk.
     pub file_size: u64,

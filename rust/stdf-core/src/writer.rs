@@ -25,6 +25,7 @@ impl<W: Write> Writer<W> {
         }
     }
 
+    /// The byte order records are written in.
     pub fn order(&self) -> ByteOrder {
         self.order
     }
@@ -75,14 +76,17 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
+    /// Records written so far (the FAR included).
     pub fn records_written(&self) -> u64 {
         self.records
     }
 
+    /// Flush the underlying sink.
     pub fn flush(&mut self) -> io::Result<()> {
         self.w.flush()
     }
 
+    /// The underlying sink (not flushed).
     pub fn into_inner(self) -> W {
         self.w
     }

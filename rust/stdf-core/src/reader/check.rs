@@ -42,12 +42,20 @@ const SCAN_KEEP: u64 = 1 << 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cause {
     /// Its REC_LEN leads to `at`, where the headers do not chain (`bytes` found there).
-    BadNext { at: u64, bytes: [u8; 4] },
+    BadNext {
+        /// Offset the REC_LEN leads to.
+        at: u64,
+        /// The 4 bytes found there.
+        bytes: [u8; 4],
+    },
     /// Its REC_LEN runs past the end of the data, yet valid records start inside it.
     Overrun,
     /// Valid records start inside it, at `at` (whole records up to its REC_LEN, or a chain
     /// running on past it).
-    Swallowed { at: u64 },
+    Swallowed {
+        /// Offset of the first valid record found inside it.
+        at: u64,
+    },
 }
 
 /// A damaged record and the stretch of the stream skipped with it (warn mode).
@@ -57,10 +65,13 @@ pub struct Skip {
     pub from: u64,
     /// The resync point: offset of the next record delivered, or the end of the data.
     pub to: u64,
-    /// The damaged record's header as found.
+    /// REC_TYP of the damaged record's header as found.
     pub typ: u8,
+    /// REC_SUB of the damaged record's header as found.
     pub sub: u8,
+    /// REC_LEN of the damaged record's header as found.
     pub rec_len: u16,
+    /// Why the record was judged damaged.
     pub cause: Cause,
 }
 

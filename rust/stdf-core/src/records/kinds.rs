@@ -6,7 +6,9 @@ use crate::codec::{Cur, Dn, Enc, Str};
 
 /// One STDF data type: value type, decoder, encoder and generic view.
 pub trait Kind<'a> {
+    /// The Rust type a decoded field of this data type holds.
     type V: Clone + std::fmt::Debug + PartialEq;
+    /// The field shape reported in `FIELDS` and by [`FieldValue`].
     const KIND: FieldKind;
     /// Most bytes one field of this type can take; arrays and S*n are unbounded within a
     /// record (65 536: more than any REC_LEN).
@@ -16,6 +18,7 @@ pub trait Kind<'a> {
     fn read(c: &mut Cur<'a>, n: usize, size: usize) -> Option<Self::V>;
     /// Encode; `None` writes the type's empty value (`n` empty items for arrays).
     fn write(e: &mut Enc, v: Option<&Self::V>, n: usize, size: usize);
+    /// Borrow a field's value as the generic [`FieldValue`].
     fn view<'r>(v: &'r Option<Self::V>) -> FieldValue<'r, 'a>;
 }
 

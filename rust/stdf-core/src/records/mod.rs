@@ -10,50 +10,90 @@ pub use kinds::{count_of, Kind};
 /// The shape of a field, for building generic (raw) tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldKind {
+    /// U*1, or B*1 (a flag byte).
     U1,
+    /// U*2.
     U2,
+    /// U*4.
     U4,
+    /// U*8 (V4-2007).
     U8,
+    /// I*1.
     I1,
+    /// I*2.
     I2,
+    /// I*4.
     I4,
+    /// R*4.
     R4,
+    /// R*8.
     R8,
+    /// C*1 (one character).
     C1,
+    /// C*n or S*n (a string).
     Str,
+    /// B*n (bytes, length-prefixed).
     Bytes,
+    /// D*n (a bit field, length in bits).
     Dn,
+    /// kxU*1, or kxN*1 (one nibble per item).
     ArrU1,
+    /// kxU*2.
     ArrU2,
+    /// kxU*4.
     ArrU4,
+    /// kxU*8, or kxU*f (widened to u64).
     ArrU8,
+    /// kxR*4.
     ArrR4,
+    /// kxC*n, kxS*n or kxC*f (an array of strings).
     ArrStr,
+    /// V*n: the GDR list of generic values.
     Gdr,
 }
 
 /// A borrowed view of one field's value (`None` = absent from the record).
 #[derive(Clone, Copy, Debug)]
 pub enum FieldValue<'r, 'a> {
+    /// A U*1 or B*1 field.
     U1(Option<u8>),
+    /// A U*2 field.
     U2(Option<u16>),
+    /// A U*4 field.
     U4(Option<u32>),
+    /// A U*8 field.
     U8(Option<u64>),
+    /// An I*1 field.
     I1(Option<i8>),
+    /// An I*2 field.
     I2(Option<i16>),
+    /// An I*4 field.
     I4(Option<i32>),
+    /// An R*4 field.
     R4(Option<f32>),
+    /// An R*8 field.
     R8(Option<f64>),
+    /// A C*1 field (the character byte).
     C1(Option<u8>),
+    /// A C*n or S*n field.
     Str(Option<Str<'a>>),
+    /// A B*n field (the data bytes, without the length byte).
     Bytes(Option<&'a [u8]>),
+    /// A D*n field.
     Dn(Option<Dn<'a>>),
+    /// A kxU*1 or kxN*1 array.
     ArrU1(Option<&'r [u8]>),
+    /// A kxU*2 array.
     ArrU2(Option<&'r [u16]>),
+    /// A kxU*4 array.
     ArrU4(Option<&'r [u32]>),
+    /// A kxU*8 or kxU*f array.
     ArrU8(Option<&'r [u64]>),
+    /// A kxR*4 array.
     ArrR4(Option<&'r [f32]>),
+    /// A kxC*n, kxS*n or kxC*f array.
     ArrStr(Option<&'r [Str<'a>]>),
+    /// The GDR V*n list.
     Gdr(Option<&'r [GenValue<'a>]>),
     /// Index past the last field.
     Missing,
@@ -62,24 +102,38 @@ pub enum FieldValue<'r, 'a> {
 /// One GDR generic value (V*n).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum GenValue<'a> {
+    /// B*0: a pad byte (type code 0), no data.
     Pad,
+    /// U*1 (type code 1).
     U1(u8),
+    /// U*2 (type code 2).
     U2(u16),
+    /// U*4 (type code 3).
     U4(u32),
+    /// I*1 (type code 4).
     I1(i8),
+    /// I*2 (type code 5).
     I2(i16),
+    /// I*4 (type code 6).
     I4(i32),
+    /// R*4 (type code 7).
     R4(f32),
+    /// R*8 (type code 8).
     R8(f64),
+    /// C*n (type code 10).
     Cn(Str<'a>),
+    /// B*n (type code 11).
     Bn(&'a [u8]),
+    /// D*n (type code 12).
     Dn(Dn<'a>),
+    /// N*1 (type code 13): the low nibble of one byte.
     N1(u8),
     /// A type code the spec does not define; decoding of the record stops there.
     Unknown(u8),
 }
 
 impl<'a> GenValue<'a> {
+    /// The GDR type code written before the value (0 for a pad, the raw code if unknown).
     pub fn type_code(&self) -> u8 {
         match self {
             GenValue::Pad => 0,
@@ -98,6 +152,7 @@ impl<'a> GenValue<'a> {
             GenValue::Unknown(c) => *c,
         }
     }
+    /// The spec's name of the value's data type (`"U1"`, `"Cn"`, `"B0"` for a pad, `"unknown"`).
     pub fn type_name(&self) -> &'static str {
         match self {
             GenValue::Pad => "B0",
@@ -243,14 +298,28 @@ macro_rules! record {
 
 macro_rules! record_modules {
     ($( $module:ident :: $name:ident ),* $(,)?) => {
-        $( pub mod $module; pub use $module::$name; )*
+        $(
+            #[doc = concat!("The ", stringify!($name), " record: its struct, decoder and encoder.")]
+            pub mod $module;
+            pub use $module::$name;
+        )*
 
         /// A decoded record of any type.
         #[derive(Clone, Debug, PartialEq)]
         pub enum Record<'a> {
-            $( $name($name<'a>), )*
+            $(
+                #[doc = concat!("A decoded [`", stringify!($name), "`].")]
+                $name($name<'a>),
+            )*
             /// A record type the specification does not define (or reserved / custom).
-            Unknown { typ: u8, sub: u8, payload: &'a [u8] },
+            Unknown {
+                /// REC_TYP of the record.
+                typ: u8,
+                /// REC_SUB of the record.
+                sub: u8,
+                /// The payload bytes (REC_LEN of them), undecoded.
+                payload: &'a [u8],
+            },
         }
 
         impl<'a> Record<'a> {

@@ -29,9 +29,11 @@ impl<'a> Vur<'a> {
     pub const NAME: &'static str = "VUR";
     /// Any REC_LEN (UPD_CNT names of up to 256 bytes each).
     pub const MAX_LEN: usize = 1 << 16;
+    /// Field names (lower-case spec names) and shapes.
     pub const FIELDS: &'static [(&'static str, FieldKind)] =
         &[("upd_cnt", FieldKind::U1), ("upd_nam", FieldKind::ArrStr)];
 
+    /// Decode a payload, choosing the layout as the module docs say.
     pub fn decode(c: &mut Cur<'a>) -> Self {
         let rest = c.rest();
         if rest.is_empty() {
@@ -46,6 +48,8 @@ impl<'a> Vur<'a> {
         Vur { upd_cnt: n, upd_nam: names }
     }
 
+    /// Encode: without `upd_cnt`, the first name alone as C*n (nothing if there is none);
+    /// with it, `upd_cnt` then every name in `upd_nam`.
     pub fn encode(&self, e: &mut Enc) {
         let names = self.upd_nam.as_deref().unwrap_or(&[]);
         match self.upd_cnt {
@@ -63,6 +67,7 @@ impl<'a> Vur<'a> {
         }
     }
 
+    /// Generic view of field `i` (index into `FIELDS`).
     pub fn field(&self, i: usize) -> FieldValue<'_, 'a> {
         match i {
             0 => FieldValue::U1(self.upd_cnt),

@@ -8,13 +8,18 @@ use crate::Str;
 /// Kind of test record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TestType {
+    /// PTR 15/10: parametric test.
     Ptr,
+    /// MPR 15/15: multiple-result parametric test.
     Mpr,
+    /// FTR 15/20: functional test.
     Ftr,
+    /// STR 15/30: scan test (V4-2007).
     Str,
 }
 
 impl TestType {
+    /// One-letter code: `"P"`, `"M"`, `"F"` or `"S"`.
     pub fn code(self) -> &'static str {
         match self {
             TestType::Ptr => "P",
@@ -23,6 +28,7 @@ impl TestType {
             TestType::Str => "S",
         }
     }
+    /// The record's name: `"PTR"`, `"MPR"`, `"FTR"` or `"STR"`.
     pub fn rec_name(self) -> &'static str {
         match self {
             TestType::Ptr => "PTR",
@@ -36,39 +42,68 @@ impl TestType {
 /// Default data of a test (from its first PTR/MPR/FTR), owned.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Defaults {
+    /// OPT_FLAG: the optional-data flags of the first PTR/MPR.
     pub opt_flag: Option<u8>,
+    /// RES_SCAL: display exponent of the result.
     pub res_scal: Option<i8>,
+    /// LLM_SCAL: display exponent of the low limit.
     pub llm_scal: Option<i8>,
+    /// HLM_SCAL: display exponent of the high limit.
     pub hlm_scal: Option<i8>,
+    /// LO_LIMIT: low test limit (base units).
     pub lo_limit: Option<f32>,
+    /// HI_LIMIT: high test limit (base units).
     pub hi_limit: Option<f32>,
+    /// UNITS: base units of the result.
     pub units: Option<String>,
+    /// C_RESFMT: printf format of the result.
     pub c_resfmt: Option<String>,
+    /// C_LLMFMT: printf format of the low limit.
     pub c_llmfmt: Option<String>,
+    /// C_HLMFMT: printf format of the high limit.
     pub c_hlmfmt: Option<String>,
+    /// LO_SPEC: low specification limit.
     pub lo_spec: Option<f32>,
+    /// HI_SPEC: high specification limit.
     pub hi_spec: Option<f32>,
+    /// START_IN (MPR): starting input value of a sweep.
     pub start_in: Option<f32>,
+    /// INCR_IN (MPR): increment of the input value of a sweep.
     pub incr_in: Option<f32>,
+    /// RTN_INDX (MPR): PMR indexes of the pins returning results (the first MPR that has it).
     pub rtn_indx: Option<Vec<u16>>,
+    /// UNITS_IN (MPR): units of the input value.
     pub units_in: Option<String>,
+    /// PATG_NUM (FTR): pattern generator number (255, not used, is `None`).
     pub patg_num: Option<u8>,
 }
 
 /// TSR figures of a test: the HEAD 255 summary when present, else the sum over sites.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TsrInfo {
+    /// TEST_TYP: test type (`P` parametric, `F` functional, `M` multiple-result; blank is `None`).
     pub test_typ: Option<String>,
+    /// TEST_NAM: test name.
     pub test_nam: Option<String>,
+    /// SEQ_NAME: sequencer (program segment) name.
     pub seq_name: Option<String>,
+    /// TEST_LBL: test label or text.
     pub test_lbl: Option<String>,
+    /// EXEC_CNT: number of test executions (4 294 967 295, missing, is `None`).
     pub exec_cnt: Option<u64>,
+    /// FAIL_CNT: number of test failures (4 294 967 295, missing, is `None`).
     pub fail_cnt: Option<u64>,
+    /// ALRM_CNT: number of alarmed tests (4 294 967 295, missing, is `None`).
     pub alrm_cnt: Option<u64>,
+    /// TEST_TIM: average test execution time, seconds (`None` when OPT_FLAG bit 2 marks it invalid).
     pub test_tim: Option<f32>,
+    /// TEST_MIN: lowest test result value (`None` when OPT_FLAG bit 0 marks it invalid).
     pub test_min: Option<f32>,
+    /// TEST_MAX: highest test result value (`None` when OPT_FLAG bit 1 marks it invalid).
     pub test_max: Option<f32>,
+    /// TST_SUMS: sum of the test result values (`None` when OPT_FLAG bit 4 marks it invalid).
     pub tst_sums: Option<f32>,
+    /// TST_SQRS: sum of the squares of the test result values (`None` when OPT_FLAG bit 5 marks it invalid).
     pub tst_sqrs: Option<f32>,
     /// "summary" or "site_sum".
     pub source: Option<&'static str>,
@@ -77,18 +112,30 @@ pub struct TsrInfo {
 /// One test of the catalog.
 #[derive(Clone, Debug, Default)]
 pub struct TestDef {
+    /// 0-based id of the test in the catalog, in order of first appearance (index into `tests`).
     pub test_id: u32,
+    /// TEST_NUM: the test number.
     pub test_num: u32,
+    /// Kind of the first result record seen for the test.
     pub test_type: Option<TestType>,
     /// First non-empty TEST_TXT of its result records.
     pub test_txt: Option<String>,
+    /// Default data, captured from the first result record.
     pub defaults: Defaults,
+    /// Program section (innermost open BPS SEQ_NAME, non-empty) at a result of the test; filled in
+    /// by the lot tables ([`lot`](crate::semantics::lot)), not by the catalog.
     pub seq_name: Option<String>,
+    /// Record index of its first result record.
     pub first_record_index: Option<u64>,
+    /// Executions: result records with TEST_FLG bit 4 (test not executed) clear.
     pub n_executed: u64,
+    /// Failures: executed, TEST_FLG bit 6 (pass/fail invalid) clear and bit 7 (failed) set.
     pub n_failed: u64,
+    /// Alarms: result records with TEST_FLG bit 0 (alarm) set.
     pub n_alarmed: u64,
+    /// Some result record had LO_LIMIT or HI_LIMIT in force other than the defaults.
     pub limits_overridden: bool,
+    /// Its TSR figures.
     pub tsr: TsrInfo,
     tsr_sites: TsrInfo,
     has_tsr_summary: bool,
@@ -110,18 +157,27 @@ impl TestDef {
 /// Limits, scales and units in force for one result record (§3.5).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Resolved<'r> {
+    /// RES_SCAL in force: the record's when valid (OPT_FLAG bit 0 clear), else the default.
     pub res_scal: Option<i8>,
+    /// LLM_SCAL in force, taken with LO_LIMIT.
     pub llm_scal: Option<i8>,
+    /// HLM_SCAL in force, taken with HI_LIMIT.
     pub hlm_scal: Option<i8>,
+    /// LO_LIMIT in force: none with OPT_FLAG bit 6; the record's when valid (bit 4 clear), else the default.
     pub lo_limit: Option<f32>,
+    /// HI_LIMIT in force: none with OPT_FLAG bit 7; the record's when valid (bit 5 clear), else the default.
     pub hi_limit: Option<f32>,
+    /// LO_SPEC in force: none with OPT_FLAG bit 2, else the record's, else the default.
     pub lo_spec: Option<f32>,
+    /// HI_SPEC in force: none with OPT_FLAG bit 3, else the record's, else the default.
     pub hi_spec: Option<f32>,
     /// The record's own units when it carries non-empty ones, else None (use the test's).
     pub units_override: Option<Str<'r>>,
+    /// START_IN in force (MPR; `None` for a PTR).
     pub start_in: Option<f32>,
+    /// INCR_IN in force (MPR; `None` for a PTR).
     pub incr_in: Option<f32>,
-    /// The record's own RTN_INDX (MPR), else None (use the test's default).
+    /// The resolved LO_LIMIT or HI_LIMIT differs from the test's default.
     pub limits_overridden: bool,
 }
 
@@ -142,6 +198,7 @@ fn pick_text(r: Option<Str>, d: &Option<String>) -> Option<String> {
 #[derive(Debug, Default)]
 pub struct Catalog {
     index: IntMap<u32, u32>,
+    /// The tests, indexed by `test_id`.
     pub tests: Vec<TestDef>,
 }
 
@@ -208,10 +265,12 @@ impl Catalog {
         id
     }
 
+    /// The `test_id` of a test number, if it has been seen.
     pub fn lookup(&self, test_num: u32) -> Option<u32> {
         self.index.get(&test_num).copied()
     }
 
+    /// Forget every test (a new stream starts).
     pub fn clear(&mut self) {
         self.index.clear();
         self.tests.clear();
@@ -499,10 +558,12 @@ impl Catalog {
 /// Pin names by PMR index (LOG_NAM, else PHY_NAM, else CHAN_NAM).
 #[derive(Debug, Default)]
 pub struct Pins {
+    /// Pin name by PMR_INDX.
     pub names: IntMap<u16, String>,
 }
 
 impl Pins {
+    /// Take the name of a PMR (kept only when it has PMR_INDX and a non-blank name).
     pub fn add(&mut self, p: &crate::records::Pmr) {
         let name = clean(p.log_nam)
             .or_else(|| clean(p.phy_nam))
@@ -511,6 +572,7 @@ impl Pins {
             self.names.insert(i, n);
         }
     }
+    /// The name of pin `i`, if a PMR gave one.
     pub fn name(&self, i: u16) -> Option<&str> {
         self.names.get(&i).map(|s| s.as_str())
     }

@@ -18,18 +18,26 @@ pub use parts::{OpenPart, PartTracker, PirOutcome};
 /// A tolerance decision or damage found while reading.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Warning {
+    /// 0-based ordinal of the record concerned, when there is one.
     pub record_index: Option<u64>,
+    /// Offset in the decompressed stream where it was found, when known.
     pub byte_offset: Option<u64>,
+    /// Short machine-readable code (`"truncated"`, `"trailing_garbage"`, ...).
     pub code: &'static str,
+    /// What happened, in words.
     pub message: String,
 }
 
 /// Lot context of the current stream (from the MIR).
 #[derive(Clone, Debug, Default)]
 pub struct Context {
+    /// MIR LOT_ID: the lot ID.
     pub lot_id: Option<String>,
+    /// MIR PART_TYP: the part type (product ID).
     pub part_typ: Option<String>,
+    /// Test stage: MIR TEST_COD, else FLOW_ID.
     pub test_stage: Option<String>,
+    /// MIR SBLOT_ID: the sublot ID.
     pub sblot_id: Option<String>,
 }
 
@@ -46,6 +54,7 @@ pub fn clean(s: Option<Str>) -> Option<String> {
 }
 
 impl Context {
+    /// The context of a MIR (each string trimmed, blank ones `None`).
     pub fn from_mir(m: &Mir) -> Self {
         let stage = clean(m.test_cod).or_else(|| clean(m.flow_id));
         Context {
@@ -80,4 +89,5 @@ impl std::hash::Hasher for IntHasher {
         self.write_u32(i as u32)
     }
 }
+/// A `HashMap` hashed with [`IntHasher`].
 pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;

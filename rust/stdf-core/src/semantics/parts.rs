@@ -4,11 +4,17 @@
 /// A part that has been opened (PIR or implicitly) and not yet closed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OpenPart {
+    /// HEAD_NUM of the part.
     pub head: u8,
+    /// SITE_NUM of the part.
     pub site: u8,
+    /// 0-based ordinal of the part in the file.
     pub part_index: u32,
+    /// The wafer the part belongs to (see [`PartTracker::wafer_of`]), if any.
     pub wafer_index: Option<u16>,
+    /// Opened by a PIR (false: opened implicitly by a test record, or made from a PRR alone).
     pub has_pir: bool,
+    /// Record index of the PIR that opened it.
     pub pir_record_index: Option<u64>,
 }
 
@@ -17,14 +23,17 @@ pub struct OpenPart {
 pub struct PartTracker {
     open: Vec<OpenPart>,
     last_hit: usize,
+    /// Ordinal the next part will get (= parts so far).
     pub next_part: u32,
     open_wafer: Vec<(u8, u16)>,
     last_wafer_of_head: Vec<(u8, u16)>,
+    /// Ordinal the next wafer will get (= wafers so far).
     pub next_wafer: u16,
 }
 
 /// What a PIR did.
 pub struct PirOutcome {
+    /// The part the PIR opened.
     pub part: OpenPart,
     /// A part on the same head/site that was still open (no PRR): closed incomplete.
     pub replaced: Option<OpenPart>,
@@ -70,6 +79,7 @@ impl PartTracker {
         p
     }
 
+    /// PIR on (head, site): opens a new part there, closing any part still open on it.
     pub fn pir(&mut self, head: u8, site: u8, record_index: u64) -> PirOutcome {
         let replaced = self.find(head, site).map(|i| self.open.swap_remove(i));
         let part = self.new_part(head, site, true, Some(record_index));
