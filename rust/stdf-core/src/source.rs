@@ -6,7 +6,7 @@
 //! - gzip members, bzip2 streams and zstd frames follow one another; zero bytes after the last
 //!   one are padding (ignored, as `gzip -t` does); any other bytes after it are trailing
 //!   garbage: a [`Notice`], never data and never an error (nothing of the STDF stream is lost);
-//! - a zip is read member after member, each its own STDF stream (see [`zipfile`]).
+//! - a zip is read member after member, each its own STDF stream (see `source/zipfile.rs`).
 
 use std::fs::File;
 use std::io::{self, BufRead, Read};

@@ -3,7 +3,7 @@
 //! the end of the stream (retests and `is_final`, the `passed` / `pass_source` rule, bin names
 //! and P/F, bin counts, wafer dice and yield, the stream's counts).
 //!
-//! [`Lot`] is a [`Sink`]: drive it with a [`Scanner`](crate::scan::Scanner), then read its
+//! [`Lot`] is a [`Sink`]: drive it with a [`Scanner`], then read its
 //! `parts`, `bins`, `wafers`, `tests`, `streams` and `file`. Columns are stdf-arrow's business.
 
 use super::{clean, Context, IntMap, OpenPart, TestType};

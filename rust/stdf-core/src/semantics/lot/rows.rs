@@ -23,7 +23,7 @@ pub const SOFT: &str = "S";
 pub struct Part {
     /// Stream of the file the part is in.
     pub stream_index: u16,
-    /// Index into [`Lot::contexts`].
+    /// Index into [`Lot::contexts`](super::Lot::contexts).
     pub ctx: usize,
     /// Ordinal of the part in the file (§3.2).
     pub part_index: u32,
@@ -101,7 +101,7 @@ impl Part {
 pub struct Bin {
     /// Stream of the file.
     pub stream_index: u16,
-    /// Index into [`Lot::contexts`].
+    /// Index into [`Lot::contexts`](super::Lot::contexts).
     pub ctx: usize,
     /// [`HARD`] or [`SOFT`].
     pub bin_type: &'static str,
@@ -132,7 +132,7 @@ pub struct Bin {
 pub struct Wafer {
     /// Stream of the file.
     pub stream_index: u16,
-    /// Index into [`Lot::contexts`].
+    /// Index into [`Lot::contexts`](super::Lot::contexts).
     pub ctx: usize,
     /// Ordinal of the wafer in the file.
     pub wafer_index: u16,
@@ -244,7 +244,7 @@ impl PartCounts {
 pub struct TestEntry {
     /// Stream of the file.
     pub stream_index: u16,
-    /// Index into [`Lot::contexts`].
+    /// Index into [`Lot::contexts`](super::Lot::contexts).
     pub ctx: usize,
     /// The catalog's definition.
     pub def: TestDef,
@@ -257,7 +257,7 @@ pub struct TestEntry {
 pub struct StreamSummary {
     /// Stream of the file.
     pub stream_index: u16,
-    /// Index into [`Lot::contexts`].
+    /// Index into [`Lot::contexts`](super::Lot::contexts).
     pub ctx: usize,
     /// "little" or "big".
     pub byte_order: Option<&'static str>,
