@@ -173,16 +173,16 @@ def _source(call: Call, columns: list[str] | None) -> StdfTable:
         paths = [path]
     else:
         raise RewriteError(f"stdf_{call.table}: the path must be a string or a list of strings, not {path!r}")
-    kw = dict(call.kwargs)
-    tests = kw.pop("tests", None)
-    if tests is not None and not isinstance(tests, list):
-        tests = [tests]
-    on_error = kw.pop("on_error", "raise")
-    filename = bool(kw.pop("filename", False))
-    threads = int(kw.pop("threads", 0) or 0)
-    unknown = set(kw) | (set(call.kwargs) - set(_native.table_parameters()))
+    kw = call.kwargs
+    unknown = set(kw) - set(_native.table_parameters())
     if unknown:
         raise RewriteError(f"stdf_{call.table}: unknown named parameter(s) {', '.join(sorted(unknown))}")
+    tests = kw.get("tests")
+    if tests is not None and not isinstance(tests, list):
+        tests = [tests]
+    on_error = kw.get("on_error", "raise")
+    filename = bool(kw.get("filename", False))
+    threads = int(kw.get("threads", 0) or 0)
     return read(call.table, paths, columns=columns, tests=tests, on_error=on_error, filename=filename, threads=threads)
 
 
