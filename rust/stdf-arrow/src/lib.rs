@@ -7,6 +7,7 @@
 //! for batch in reader { let batch = batch.unwrap(); println!("{}", batch.num_rows()); }
 //! ```
 
+mod archive;
 mod builders;
 mod error;
 mod lot;
@@ -20,6 +21,9 @@ mod results;
 mod schema;
 mod tables;
 
+pub use archive::{
+    archive_result_columns, write_archive, ArchiveOptions, ArchiveOutput, TableFile, ARCHIVE_TABLES,
+};
 pub use error::{into_stdf, stdf_error, to_arrow};
 pub use multi::{expand_for_read, expand_paths, TableReader};
 pub use options::{on_error, ParamKind, ParamValue, Parameter, ReadOptions, PARAMETERS};

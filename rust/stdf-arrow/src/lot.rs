@@ -50,8 +50,12 @@ pub(crate) fn read_table(
     let (batch_size, tests) = (opts.batch_size, opts.tests.clone());
     match table {
         Table::Results => {
-            let mut sink =
-                crate::results::ResultsSink::new(schema.clone(), tests, batch_size, path);
+            let mut sink = crate::results::ResultsSink::new(
+                crate::results::ContractRows::new(schema.clone()),
+                tests,
+                batch_size,
+                path,
+            );
             drive(&mut scanner, &mut sink, send, |s| {
                 s.flush().map(|_| std::mem::take(&mut s.batches))
             })

@@ -11,9 +11,44 @@ use stdf_core::{Cur, RawRecord};
 
 use crate::tables::results::{ResultCols, ResultRow, RowBase, NEED_DECODED_PTR};
 
-pub(crate) struct ResultsSink {
+/// Where the rows of a [`ResultsSink`] go: the builders of one table layout.
+pub(crate) trait RowOut {
+    /// Append one row.
+    fn push(&mut self, row: &ResultRow);
+    /// Whether column `name` is built (decides what must be decoded).
+    fn builds(&self, name: &str) -> bool;
+    /// The batch of the `n` rows pushed since the last call.
+    fn finish(&mut self, n: usize, path: &str) -> Result<RecordBatch, arrow_schema::ArrowError>;
+}
+
+/// stdf_results itself, projected to a schema.
+pub(crate) struct ContractRows {
     schema: SchemaRef,
     cols: ResultCols,
+}
+
+impl ContractRows {
+    pub fn new(schema: SchemaRef) -> Self {
+        let cols = ResultCols::for_schema(&schema);
+        ContractRows { schema, cols }
+    }
+}
+
+impl RowOut for ContractRows {
+    #[inline]
+    fn push(&mut self, row: &ResultRow) {
+        self.cols.push(row);
+    }
+    fn builds(&self, name: &str) -> bool {
+        self.cols.builds(name)
+    }
+    fn finish(&mut self, n: usize, path: &str) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        crate::tables::batch(&self.schema, self.cols.finish(), n, path)
+    }
+}
+
+pub(crate) struct ResultsSink<O: RowOut = ContractRows> {
+    pub out: O,
     rows: usize,
     pub batch_size: usize,
     pub batches: Vec<RecordBatch>,
@@ -34,19 +69,17 @@ struct Element {
     input_value: Option<f32>,
 }
 
-impl ResultsSink {
-    pub fn new(schema: SchemaRef, tests: Option<Vec<u32>>, batch_size: usize, path: &str) -> Self {
-        let cols = ResultCols::for_schema(&schema);
-        let full_ptr = NEED_DECODED_PTR.iter().any(|c| cols.builds(c));
-        let want_test_id = cols.builds("test_id");
+impl<O: RowOut> ResultsSink<O> {
+    pub fn new(out: O, tests: Option<Vec<u32>>, batch_size: usize, path: &str) -> Self {
+        let full_ptr = NEED_DECODED_PTR.iter().any(|c| out.builds(c));
+        let want_test_id = out.builds("test_id");
         let mut tests = tests;
         if let Some(t) = tests.as_mut() {
             t.sort_unstable();
             t.dedup();
         }
         ResultsSink {
-            schema,
-            cols,
+            out,
             rows: 0,
             batch_size: batch_size.max(1),
             batches: Vec::new(),
@@ -78,8 +111,13 @@ impl ResultsSink {
             result,
             status: Status::of(base.test_flg, base.parm_flg),
         };
-        self.cols.push(&row);
+        self.out.push(&row);
         self.rows += 1;
+    }
+
+    /// A batch's worth of rows is waiting for [`ResultsSink::flush`].
+    pub fn is_full(&self) -> bool {
+        self.rows >= self.batch_size
     }
 
     /// Close the current batch (if any rows).
@@ -87,16 +125,16 @@ impl ResultsSink {
         if self.rows == 0 {
             return Ok(());
         }
-        let batch = crate::tables::batch(&self.schema, self.cols.finish(), self.rows, &self.path)?;
+        let batch = self.out.finish(self.rows, &self.path)?;
         self.batches.push(batch);
         self.rows = 0;
         Ok(())
     }
 }
 
-impl Sink for ResultsSink {
+impl<O: RowOut> Sink for ResultsSink<O> {
     fn record(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
-        self.record_inner(st, raw, ctx);
+        self.record_test(st, raw, ctx);
         // pause as soon as a batch is complete (full, or closed at the end of a stream)
         if self.rows >= self.batch_size || !self.batches.is_empty() {
             Flow::Pause
@@ -117,7 +155,7 @@ impl Sink for ResultsSink {
     }
 }
 
-impl ResultsSink {
+impl<O: RowOut> ResultsSink<O> {
     /// One row for a functional record (FTR, or the first STR of a chain): no value, no limits.
     #[allow(clippy::too_many_arguments)]
     fn push_functional(
@@ -147,7 +185,8 @@ impl ResultsSink {
         self.push(st, &base, None, Element::default());
     }
 
-    fn record_inner(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) {
+    /// One record: a PMR names pins, a PTR/MPR/FTR/STR makes its rows (and feeds the catalog).
+    pub fn record_test(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) {
         let ty = match raw.code() {
             Pmr::CODE => {
                 let mut c = Cur::new(raw.payload, raw.order);

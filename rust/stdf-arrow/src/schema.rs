@@ -75,7 +75,7 @@ impl Table {
     }
 }
 
-fn dict() -> DataType {
+pub(crate) fn dict() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 fn f(name: &str, t: DataType) -> Field {

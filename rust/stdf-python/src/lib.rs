@@ -11,7 +11,7 @@ use arrow_schema::{ArrowError, SchemaRef};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyDict};
+use pyo3::types::{PyCapsule, PyDict, PyList};
 use stdf_arrow::{OnError, ParamValue, ReadOptions, StdfError, TableReader};
 
 create_exception!(
@@ -222,6 +222,55 @@ fn parse_to_parquet<'py>(
     Ok(out)
 }
 
+/// Every archive table of one STDF file, in one pass (GIL released), as temporary Parquet files
+/// in `staging` named after `token`: {"file_id": str, "streams": [[{"table", "path", "rows"}, ...]]},
+/// one list per stream (FAR..MRR) in the archive's table order.
+#[pyfunction]
+#[pyo3(signature = (stdf_path, staging, token, key, on_error="raise", file_path=None, run_rows=1 << 20))]
+#[allow(clippy::too_many_arguments)]
+fn write_archive<'py>(
+    py: Python<'py>,
+    stdf_path: &str,
+    staging: &str,
+    token: &str,
+    key: &str,
+    on_error: &str,
+    file_path: Option<String>,
+    run_rows: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut opts = stdf_arrow::ArchiveOptions::new(std::path::Path::new(staging), token, key);
+    opts.on_error = on_error_of(on_error)?;
+    opts.file_path = file_path;
+    opts.run_rows = run_rows;
+    let path = stdf_path.to_string();
+    let written = py
+        .detach(move || stdf_arrow::write_archive(&path, &opts))
+        .map_err(|e| to_py(&e))?;
+    let out = PyDict::new(py);
+    out.set_item("file_id", &written.file_id)?;
+    let streams = PyList::empty(py);
+    for files in &written.streams {
+        let l = PyList::empty(py);
+        for f in files {
+            let d = PyDict::new(py);
+            d.set_item("table", f.table)?;
+            d.set_item("path", &f.path)?;
+            d.set_item("rows", f.rows)?;
+            l.append(d)?;
+        }
+        streams.append(l)?;
+    }
+    out.set_item("streams", streams)?;
+    Ok(out)
+}
+
+/// (column, table) of each stdf_results column in an archive: "results", "result_params" or
+/// "partition", in stdf_results order.
+#[pyfunction]
+fn archive_result_columns() -> Vec<(&'static str, &'static str)> {
+    stdf_arrow::archive_result_columns()
+}
+
 /// file_id of a file: hash of its size and first MiB of decompressed content.
 #[pyfunction]
 fn file_id(py: Python<'_>, path: &str) -> PyResult<String> {
@@ -242,6 +291,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(table_names, m)?)?;
     m.add_function(wrap_pyfunction!(parse_to_parquet, m)?)?;
     m.add_function(wrap_pyfunction!(file_id, m)?)?;
+    m.add_function(wrap_pyfunction!(write_archive, m)?)?;
+    m.add_function(wrap_pyfunction!(archive_result_columns, m)?)?;
     m.add_function(wrap_pyfunction!(table_parameters, m)?)?;
     m.add("NativeError", m.py().get_type::<NativeError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

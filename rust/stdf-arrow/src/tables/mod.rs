@@ -16,6 +16,7 @@ use arrow_array::types::ArrowPrimitiveType;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
 use arrow_schema::{ArrowError, DataType, Field, SchemaRef};
 
+pub(crate) mod archive;
 pub(crate) mod bins;
 pub(crate) mod files;
 pub(crate) mod parts;

@@ -215,7 +215,6 @@ impl Lot {
 
     /// A test record: the catalog (decoding only what it still lacks) and the part's counts.
     fn test_record(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) {
-        self.cur.summary.n_results += 1;
         let (tnum, flg) = raw.test_num_flg().unwrap_or((0, 0));
         let id = st.catalog.get_or_add(tnum) as usize;
         let needs_decode = self.with_tests
@@ -237,10 +236,6 @@ impl Lot {
                     st.catalog.note_str(&StrRec::decode(&mut c), raw.index);
                 }
             }
-            if st.catalog.tests[id].seq_name.is_none() {
-                st.catalog.tests[id].seq_name =
-                    st.sections.last().cloned().filter(|s| !s.is_empty());
-            }
         } else {
             let ty = match raw.code() {
                 Ptr::CODE => TestType::Ptr,
@@ -250,6 +245,22 @@ impl Lot {
             };
             st.catalog.note_light(ty, tnum, flg, raw.index);
         }
+        self.count_test(st, raw, ctx);
+    }
+
+    /// The part's and the stream's counts of a test record whose catalog entry was already
+    /// resolved (by [`Lot::record`], or by a sink that decodes every result record itself and
+    /// feeds this one), and the test's section.
+    pub fn count_test(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) {
+        let (tnum, flg) = raw.test_num_flg().unwrap_or((0, 0));
+        if self.with_tests {
+            let id = st.catalog.get_or_add(tnum) as usize;
+            if st.catalog.tests[id].seq_name.is_none() {
+                st.catalog.tests[id].seq_name =
+                    st.sections.last().cloned().filter(|s| !s.is_empty());
+            }
+        }
+        self.cur.summary.n_results += 1;
         if let Some(part) = ctx.part {
             let e = self
                 .cur

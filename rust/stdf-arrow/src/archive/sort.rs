@@ -1,0 +1,199 @@
+//! One stream's results rows -> one Parquet file sorted by test_num, in bounded memory.
+//!
+//! Rows arrive in file order. They are gathered in runs of at most `run_rows` rows; a run is
+//! sorted by test_num (stable: file order within a test). When the stream ends with one run
+//! (most files), that run is the file. Otherwise every run is spilled, sorted, to an Arrow IPC
+//! file beside the target, and the runs are merged test by test: memory holds one run while
+//! reading, then one small batch per run while merging, whatever the stream's size.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt32Type;
+use arrow_array::{RecordBatch, UInt32Array};
+use arrow_ipc::reader::FileReader;
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::{ArrowError, SchemaRef};
+use parquet::arrow::ArrowWriter;
+
+use super::props::results_props;
+
+/// Rows per batch in a spilled run (the merge holds one per run).
+const SPILL_BATCH: usize = 16 * 1024;
+
+/// The results of one stream being gathered.
+pub(crate) struct SortedRows {
+    schema: SchemaRef,
+    run: Vec<RecordBatch>,
+    run_rows: usize,
+    max_run_rows: usize,
+    spills: Vec<PathBuf>,
+    /// prefix of the spill files (`<prefix>.run<N>`)
+    spill_prefix: PathBuf,
+    pub rows: u64,
+}
+
+fn test_nums(b: &RecordBatch) -> Result<UInt32Array, ArrowError> {
+    b.column_by_name("test_num")
+        .and_then(|c| c.as_primitive_opt::<UInt32Type>().cloned())
+        .ok_or_else(|| ArrowError::SchemaError("results rows without test_num".into()))
+}
+
+impl SortedRows {
+    pub fn new(schema: SchemaRef, spill_prefix: PathBuf, max_run_rows: usize) -> Self {
+        SortedRows {
+            schema,
+            run: Vec::new(),
+            run_rows: 0,
+            max_run_rows: max_run_rows.max(1),
+            spills: Vec::new(),
+            spill_prefix,
+            rows: 0,
+        }
+    }
+
+    pub fn push(&mut self, b: RecordBatch) -> Result<(), ArrowError> {
+        self.run_rows += b.num_rows();
+        self.rows += b.num_rows() as u64;
+        self.run.push(b);
+        if self.run_rows >= self.max_run_rows {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// The current run as one batch sorted by test_num (file order within a test).
+    fn sorted_run(&mut self) -> Result<RecordBatch, ArrowError> {
+        let run = std::mem::take(&mut self.run);
+        self.run_rows = 0;
+        let b = arrow_select::concat::concat_batches(&self.schema, &run)?;
+        drop(run);
+        let tn = test_nums(&b)?;
+        let v = tn.values();
+        if v.windows(2).all(|w| w[0] <= w[1]) {
+            return Ok(b);
+        }
+        let mut idx: Vec<u32> = (0..b.num_rows() as u32).collect();
+        idx.sort_by_key(|&i| v[i as usize]);
+        arrow_select::take::take_record_batch(&b, &UInt32Array::from(idx))
+    }
+
+    fn spill(&mut self) -> Result<(), ArrowError> {
+        let b = self.sorted_run()?;
+        let path = PathBuf::from(format!(
+            "{}.run{}",
+            self.spill_prefix.display(),
+            self.spills.len()
+        ));
+        let file = File::create(&path)?;
+        self.spills.push(path);
+        let mut w = FileWriter::try_new(file, &self.schema)?;
+        let mut at = 0;
+        while at < b.num_rows() {
+            let n = SPILL_BATCH.min(b.num_rows() - at);
+            w.write(&b.slice(at, n))?;
+            at += n;
+        }
+        w.finish()
+    }
+
+    /// Write the stream's rows, sorted, to `target` (Parquet, zstd); the spills are removed.
+    pub fn finish(mut self, target: &Path) -> Result<u64, ArrowError> {
+        let out = File::create(target)?;
+        let mut w = ArrowWriter::try_new(out, self.schema.clone(), Some(results_props()))
+            .map_err(parquet_err)?;
+        let res = if self.spills.is_empty() {
+            let b = self.sorted_run()?;
+            w.write(&b).map_err(parquet_err)
+        } else {
+            if self.run_rows > 0 {
+                self.spill()?;
+            }
+            merge(&self.spills, &mut w)
+        };
+        for p in &self.spills {
+            let _ = std::fs::remove_file(p);
+        }
+        res?;
+        w.close().map_err(parquet_err)?;
+        Ok(self.rows)
+    }
+
+    /// Remove the spill files (a failed write).
+    pub fn discard(self) {
+        for p in &self.spills {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+pub(crate) fn parquet_err(e: parquet::errors::ParquetError) -> ArrowError {
+    ArrowError::ExternalError(Box::new(e))
+}
+
+/// A sorted run being read back.
+struct Cursor {
+    reader: FileReader<File>,
+    batch: Option<(RecordBatch, UInt32Array)>,
+    pos: usize,
+}
+
+impl Cursor {
+    fn open(path: &Path) -> Result<Self, ArrowError> {
+        let reader = FileReader::try_new(File::open(path)?, None)?;
+        let mut c = Cursor {
+            reader,
+            batch: None,
+            pos: 0,
+        };
+        c.load()?;
+        Ok(c)
+    }
+
+    /// The next non-empty batch (None at the end of the run).
+    fn load(&mut self) -> Result<(), ArrowError> {
+        self.batch = None;
+        self.pos = 0;
+        for b in self.reader.by_ref() {
+            let b = b?;
+            if b.num_rows() > 0 {
+                let tn = test_nums(&b)?;
+                self.batch = Some((b, tn));
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn head(&self) -> Option<u32> {
+        self.batch.as_ref().map(|(_, tn)| tn.value(self.pos))
+    }
+}
+
+/// Runs sorted by test_num -> one writer: for each test in order, its rows of run 0, then of run
+/// 1, ... (file order within a test, as the runs are in file order).
+fn merge(spills: &[PathBuf], w: &mut ArrowWriter<File>) -> Result<(), ArrowError> {
+    let mut runs = spills
+        .iter()
+        .map(|p| Cursor::open(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    while let Some(t) = runs.iter().filter_map(Cursor::head).min() {
+        for c in runs.iter_mut() {
+            while c.head() == Some(t) {
+                let (b, tn) = c.batch.as_ref().expect("head implies a batch");
+                let start = c.pos;
+                let mut end = start;
+                while end < tn.len() && tn.value(end) == t {
+                    end += 1;
+                }
+                w.write(&b.slice(start, end - start)).map_err(parquet_err)?;
+                c.pos = end;
+                if end == tn.len() {
+                    c.load()?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
