@@ -1,24 +1,28 @@
 #!/usr/bin/env python3
-"""Materialize throughput: STDF -> Parquet archive, the SQL COPY route against the direct Rust route.
+"""Materialize throughput and memory: STDF -> the Parquet archive, one decoding pass per file.
 
-    .venv/bin/python bench/bench_materialize.py            # 100 MiB per file, one file per CPU
-    .venv/bin/python bench/bench_materialize.py --quick    # 20 MiB per file, one repeat
-    .venv/bin/python bench/bench_materialize.py --size-mb 200 --repeat 3 --json out.json
+    .venv/bin/python bench/bench_materialize.py            # 100 MiB files: stdf-gen and real-derived
+    .venv/bin/python bench/bench_materialize.py --quick    # 20 MiB files, one repeat
+    .venv/bin/python bench/bench_materialize.py --big      # also 400 MiB and 2 GiB files (peak RSS)
 
 Measured, each in a fresh process with the page cache warm, best of --repeat:
 
-  copy/materialize   `stdf_duck.archive.materialize`: the 6 archive tables (parts, results sorted
-                     by test, tests, bins, wafers, files) through SQL COPY of the stdf_* functions,
-                     ledger and atomic renames included (what `stdf-duck materialize` does)
-  copy/3 tables      the COPY statements alone for parts, tests, results (what the direct route writes)
-  rust/3 tables      `stdf_duck.parse_to_parquet` (parts, tests, results; one Rust pass, zstd)
+  materialize     `stdf_duck.archive.materialize`: every archive table (parts, results sorted by
+                  test + result_params, tests, bins, wafers, warnings, files) by the native writer,
+                  ledger and atomic renames included (what `stdf-duck materialize` does)
+  rust/3 tables   `stdf_duck.parse_to_parquet` (parts, tests, results with every column; the direct
+                  writer of `stdf-duck convert`), for comparison
+  stdf2pq ingest  with `--stdf2pq PATH` (a checkout of github.com/Kei0bb/STDF, the pure-Python
+                  pipeline stdf_duck replaces): `stdf ingest FILE -p BENCH` in a throwaway venv
+                  (bench/data/stdf2pq-venv, `pip install PATH`), 1 file, its own process
 
-each with 1 worker on 1 file (DuckDB threads = 1), with one worker per CPU on one file per CPU, and for
-materialize also 1 worker with all CPUs on 1 file (the small tables are then written beside results).
-MB = 10^6 bytes of uncompressed STDF read; MB/s = MB / wall second; MB/cpu-s = MB / CPU second
-(user + system of the process and its children: per-core throughput whatever the parallelism).
-Files are synthetic PTR-heavy multi-site lots written by rust/stdf-gen (cached in bench/data/materialize/),
-one seed per file so that the archive does not take them for duplicates.
+with 1 worker on 1 file, and with one worker per CPU on one file each (scaling: MB/s of N workers
+over N x one worker). Files: synthetic PTR-heavy multi-site lots of rust/stdf-gen (one seed per
+file, so that the archive does not take them for duplicates), and files built from real tester files
+of ../shared/data/stdf by repeating their part blocks (bench/grow.py), cached in bench/data/materialize/.
+MB = 10^6 bytes of uncompressed STDF; MB/s = MB / wall second; MB/cpu-s = MB / CPU second; peak
+RSS = the largest resident set of the measuring process or its workers (interpreter, duckdb and
+pyarrow included: about 60-70 MiB of it).
 """
 
 from __future__ import annotations
@@ -79,6 +83,30 @@ def lot(size_mb: int, seed: int) -> Path:
     return out
 
 
+#: real tester files whose part blocks are repeated (bench/grow.py): (label, path under ../shared/data/stdf)
+REAL = [
+    ("V93000 4-site", "stdf2xls/main_Lot_1_Jan_12_17h35m56s.stdf"),
+    ("A530", "rust-stdf/lot2.stdf.gz"),
+]
+SHARED = REPO.parent / "shared" / "data" / "stdf"
+
+
+def real_lot(label: str, rel: str, size_mb: int, copy: int) -> Path | None:
+    """A cached file of `size_mb` MiB built from a real file (None when the data is absent)."""
+    sys.path.insert(0, str(BENCH))
+    from grow import grow
+
+    src = SHARED / rel
+    if not src.is_file():
+        return None
+    DATA.mkdir(parents=True, exist_ok=True)
+    out = DATA / f"real_{Path(rel).name.split('.')[0]}_{size_mb}mib_{copy}.stdf"
+    if not out.exists():
+        log(f"building {out.name} from {label} ...")
+        grow(src, out, size_mb * (1 + 0.01 * copy))  # another size, another file_id: no duplicate
+    return out
+
+
 def warm(paths: list[Path]) -> None:
     for p in paths:
         with open(p, "rb") as f:
@@ -92,34 +120,15 @@ def warm(paths: list[Path]) -> None:
 def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str, Any]:
     import stdf_duck
     from stdf_duck import archive as arc
-    from stdf_duck.archive._sql import render, sql_literal
-    from stdf_duck.archive.worker import connect
 
     out = tempfile.mkdtemp(prefix="bench-mat-", dir=str(DATA))
     t0 = time.perf_counter()
     route = ""
     try:
-        if kind == "copy/materialize":
+        if kind == "materialize":
             rep = arc.materialize(files, out, workers=workers, threads=threads)
             assert rep.ok and rep.count("ok") == len(files), [o.error for o in rep.failed]
             route = rep.route
-        elif kind == "copy/3 tables":
-            from concurrent.futures import ThreadPoolExecutor
-
-            def one(i: int, f: str) -> str:
-                con = connect(threads=1)
-                try:
-                    for t in ("parts", "tests", "results"):
-                        target = sql_literal(os.path.join(out, f"{i}-{t}.parquet"))
-                        con.execute(
-                            render(f"copy_{t}", path=sql_literal(f), on_error="'raise'", where="", target=target)
-                        )
-                    return str(stdf_duck.route(con))
-                finally:
-                    con.close()
-
-            with ThreadPoolExecutor(workers) as ex:  # each COPY runs in DuckDB without the GIL
-                route = list(ex.map(one, range(len(files)), files))[0]
         elif kind == "rust/3 tables":
             from concurrent.futures import ThreadPoolExecutor
 
@@ -138,16 +147,60 @@ def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str
         shutil.rmtree(out, ignore_errors=True)
     ru_s, ru_c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = ru_s.ru_utime + ru_s.ru_stime + ru_c.ru_utime + ru_c.ru_stime
-    return {"wall": wall, "cpu": cpu, "route": route}
+    rss = max(ru_s.ru_maxrss, ru_c.ru_maxrss) / 1024  # KiB -> MiB (Linux)
+    return {"wall": wall, "cpu": cpu, "route": route, "rss_mib": rss}
 
 
-def run_child(
-    kind: str, workers: int, threads: int, files: list[Path], repeat: int, extension: str | None
-) -> dict[str, Any]:
+def stdf2pq_venv(checkout: Path) -> Path:
+    """A venv with stdf2pq installed from `checkout` (made once, under bench/data: never committed)."""
+    venv = BENCH / "data" / "stdf2pq-venv"
+    exe = venv / "bin" / "stdf"
+    if not exe.exists():
+        log(f"installing stdf2pq from {checkout} into {venv} ...")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, str(checkout)], check=True)
+    return exe
+
+
+def run_stdf2pq(exe: Path, file: Path, repeat: int, data: str) -> dict[str, Any]:
+    """`stdf ingest FILE` in a fresh directory (its ./data), timed from outside (interpreter start
+    included, about 0.5 s of its 40 s on 100 MB); peak RSS of the process."""
+    best: dict[str, Any] | None = None
+    for _ in range(repeat):
+        cwd = tempfile.mkdtemp(prefix="bench-stdf2pq-", dir=str(DATA))
+        try:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            p = subprocess.run([str(exe), "ingest", str(file), "-p", "BENCH"], cwd=cwd, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if p.returncode != 0:
+                raise SystemExit(f"stdf2pq ingest failed:\n{p.stderr[-3000:]}")
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            r = {"wall": wall, "cpu": cpu, "route": "python", "rss_mib": after.ru_maxrss / 1024}
+        finally:
+            shutil.rmtree(cwd, ignore_errors=True)
+        if best is None or r["wall"] < best["wall"]:
+            best = r
+    assert best is not None
+    mb = file.stat().st_size / 1e6
+    return {
+        "kind": "stdf2pq ingest",
+        "data": data,
+        "workers": 1,
+        "threads": 1,
+        "files": 1,
+        "mb": mb,
+        **best,
+        "mb_s": mb / best["wall"],
+        "mb_cpu_s": mb / best["cpu"],
+    }
+
+
+def run_child(kind: str, workers: int, threads: int, files: list[Path], repeat: int, data: str) -> dict[str, Any]:
     best: dict[str, Any] | None = None
     env = dict(os.environ)
-    # the COPY route runs natively when stdf_duck.connect() finds the extension, else by SQL rewrite
-    env["STDF_DUCK_EXTENSION"] = extension or str(DATA / "no-extension")
     for _ in range(repeat):
         p = subprocess.run(
             [sys.executable, __file__, "--measure", kind, str(workers), str(threads), *map(str, files)],
@@ -166,6 +219,7 @@ def run_child(
     # the child's CPU time includes the interpreter start and imports; wall is measured inside
     return {
         "kind": kind,
+        "data": data,
         "workers": workers,
         "threads": threads,
         "files": len(files),
@@ -182,12 +236,9 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=NCPU, help="files (and workers) of the parallel runs (default: CPUs)")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="20 MiB files, one repeat")
+    ap.add_argument("--big", action="store_true", help="also one 400 MiB and one 2 GiB file (memory bound)")
+    ap.add_argument("--stdf2pq", type=Path, help="a checkout of stdf2pq (github.com/Kei0bb/STDF): measured beside")
     ap.add_argument("--json", type=Path, default=BENCH / "data" / "materialize_results.json")
-    ap.add_argument(
-        "--extension",
-        default=str(REPO / "target" / "release" / "stdf.duckdb_extension"),
-        help="the DuckDB extension for the native COPY route (skipped when absent; make extension)",
-    )
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     args, unknown = ap.parse_known_args()  # `make bench BENCH_ARGS=...` may carry options of bench/run.py
     if unknown:
@@ -198,46 +249,65 @@ def main() -> None:
         return
     if args.quick:
         args.size_mb, args.repeat = 20, 1
-    files = [lot(args.size_mb, seed) for seed in range(1, max(args.files, 1) + 1)]
-    warm(files)
-    routes: list[str | None] = [None]
-    if os.path.isfile(args.extension):
-        routes.insert(0, args.extension)
-    else:
-        log(f"no extension at {args.extension}: the COPY route is measured on the rewrite route only")
-    plan: list[tuple[str, str | None]] = [(k, e) for k in ("copy/materialize", "copy/3 tables") for e in routes]
-    plan.append(("rust/3 tables", None))
-    # (workers, DuckDB threads per worker, files): one core; all cores on one file (materialize only);
-    # one worker per CPU on one file each
-    shapes = [(1, 1, files[:1])]
+    n = max(args.files, 1)
+    sets: list[tuple[str, list[Path]]] = [("stdf-gen", [lot(args.size_mb, seed) for seed in range(1, n + 1)])]
+    for label, rel in REAL:
+        made = [real_lot(label, rel, args.size_mb, c) for c in range(n)]
+        if all(m is not None for m in made):
+            sets.append((f"real: {label}", [m for m in made if m is not None]))
+    big: list[tuple[str, list[Path]]] = []
+    if args.big:
+        big = [(f"stdf-gen {mb} MiB", [lot(mb, 900 + mb)]) for mb in (400, 2048)]
     rows = []
-    for kind, ext in plan:
-        sh = list(shapes)
-        if kind == "copy/materialize" and NCPU > 1:
-            sh.append((1, NCPU, files[:1]))
-        if len(files) > 1:
-            sh.append((len(files), 1, files))
-        for workers, threads, fs in sh:
-            log(
-                f"{kind} ({'native' if ext else 'rewrite' if kind.startswith('copy') else 'rust'}): "
-                f"{workers} worker(s) x {threads} thread(s), {len(fs)} file(s) ..."
-            )
-            rows.append(run_child(kind, workers, threads, fs, args.repeat, ext))
+    for data, files in sets + big:
+        warm(files)
+        for kind in ("materialize", "rust/3 tables"):
+            shapes = [(1, 1, files[:1])]
+            if len(files) > 1:
+                shapes.append((len(files), 1, files))
+            for workers, threads, fs in shapes:
+                log(f"{data}: {kind}, {workers} worker(s), {len(fs)} file(s) ...")
+                rows.append(run_child(kind, workers, threads, fs, args.repeat, data))
+        if args.stdf2pq and not data.startswith("stdf-gen "):  # not on the big files: minutes each
+            log(f"{data}: stdf2pq ingest, 1 file ...")
+            rows.append(run_stdf2pq(stdf2pq_venv(args.stdf2pq), files[0], 1, data))
     print(
         f"\nmaterialize throughput, {args.size_mb} MiB uncompressed STDF per file, {NCPU} CPUs "
         f"({platform.processor() or platform.machine()}), best of {args.repeat}"
     )
     print(
-        f"{'route':<20}{'workers':>8}{'threads':>8}{'files':>6}{'MB':>9}{'wall s':>9}{'MB/s':>9}{'MB/cpu-s':>10}  engine"
+        f"{'data':<22}{'route':<16}{'workers':>8}{'files':>6}{'MB':>8}{'wall s':>8}{'MB/s':>8}"
+        f"{'MB/cpu-s':>10}{'peak RSS':>10}{'scaling':>9}"
     )
+    one: dict[tuple[str, str], float] = {}
     for r in rows:
+        key = (r["data"], r["kind"])
+        if r["workers"] == 1:
+            one[key] = r["mb_s"]
+        scaling = f"{r['mb_s'] / (one[key] * r['workers']):.0%}" if r["workers"] > 1 and key in one else ""
+        r["scaling"] = scaling
         print(
-            f"{r['kind']:<20}{r['workers']:>8}{r['threads']:>8}{r['files']:>6}{r['mb']:>9.1f}{r['wall']:>9.2f}"
-            f"{r['mb_s']:>9.1f}{r['mb_cpu_s']:>10.1f}  {r['route']}"
+            f"{r['data']:<22}{r['kind']:<16}{r['workers']:>8}{r['files']:>6}{r['mb']:>8.0f}{r['wall']:>8.2f}"
+            f"{r['mb_s']:>8.1f}{r['mb_cpu_s']:>10.1f}{r['rss_mib']:>7.0f} MiB{scaling:>9}"
         )
+    ratios(rows)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"size_mb": args.size_mb, "ncpu": NCPU, "rows": rows}, indent=2))
     log(f"\nwritten {args.json}")
+
+
+def ratios(rows: list[dict[str, Any]]) -> None:
+    """materialize (1 worker) against the other routes on the same file, same run."""
+    by = {(r["data"], r["kind"]): r for r in rows if r["workers"] == 1}
+    lines = []
+    for (data, kind), r in by.items():
+        m = by.get((data, "materialize"))
+        if m is None or kind == "materialize":
+            continue
+        lines.append(f"  {data:<22} materialize is {r['wall'] / m['wall']:5.1f}x {kind} (1 worker, 1 file)")
+    if lines:
+        print("\nratios (wall time of the other route / materialize's)")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ __all__ = [
     "parse_to_parquet",
     "file_id",
     "table_parameters",
+    "write_archive",
+    "archive_result_columns",
     "NativeError",
     "__version__",
 ]
@@ -59,6 +61,26 @@ def parse_to_parquet(
 
 def file_id(path: str) -> str:
     """file_id of a file: hash of its on-disk size and first MiB of decompressed content."""
+
+def write_archive(
+    stdf_path: str,
+    staging: str,
+    token: str,
+    key: str,
+    on_error: str = "raise",
+    file_path: str | None = None,
+    run_rows: int = 1048576,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """Every archive table of one STDF file in one pass, as temporary Parquet files in `staging`
+    named after `token`: {"file_id": str, "streams": [[{"table", "path", "rows"}, ...], ...]}, one
+    list per stream (FAR..MRR) in the archive's table order; `key` names the file in `warnings`,
+    `file_path` in `files`; results rows are sorted `run_rows` at a time (more spill and merge);
+    `threads` > 1 encodes the results in a thread of their own."""
+
+def archive_result_columns() -> list[tuple[str, str]]:
+    """(column, table) of each stdf_results column in an archive: "results", "result_params" or
+    "partition", in stdf_results order."""
 
 def table_parameters() -> list[str]:
     """Names of the named parameters every table function takes (`stdf_<table>(path, name := ...)`)."""

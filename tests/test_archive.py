@@ -27,7 +27,7 @@ from stdf_duck import archive as arc
 from stdf_duck.archive import ARCHIVE_TABLES, Archive, SourceError, expand_sources, materialize, sanitize
 
 LAYOUT = re.compile(
-    r"^(parts|results|tests|bins|wafers|warnings|files)/part_typ=([^/]+)/test_stage=([^/]+)/lot_id=([^/]+)/([0-9a-f]{32})\.parquet$"
+    r"^(parts|results|result_params|tests|bins|wafers|warnings|files)/part_typ=([^/]+)/test_stage=([^/]+)/lot_id=([^/]+)/([0-9a-f]{32})\.parquet$"
 )
 # fixtures README: lot -> parts (PRRs) and PTR records
 FIXTURE_PARTS = {
@@ -173,14 +173,17 @@ def test_hive_layout_partition_values_and_zstd(real_archive: Any) -> None:
     assert q(root, "SELECT DISTINCT typeof(lot_id) FROM results") == [("VARCHAR",)]
 
 
-def test_results_sorted_by_test_then_part(real_archive: Any) -> None:
+def test_results_sorted_by_test_then_file_order(real_archive: Any) -> None:
     root, _, _ = real_archive
+    n = 0
     for rel in parquet_files(root):
         if not rel.startswith("results/"):
             continue
-        t = pq.read_table(root / rel, columns=["test_num", "stream_index", "part_index"]).to_pylist()
-        keys = [(r["test_num"], r["stream_index"], -1 if r["part_index"] is None else r["part_index"]) for r in t]
+        t = pq.read_table(root / rel, columns=["test_num", "record_index", "element_index"]).to_pylist()
+        keys = [(r["test_num"], r["record_index"], r["element_index"] or 0) for r in t]
         assert keys == sorted(keys), rel
+        n += len(keys)
+    assert n > 100_000
 
 
 def test_views_and_other_readers_agree(real_archive: Any) -> None:
@@ -424,9 +427,7 @@ def test_sql_templates_are_package_data() -> None:
 
     d = resources.files("stdf_duck").joinpath("sql", "archive")
     names = sorted(f.name for f in d.iterdir() if f.name.endswith(".sql"))
-    assert names == sorted(
-        ["scan_files.sql", "ledger.sql", "sync.sql", "view.sql", *(f"copy_{t}.sql" for t in ARCHIVE_TABLES)]
-    )
+    assert names == sorted(["ledger.sql", "sync.sql", "view.sql", "view_results.sql"])
     # stdf_duck.connect() runs stdf_duck/sql/*.sql: the templates must not be there
     assert not any(f.name.endswith(".sql") for f in resources.files("stdf_duck").joinpath("sql").iterdir())
 

@@ -230,7 +230,7 @@ def test_status_and_query_work_while_a_writer_holds_the_archive(first_archive: P
 def test_the_catalog_holds_views_and_a_copy_of_the_ledger(first_archive: Path) -> None:
     root = first_archive
     kinds = q(root, "SELECT table_name, table_type FROM information_schema.tables ORDER BY 1")
-    views = ["bins", "files", "parts", "results", "tests", "wafers", "warnings"]
+    views = ["bins", "files", "parts", "result_params", "results", "tests", "wafers", "warnings"]
     tables = ["archive_meta", "ingest", "runs", "sync_files", "syncs"]
     assert kinds == sorted([(v, "VIEW") for v in views] + [(t, "BASE TABLE") for t in tables])
     assert os.listdir(root / "_ledger") == ["ledger.duckdb"]
@@ -429,15 +429,29 @@ def test_null_partition_value_is_sql_null_in_the_views(tmp_path: Path) -> None:
 
 
 def make_legacy(root: Path) -> None:
-    """Rewrite a fresh archive as the previous layout left it: the ledger tables inside
-    archive.duckdb (written in the Python package's own storage format), no _ledger, no warnings."""
+    """Rewrite a fresh archive as the previous layouts left it: the ledger tables inside
+    archive.duckdb (written in the Python package's own storage format), no _ledger, no warnings,
+    results files with every column of stdf_results (as SQL COPY wrote them), no result_params."""
+    import stdf_duck
+
     led = root / "_ledger"
     old = root / "old.duckdb"
     con = duckdb.connect(str(old))
     con.execute(f"ATTACH '{led / 'ledger.duckdb'}' AS led (READ_ONLY)")
+    sc = stdf_duck.connect()
+    for src, outputs in con.execute("SELECT path, outputs FROM led.ingest").fetchall():
+        for rel in outputs:
+            if rel.startswith("results/"):
+                sc.execute(
+                    f"COPY (SELECT * EXCLUDE (part_typ, test_stage, lot_id) FROM stdf_results('{src}') "
+                    "ORDER BY test_num, stream_index, part_index, record_index, element_index) "
+                    f"TO '{root / rel}' (FORMAT parquet, COMPRESSION zstd)"
+                )
+    sc.close()
     con.execute(
-        "CREATE TABLE ingest AS SELECT * EXCLUDE (damage, rows_warnings) REPLACE "
-        "(list_filter(outputs, lambda x: NOT starts_with(x, 'warnings/')) AS outputs) FROM led.ingest"
+        "CREATE TABLE ingest AS SELECT * EXCLUDE (damage, rows_warnings, rows_result_params) REPLACE "
+        "(list_filter(outputs, lambda x: NOT starts_with(x, 'warnings/') AND NOT starts_with(x, 'result_params/'))"
+        " AS outputs) FROM led.ingest"
     )
     con.execute("CREATE TABLE runs AS SELECT * EXCLUDE (n_partial, n_skipped) FROM led.runs")
     con.execute("DETACH led")
@@ -452,6 +466,7 @@ def make_legacy(root: Path) -> None:
     con.close()
     shutil.rmtree(led)
     shutil.rmtree(root / "warnings")
+    shutil.rmtree(root / "result_params")
     os.replace(old, root / "archive.duckdb")
 
 
@@ -473,7 +488,7 @@ def test_older_archive_is_read_then_migrated_on_first_write(first_archive: Path,
     assert (root / "_ledger" / "ledger.duckdb").is_file()
     assert q(root, "SELECT key, value FROM archive_meta WHERE key IN ('format', 'created_at') ORDER BY 1") == [
         ("created_at", "2026-01-01T00:00:00"),
-        ("format", "2"),
+        ("format", "3"),
     ]
     assert q(root, "SELECT run_id, status, n_ok, n_unchanged FROM runs ORDER BY 1") == [
         (1, "complete", 1, 0),
@@ -481,5 +496,22 @@ def test_older_archive_is_read_then_migrated_on_first_write(first_archive: Path,
     ]
     assert q(root, "SELECT table_type, count(*) FROM information_schema.tables GROUP BY 1 ORDER BY 1") == [
         ("BASE TABLE", 5),
-        ("VIEW", 7),
+        ("VIEW", 8),
     ]
+    # an old results file (every column, multisite_le) and a new one (rows + result_params, no_pir)
+    # read as one table: the rows of stdf_results of both files
+    import stdf_duck
+
+    sources = [fx("multisite_le.stdf"), fx("no_pir.stdf")]
+    con = stdf_duck.connect()
+    con.execute(f"ATTACH '{root / 'archive.duckdb'}' AS a (READ_ONLY)")
+    assert con.execute("SELECT count(DISTINCT file_id) FROM a.results").fetchone() == (2,)
+    assert len(list((root / "result_params").rglob("*.parquet"))) == 1
+    both = "SELECT * EXCLUDE (part_typ, test_stage, lot_id) FROM {}"
+    own = both.format("stdf_results(?)")
+    archived = both.format("a.results")
+    assert con.execute(f"SELECT count(*) FROM ({archived} EXCEPT ALL {own})", [sources]).fetchone() == (0,)
+    assert con.execute(f"SELECT count(*) FROM ({own} EXCEPT ALL {archived})", [sources]).fetchone() == (0,)
+    n = con.execute("SELECT count(*) FROM a.results WHERE test_name IS NOT NULL AND lo_limit IS NOT NULL").fetchone()
+    assert n is not None and n[0] > 0
+    con.close()

@@ -34,7 +34,7 @@ import tempfile
 from typing import Any
 
 from .._errors import ArchiveBusyError
-from ._sql import column, render, sql_literal
+from ._sql import column, render, scalar, sql_literal
 from .files import fsync_path, remove
 from .layout import ARCHIVE_TABLES, NULL_PARTITION
 from .ledger import LEGACY_TABLES, SNAPSHOT_TABLES, STORAGE_VERSION, is_lock_error
@@ -70,14 +70,68 @@ def create_views(con: Any, root: str, schema: str = "") -> list[str]:
     attached database); returns their names."""
     made = []
     root = os.path.abspath(root)
+    null = sql_literal(NULL_PARTITION)
     for t in ARCHIVE_TABLES:
         if has_files(root, t):
             name = f"{schema}.{t}" if schema else t
-            con.execute(
-                render("view", name=name, glob=sql_literal(table_glob(root, t)), null=sql_literal(NULL_PARTITION))
-            )
+            glob = sql_literal(table_glob(root, t))
+            if t == "results" and has_files(root, "result_params"):
+                con.execute(_results_view(con, root, name, schema))
+            else:
+                con.execute(render("view", name=name, glob=glob, null=null))
             made.append(t)
     return made
+
+
+def _results_view(con: Any, root: str, name: str, schema: str) -> str:
+    """The `results` view: rows joined to their parameter sets (view_results.sql)."""
+    from .. import _native
+
+    legacy = _has_legacy_results(con, root, schema)
+    null = sql_literal(NULL_PARTITION)
+    cols = []
+    for c, table in _native.archive_result_columns():
+        if table == "partition":
+            cols.append(f"nullif(r.{c}, {null}) AS {c}")
+        elif table == "results":
+            cols.append(f"r.{c}")
+        else:
+            cols.append(f"coalesce(r.{c}, p.{c}) AS {c}" if legacy else f"p.{c}")
+    return render(
+        "view_results",
+        name=name,
+        columns=", ".join(cols),
+        join="LEFT JOIN" if legacy else "JOIN",
+        glob=sql_literal(table_glob(root, "results")),
+        params_glob=sql_literal(table_glob(root, "result_params")),
+    )
+
+
+def _has_legacy_results(con: Any, root: str, schema: str) -> bool:
+    """Whether results files of a writer before result_params are in the archive: the ledger
+    (on `con`) knows them by their NULL rows_result_params; without a ledger, the files' schemas."""
+    db = schema or scalar(con, "SELECT current_database()")
+    have = set(
+        column(
+            con,
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND table_name = 'ingest'",
+            [db],
+        )
+    )
+    ingest = f"{db}.main.ingest" if schema else "ingest"
+    if "outputs" in have and "rows_result_params" in have:
+        sql = (
+            f"SELECT count(*) FROM {ingest} WHERE rows_result_params IS NULL "
+            "AND len(list_filter(outputs, lambda o: o LIKE 'results/%')) > 0"
+        )
+        return int(scalar(con, sql) or 0) > 0
+    if "outputs" in have:
+        return int(scalar(con, f"SELECT count(*) FROM {ingest} WHERE len(outputs) > 0") or 0) > 0
+    sql = (
+        "SELECT count(*) FROM (SELECT file_name FROM parquet_schema(?) "
+        "GROUP BY file_name HAVING NOT bool_or(name = 'param_id'))"
+    )
+    return int(scalar(con, sql, [table_glob(root, "results")]) or 0) > 0
 
 
 def publish(root: str, ledger_con: Any) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 
 #: The archive's tables, in the order they are written (files last: it is the smallest). The one
 #: list: the catalog's views, the ledger's rows_* columns and the reports derive from it.
-ARCHIVE_TABLES: tuple[str, ...] = ("parts", "results", "tests", "bins", "wafers", "warnings", "files")
+#: `results` holds the rows of stdf_results and `result_params` what they share (stdf-arrow's
+#: archive module); the catalog's `results` view joins them back into stdf_results' columns.
+ARCHIVE_TABLES: tuple[str, ...] = ("parts", "results", "result_params", "tests", "bins", "wafers", "warnings", "files")
 #: the ledger's row counts, one column per archive table
 ROW_COLUMNS: tuple[str, ...] = tuple(f"rows_{t}" for t in ARCHIVE_TABLES)
 #: Partition columns, in directory order (stdf-reference.md section 4.11).

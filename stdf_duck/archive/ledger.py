@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from .._errors import ArchiveBusyError, ArchiveError, one_line
-from ._sql import column, named, render, sql_literal
+from ._sql import column, named, render, scalar, sql_literal
 from .files import fsync_path, remove, unlink_output
 from .layout import ROW_COLUMNS
 from .signals import INTERRUPTED
@@ -41,7 +41,8 @@ LEDGER_DB = "ledger.duckdb"
 SNAPSHOT_TABLES: tuple[str, ...] = ("ingest", "runs", "sync_files", "syncs", "archive_meta")
 #: the tables of an archive.duckdb written before the ledger had its own file
 LEGACY_TABLES: tuple[str, ...] = ("archive_meta", "ingest", "runs", "sync_files", "syncs")
-FORMAT_VERSION = "2"
+#: 3: results stored as rows + result_params (older results files stay readable: catalog.py)
+FORMAT_VERSION = "3"
 #: DuckDB files of the archive are written in the storage format of DuckDB 1.0, which every later
 #: DuckDB reads (the DuckDB CLI may be older than the Python package that wrote them)
 STORAGE_VERSION = "v1.0.0"
@@ -164,6 +165,7 @@ class Ledger:
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
         try:
+            self.upgrade(con)
             yield con
         finally:
             con.close()
@@ -213,6 +215,16 @@ class Ledger:
             con.execute("INSERT INTO archive_meta VALUES ('migrated_at', ?)", [utcnow().isoformat(timespec="seconds")])
         finally:
             con.execute("DETACH legacy")
+
+    def upgrade(self, con: Any) -> None:
+        """Bring a ledger written by an older version to this one: a rows_<table> column for every
+        archive table (NULL for files written before the table existed), the format key."""
+        if scalar(con, "SELECT max(value) FROM archive_meta WHERE key = 'format'") == FORMAT_VERSION:
+            return
+        for c in ROW_COLUMNS:
+            con.execute(f"ALTER TABLE ingest ADD COLUMN IF NOT EXISTS {c} BIGINT")
+        con.execute("DELETE FROM archive_meta WHERE key = 'format'")
+        con.execute("INSERT INTO archive_meta VALUES ('format', ?)", [FORMAT_VERSION])
 
     # -- the ingest table ----------------------------------------------------------------------
 

@@ -7,25 +7,19 @@ ledger (`stdf_duck.archive.commit`), so a kill at any point leaves no partial fi
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import one_line
-from ._sql import dicts, render, scalar, sql_literal
+from ._sql import dicts, sql_literal
 from .files import remove
 from .layout import ARCHIVE_TABLES, DAMAGE_CODES, Partition, partition_of, target_of
 from .signals import is_interrupt
 from .sources import MAX_STREAM_BYTES, check_bomb
-
-_sources = itertools.count()
-#: written by the job's own connection; the other tables go to side cursors when it has threads
-_MAIN_TABLES = ("results", "files")
 
 
 @dataclass
@@ -40,7 +34,7 @@ class Job:
     on_error: str = "raise"
     staging: str = ""
     token: str = ""
-    parallel: int = 1  # DuckDB threads of the worker: > 1 writes the small tables concurrently
+    parallel: int = 1  # cores the job may use (2 or more: the results are encoded beside the decoding)
     key: str = ""  # the ledger's name for the file (default: path)
     product_default: str | None = None  # used where the MIR has no PART_TYP
     stage_default: str | None = None  # used where the MIR has no TEST_COD / FLOW_ID
@@ -89,22 +83,6 @@ def connect(threads: int = 0, memory_limit: str | None = None, temp_directory: s
     return con
 
 
-def _arrow_table(rel: Any) -> Any:
-    for name in ("to_arrow_table", "fetch_arrow_table"):
-        fn = getattr(rel, name, None)
-        if fn is not None:
-            return fn()
-    return rel.arrow()
-
-
-def _warning_message(con: Any, path: str) -> str | None:
-    try:
-        message = scalar(con, f"SELECT message FROM stdf_warnings({sql_literal(path)}, on_error := 'warn') LIMIT 1")
-    except Exception:
-        return None
-    return None if message is None else str(message)
-
-
 def _route(con: Any) -> str:
     import stdf_duck
 
@@ -146,112 +124,76 @@ def run_job(job: Job, con: Any) -> JobResult:
 
 
 class _Write:
-    """The state of one `run_job`: the scan of the file's streams, then one COPY per table and
-    partition into `job.staging`."""
+    """The state of one `run_job`: one pass of the native writer over the file (every archive
+    table, one temporary Parquet file per table and stream in `job.staging`), then the partition
+    of each stream and the file's place in the archive."""
 
     def __init__(self, job: Job, con: Any, res: JobResult) -> None:
         self.job, self.con, self.res = job, con, res
         self.written: list[str] = []
-        self.src_name = f"_stdf_duck_files_{os.getpid()}_{next(_sources)}"
-        self.registered = False
         self.read_path: str = job.path
         self.alias: str | None = None
-        self.groups: dict[Partition, list[int]] = {}
 
     def run(self) -> None:
+        from .. import _native
+
         job, res = self.job, self.res
         if job.error:
             raise ValueError(job.error)
         if job.max_ratio is not None:
             check_bomb(job.path, job.max_ratio, job.max_stream_bytes)
         self.read_path, self.alias = sql_path(job.path, os.path.join(job.staging, f"{job.token}.src"))
-        self.path, self.on_error = sql_literal(self.read_path), sql_literal(job.on_error)
-        self.scan()
-        self.written.extend(self.tmp_of(t, g) for t in ARCHIVE_TABLES for g in range(len(self.groups)))
-        counts = self.copy_parallel() if job.parallel > 1 else {t: self.copy(self.con, t) for t in ARCHIVE_TABLES}
-        if counts.get("warnings"):
-            res.damage = _damage(self.con, self.tmp_of("warnings", 0), job.path)
-        for t in ARCHIVE_TABLES:
-            res.rows[t] = counts[t]
-            for g, part in enumerate(self.groups):
-                res.outputs.append((self.tmp_of(t, g), target_of(t, part, res.file_id or "")))
-
-    def scan(self) -> None:
-        """The file's stdf_files rows: its identity, and its streams grouped by partition."""
-        job, res = self.job, self.res
-        files = _arrow_table(self.con.sql(render("scan_files", path=self.path, on_error=self.on_error)))
-        if self.alias is not None:  # the files table names the source, not its alias
-            files = _with_file_path(files, job.key or job.path)
-        rows = files.to_pylist()
-        if not rows:
-            raise ValueError(_warning_message(self.con, self.read_path) or "no STDF stream found")
+        out = _native.write_archive(
+            self.read_path,
+            job.staging,
+            job.token,
+            job.key or job.path,
+            on_error=job.on_error,
+            file_path=(job.key or job.path) if self.alias is not None else None,
+            threads=job.parallel,
+        )
+        streams: list[list[dict[str, Any]]] = out["streams"]
+        self.written.extend(f["path"] for files in streams for f in files)
+        res.file_id = str(out["file_id"])
+        rows = [_stream_row(files) for files in streams]
         first = rows[0]
-        res.file_id = str(first["file_id"])
         res.content_hash = first.get("content_hash")
         res.n_streams = len(rows)
         res.stream_size = int(first.get("stream_size") or 0)
         res.n_warnings = sum(int(r.get("n_warnings") or 0) for r in rows)
-        for r in rows:
-            part = partition_of(r, job.product, job.stage, job.product_default, job.stage_default)
-            self.groups.setdefault(part, []).append(int(r["stream_index"]))
-        res.partitions = list(self.groups)
-        self.con.register(self.src_name, files)
-        self.registered = True
-
-    def tmp_of(self, table: str, g: int) -> str:
-        return os.path.join(self.job.staging, f"{self.job.token}-{table}-{g}.parquet.tmp")
-
-    def copy(self, c: Any, table: str) -> int:
-        """COPY one table of the file, one staged file per partition; returns its rows."""
-        n_table = 0
-        for g, streams in enumerate(self.groups.values()):
-            where = "" if len(self.groups) == 1 else f"WHERE stream_index IN ({', '.join(map(str, streams))})"
-            values = {"path": self.path, "on_error": self.on_error, "where": where}
-            values["target"] = sql_literal(self.tmp_of(table, g))
-            if table == "files":
-                values["source"] = self.src_name
-            elif table == "warnings":  # all of a file's warnings go with its first partition
-                first = g == 0 and self.res.n_warnings
-                values.update(key=sql_literal(self.res.path), where="" if first else "WHERE false")
-            n_table += int(scalar(c, render(f"copy_{table}", **values)) or 0)  # COPY returns its row count
-        return n_table
-
-    def copy_parallel(self) -> dict[str, int]:
-        """The small tables in other cursors while this connection writes results (one file, many cores)."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        side = [t for t in ARCHIVE_TABLES if t not in _MAIN_TABLES]
-        all_cursors = [self.con.cursor() for _ in range(min(self.job.parallel - 1, len(side)))]
-        cursors = list(all_cursors)
-        pool = ThreadPoolExecutor(len(cursors))
-        counts: dict[str, int] = {}
-        try:
-            futs = {t: pool.submit(_on_cursor, cursors, self.copy, t) for t in side}
-            for t in _MAIN_TABLES:
-                counts[t] = self.copy(self.con, t)
-            for t, f in futs.items():
-                counts[t] = f.result()
-        except BaseException:
-            for c in all_cursors:
-                try:
-                    c.interrupt()
-                except Exception:
-                    pass
-            raise
-        finally:
-            pool.shutdown(wait=True)
-            for c in all_cursors:
-                c.close()
-        return counts
+        res.rows = dict.fromkeys(ARCHIVE_TABLES, 0)
+        names: dict[tuple[str, Partition], int] = {}
+        for s, (files, row) in enumerate(zip(streams, rows, strict=True)):
+            part = partition_of(row, job.product, job.stage, job.product_default, job.stage_default)
+            if part not in res.partitions:
+                res.partitions.append(part)
+            for f in files:
+                t = str(f["table"])
+                res.rows[t] += int(f["rows"])
+                # a second stream of the same partition (concatenated files) gets its own name
+                seen = names.setdefault((t, part), s)
+                name = res.file_id if seen == s else f"{res.file_id}-{s}"
+                res.outputs.append((str(f["path"]), target_of(t, part, name)))
+        if res.rows.get("warnings"):
+            res.damage = _damage(self.con, _table_file(streams[0], "warnings"), job.path)
 
     def close(self) -> None:
-        if self.registered:
-            try:
-                self.con.unregister(self.src_name)
-            except Exception:
-                pass
         if self.alias is not None:
             remove(self.alias)
+
+
+def _table_file(files: list[dict[str, Any]], table: str) -> str:
+    return next(str(f["path"]) for f in files if f["table"] == table)
+
+
+def _stream_row(files: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stdf_files row of one stream, as written (its MIR context under its own names again)."""
+    import pyarrow.parquet as pq
+
+    (row,) = pq.read_table(_table_file(files, "files")).to_pylist()
+    for c in ("part_typ", "test_stage", "lot_id"):
+        row[c] = row.pop(f"source_{c}", None)
+    return dict(row)
 
 
 def sql_path(path: str, alias: str) -> tuple[str, str | None]:
@@ -271,16 +213,6 @@ def sql_path(path: str, alias: str) -> tuple[str, str | None]:
     return alias, alias
 
 
-def _with_file_path(files: Any, name: str) -> Any:
-    """The stdf_files rows with file_path set to `name` (a file read through its alias)."""
-    import pyarrow as pa
-
-    i = files.schema.get_field_index("file_path")
-    if i < 0:
-        return files
-    return files.set_column(i, files.schema.field(i), pa.array([name] * files.num_rows, files.schema.field(i).type))
-
-
 def _damage(con: Any, warnings_file: str, path: str) -> str | None:
     """The first damage warning of a file's warnings (written to `warnings_file`), as one line
     (without the file's `path`, which the ledger row names)."""
@@ -297,20 +229,6 @@ def _damage(con: Any, warnings_file: str, path: str) -> str | None:
     message = w["message"]
     message = message[len(path) + 2 :] if message.startswith(path + ": ") else message
     return f"{w['code']}{at}: {message}"
-
-
-_cursor_lock = threading.Lock()
-
-
-def _on_cursor(cursors: list[Any], fn: Callable[[Any, str], int], table: str) -> int:
-    """Run fn(cursor, table) on a free cursor of the pool (one query per cursor at a time)."""
-    with _cursor_lock:
-        c = cursors.pop()
-    try:
-        return int(fn(c, table))
-    finally:
-        with _cursor_lock:
-            cursors.append(c)
 
 
 # ---- worker processes ------------------------------------------------------------------------

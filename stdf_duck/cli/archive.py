@@ -41,7 +41,7 @@ def materialize(
 
     \b
     ARCHIVE/<table>/part_typ=<P>/test_stage=<S>/lot_id=<L>/<file_id>.parquet   (zstd)
-    for the tables parts, results (sorted by test_num, part_index), tests, bins, wafers, warnings,
+    for the tables parts, results (sorted by test_num) and result_params, tests, bins, wafers, warnings,
     files; ARCHIVE/archive.duckdb has a view per table and per ledger table (ingest, runs).
 
     Incremental and safe: a file already in the archive is skipped, a changed file replaces its

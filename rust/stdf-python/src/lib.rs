@@ -224,9 +224,10 @@ fn parse_to_parquet<'py>(
 
 /// Every archive table of one STDF file, in one pass (GIL released), as temporary Parquet files
 /// in `staging` named after `token`: {"file_id": str, "streams": [[{"table", "path", "rows"}, ...]]},
-/// one list per stream (FAR..MRR) in the archive's table order.
+/// one list per stream (FAR..MRR) in the archive's table order. `threads` > 1: the results are
+/// encoded in a thread of their own while the file is decoded.
 #[pyfunction]
-#[pyo3(signature = (stdf_path, staging, token, key, on_error="raise", file_path=None, run_rows=1 << 20))]
+#[pyo3(signature = (stdf_path, staging, token, key, on_error="raise", file_path=None, run_rows=1048576, threads=1))]
 #[allow(clippy::too_many_arguments)]
 fn write_archive<'py>(
     py: Python<'py>,
@@ -237,11 +238,13 @@ fn write_archive<'py>(
     on_error: &str,
     file_path: Option<String>,
     run_rows: usize,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut opts = stdf_arrow::ArchiveOptions::new(std::path::Path::new(staging), token, key);
     opts.on_error = on_error_of(on_error)?;
     opts.file_path = file_path;
     opts.run_rows = run_rows;
+    opts.threads = threads;
     let path = stdf_path.to_string();
     let written = py
         .detach(move || stdf_arrow::write_archive(&path, &opts))

@@ -7,6 +7,7 @@
 //! stream's partition and publishes the files (stdf_duck.archive).
 
 mod props;
+mod results;
 mod sort;
 
 use std::fs::File;
@@ -30,7 +31,7 @@ use crate::results::ResultsSink;
 use crate::schema::Table;
 pub use crate::tables::archive::archive_result_columns;
 use crate::tables::archive::ArchiveRows;
-use sort::{parquet_err, SortedRows};
+use results::{ResultsWriter, Target};
 
 /// The archive's tables, in the order their files are listed.
 pub const ARCHIVE_TABLES: [&str; 8] = [
@@ -62,6 +63,8 @@ pub struct ArchiveOptions {
     pub file_path: Option<String>,
     /// Results rows sorted in memory at a time (more are spilled and merged).
     pub run_rows: usize,
+    /// Cores the job may use: with 2 or more the results are encoded in a thread of their own.
+    pub threads: usize,
 }
 
 impl ArchiveOptions {
@@ -73,7 +76,16 @@ impl ArchiveOptions {
             key: key.to_string(),
             file_path: None,
             run_rows: 1 << 20,
+            threads: 1,
         }
+    }
+}
+
+fn table_file(table: &'static str, path: &Path, rows: u64) -> TableFile {
+    TableFile {
+        table,
+        path: path.to_string_lossy().into_owned(),
+        rows,
     }
 }
 
@@ -130,85 +142,59 @@ impl Writer<'_> {
         scanner.reader.enable_content_hash();
         let file_id = scanner.state.file_id.clone();
         let rows = ArchiveRows::new(&file_id);
-        let schema = rows.schema();
+        let target = Target {
+            schema: rows.schema(),
+            staging: self.opts.staging.clone(),
+            token: self.opts.token.clone(),
+            run_rows: self.opts.run_rows,
+        };
         let mut sink = ArchiveSink {
             lot: Lot::new(path, true),
             results: ResultsSink::new(rows, None, 64 * 1024, path),
-            schema,
-            opts: self.opts,
-            current: None,
-            done: Vec::new(),
+            writer: ResultsWriter::new(target, self.opts.threads > 1),
             error: None,
         };
         loop {
             let more = scanner.run(&mut sink);
-            if let Some(e) = sink.error.take() {
-                if let Some(cur) = sink.current.take() {
-                    cur.discard();
-                }
-                self.written.extend(
-                    sink.done
-                        .iter()
-                        .flat_map(|(_, r, p)| [r.clone(), p.clone()]),
-                );
-                return Err(into_stdf(path, e));
-            }
-            match more {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    if let Some(cur) = sink.current.take() {
-                        cur.discard();
-                    }
-                    self.written.extend(
-                        sink.done
-                            .iter()
-                            .flat_map(|(_, r, p)| [r.clone(), p.clone()]),
-                    );
-                    return Err(e);
-                }
+            let failed = match (sink.error.take(), more) {
+                (Some(e), _) => Some(into_stdf(path, e)),
+                (None, Err(e)) => Some(e),
+                (None, Ok(true)) => None,
+                (None, Ok(false)) => break,
+            };
+            if let Some(e) = failed {
+                sink.writer.abort();
+                return Err(e);
             }
         }
-        let done = std::mem::take(&mut sink.done);
-        let mut lot = sink.lot;
+        let ArchiveSink {
+            mut lot, writer, ..
+        } = sink;
+        let done = writer.finish().map_err(|e| into_stdf(path, e))?;
+        for f in &done {
+            self.written
+                .extend([f.results.clone(), f.result_params.clone()]);
+        }
         lot.finish_file(&mut scanner);
+        let n = lot.streams.len();
+        if n == 0 {
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, "no STDF stream found");
+            return Err(StdfError::io(path, &e));
+        }
+        let mut results: Vec<Option<(TableFile, TableFile)>> = vec![None; n];
+        for f in done {
+            if let Some(slot) = results.get_mut(f.stream as usize) {
+                *slot = Some((
+                    table_file("results", &f.results, f.rows),
+                    table_file("result_params", &f.result_params, f.params),
+                ));
+            }
+        }
         let mut out = ArchiveOutput {
             file_id: file_id.clone(),
             streams: Vec::new(),
         };
-        let n = lot.streams.len();
-        if n == 0 {
-            for (_, r, p) in &done {
-                let _ = std::fs::remove_file(r);
-                let _ = std::fs::remove_file(p);
-            }
-            let e = std::io::Error::new(std::io::ErrorKind::InvalidData, "no STDF stream found");
-            return Err(StdfError::io(path, &e));
-        }
-        for (_, r, p) in &done {
-            self.written.push(r.clone());
-            self.written.push(p.clone());
-        }
-        let mut results: Vec<Option<(TableFile, TableFile)>> = vec![None; n];
-        for (s, r, p) in done {
-            let (rows, params) = s;
-            if let Some(slot) = results.get_mut(rows.0 as usize) {
-                *slot = Some((
-                    TableFile {
-                        table: "results",
-                        path: r.to_string_lossy().into_owned(),
-                        rows: rows.1,
-                    },
-                    TableFile {
-                        table: "result_params",
-                        path: p.to_string_lossy().into_owned(),
-                        rows: params,
-                    },
-                ));
-            }
-        }
-        let lot_files = self.lot_tables(path, &mut lot, n)?;
-        for (s, mut files) in lot_files.into_iter().enumerate() {
+        for (s, mut files) in self.lot_tables(path, &mut lot, n)?.into_iter().enumerate() {
             let (r, p) = match results[s].take() {
                 Some(rp) => rp,
                 None => self.empty_results(path, s as u16, &file_id)?,
@@ -466,44 +452,19 @@ fn micros(b: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError
     RecordBatch::try_new(schema.clone(), cols)
 }
 
-/// ((stream, rows), params rows), results file, params file of a finished stream.
-type StreamDone = ((u16, u64), u64);
-
-/// The scan's sink: results rows to the stream's sorter, everything to the Lot.
-struct ArchiveSink<'o> {
+/// The scan's sink: results rows to the results writer, everything to the Lot.
+struct ArchiveSink {
     lot: Lot,
     results: ResultsSink<ArchiveRows>,
-    schema: SchemaRef,
-    opts: &'o ArchiveOptions,
-    current: Option<SortedRows>,
-    done: Vec<(StreamDone, PathBuf, PathBuf)>,
+    writer: ResultsWriter,
     error: Option<ArrowError>,
 }
 
-impl ArchiveSink<'_> {
-    fn tmp(&self, table: &str, stream: u16) -> PathBuf {
-        self.opts
-            .staging
-            .join(format!("{}-{table}-{stream}.parquet.tmp", self.opts.token))
-    }
-
-    /// Move the finished results batches to the stream's sorter.
+impl ArchiveSink {
+    /// Move the finished results batches to the writer.
     fn drain(&mut self, stream: u16) -> Result<(), ArrowError> {
-        let batches = std::mem::take(&mut self.results.batches);
-        if batches.is_empty() {
-            return Ok(());
-        }
-        if self.current.is_none() {
-            let prefix = self.tmp("spill", stream);
-            self.current = Some(SortedRows::new(
-                self.schema.clone(),
-                prefix,
-                self.opts.run_rows,
-            ));
-        }
-        let cur = self.current.as_mut().expect("just set");
-        for b in batches {
-            cur.push(b)?;
+        for b in std::mem::take(&mut self.results.batches) {
+            self.writer.rows(stream, b)?;
         }
         Ok(())
     }
@@ -511,27 +472,12 @@ impl ArchiveSink<'_> {
     fn end_results(&mut self, st: &ScanState) -> Result<(), ArrowError> {
         self.results.flush()?;
         self.drain(st.stream_index)?;
-        let s = st.stream_index;
-        let cur = match self.current.take() {
-            Some(c) => c,
-            None => SortedRows::new(self.schema.clone(), self.tmp("spill", s), 1),
-        };
-        let target = self.tmp("results", s);
-        let rows = cur.finish(&target)?;
         let params = self.results.out.take_params()?;
-        let ptarget = self.tmp("result_params", s);
-        let file = File::create(&ptarget)?;
-        let mut w = ArrowWriter::try_new(file, params.schema(), Some(props::table_props()))
-            .map_err(parquet_err)?;
-        w.write(&params).map_err(parquet_err)?;
-        w.close().map_err(parquet_err)?;
-        self.done
-            .push((((s, rows), params.num_rows() as u64), target, ptarget));
-        Ok(())
+        self.writer.end(st.stream_index, params)
     }
 }
 
-impl Sink for ArchiveSink<'_> {
+impl Sink for ArchiveSink {
     fn record(&mut self, st: &mut ScanState, raw: &RawRecord, ctx: &RecCtx) -> Flow {
         if self.error.is_some() {
             return Flow::Pause;
