@@ -103,7 +103,7 @@ def real_lot(label: str, rel: str, size_mb: int, copy: int) -> Path | None:
     out = DATA / f"real_{Path(rel).name.split('.')[0]}_{size_mb}mib_{copy}.stdf"
     if not out.exists():
         log(f"building {out.name} from {label} ...")
-        grow(src, out, size_mb * (1 + 0.01 * copy))  # another size, another file_id: no duplicate
+        grow(src, out, size_mb, extra=copy)  # another size, another file_id: not a duplicate
     return out
 
 

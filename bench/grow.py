@@ -45,8 +45,9 @@ def records(data: bytes) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def grow(src: Path, out: Path, size_mb: float) -> int:
-    """Write `out`; returns its size in bytes."""
+def grow(src: Path, out: Path, size_mb: float, extra: int = 0) -> int:
+    """Write `out` (`extra` more copies of the part blocks than the size asks: another file of
+    about the same size); returns its size in bytes."""
     data = raw_bytes(src)
     recs = records(data)
     pirs = [r for r in recs if (r[2], r[3]) == (5, 10)]
@@ -56,7 +57,7 @@ def grow(src: Path, out: Path, size_mb: float) -> int:
     start, end = pirs[0][0], prrs[-1][1]
     head, body, tail = data[:start], data[start:end], data[end:]
     target = int(size_mb * 1024 * 1024)
-    copies = max(1, (target - len(head) - len(tail)) // len(body))
+    copies = max(1, (target - len(head) - len(tail)) // len(body)) + extra
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write(head)

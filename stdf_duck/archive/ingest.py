@@ -71,20 +71,28 @@ def materialize_items(
         report = MaterializeReport(archive=a.root)
         run = Run(a, opts, progress or Progress(), report)
         with contextlib.nullcontext() if lock_held else a.lock():
-            _materialize(run, list(items), command, pools)
+            _materialize(run, list(items), command, pools, hold=not lock_held)
     if seen.is_set():  # a Ctrl-C deferred by the closing bookkeeping still stops the caller (a sync)
         report.interrupted = True
     return report
 
 
-def _materialize(run: Run, items: list[Item], command: str | None, pools: WorkerPools | None) -> None:
+def _materialize(run: Run, items: list[Item], command: str | None, pools: WorkerPools | None, hold: bool) -> None:
     """One run, the archive's lock held: set up, plan, write (the jobs, then the duplicates whose
-    original changed), record the end. An interrupt keeps what is finished."""
+    original changed), record the end. An interrupt keeps what is finished. hold: one ledger
+    connection for the whole run (not under a sync, whose threads open the ledger too)."""
     by_key: dict[str, Item] = {}
     for it in items:
         by_key.setdefault(it.key, it)
-    a, report = run.a, run.report
+    a = run.a
     t0 = time.perf_counter()
+    a.init()
+    with a.ledger.held() if hold else contextlib.nullcontext():
+        _run(run, by_key, command, pools, t0)
+
+
+def _run(run: Run, by_key: dict[str, Item], command: str | None, pools: WorkerPools | None, t0: float) -> None:
+    a, report = run.a, run.report
     known = _start(run, list(by_key), command)
     try:
         DEFER.clear()
@@ -154,7 +162,6 @@ def _start(run: Run, paths: list[str], command: str | None) -> dict[str, _Known]
     import stdf_duck
 
     a = run.a
-    a.init()
     run.writer = f"stdf_duck {stdf_duck.__version__}"
     with a.ledger.open() as con:
         a.ledger.recover(con)
@@ -167,7 +174,7 @@ def _start(run: Run, paths: list[str], command: str | None) -> dict[str, _Known]
         )
         sql = "SELECT path, status, size, mtime_ns, product, stage FROM ingest WHERE list_contains(?, path)"
         known = {k.path: k for k in named(con, _Known, sql, [paths])}
-        a.publish(con)
+        a.publish(con, force=False)  # the running run (a new archive's catalog is just written)
     run.report.run_id = run.run_id
     a.clean_staging()
     return known

@@ -142,11 +142,26 @@ class Ledger:
         self.root = root
         self.dir = os.path.join(root, LEDGER_DIR)
         self.path = os.path.join(self.dir, LEDGER_DB)
+        self._held: Any = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the ledger open until the end of the block (a run: one connection for its start,
+        its commits and its end instead of one per step)."""
+        with self.open() as con:
+            self._held = con
+            try:
+                yield
+            finally:
+                self._held = None
 
     @contextmanager
     def open(self, timeout: float = 60.0) -> Iterator[Any]:
         """The ledger database, for a writer that holds the archive's lock (retried while some
         other process has the file open, e.g. a person with the DuckDB CLI)."""
+        if self._held is not None:
+            yield self._held
+            return
         deadline = time.monotonic() + timeout
         delay = 0.05
         while True:

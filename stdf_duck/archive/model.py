@@ -19,7 +19,8 @@ class MaterializeOptions:
 
     product / stage: partition values for every file (default: MIR PART_TYP, and TEST_COD else
     FLOW_ID). workers: files written in parallel (default: the number of CPUs, at most the number
-    of files). threads: DuckDB threads per worker (default: CPUs / workers). on_error: 'raise' (a
+    of files). threads: cores per worker (default: CPUs / workers; 2 or more: a file's results are
+    encoded in a thread beside its decoding). on_error: 'raise' (a
     damaged file fails) or 'warn' (keep the rows before the damage: the file is 'partial').
     retry_failed: read again the files that failed before with the same size and mtime (else
     'skipped')."""

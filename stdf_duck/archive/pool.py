@@ -8,22 +8,13 @@ progress in the archive as it goes.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 from typing import Any
 
 from .._errors import one_line
 from .ledger import utcnow
-from .worker import Job, JobResult, _route
-
-
-def _memory_limit(workers: int) -> str | None:
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-    return f"{max(256, int(total * 0.6 / max(workers, 1) / 2**20))}MB"
+from .worker import ROUTE, Job, JobResult
 
 
 def _commit_due(run: Any, last: float, force: bool = False) -> float:
@@ -34,22 +25,17 @@ def _commit_due(run: Any, last: float, force: bool = False) -> float:
 
 
 def run_inline(run: Any, jobs: list[Job], threads: int) -> None:
-    from .worker import connect, run_job
+    from .worker import run_job
 
     if not jobs:
         return
-    tmp = os.path.join(run.a.staging, f"duckdb-tmp-{os.getpid()}")
-    con = connect(threads, _memory_limit(1), tmp)
-    run.report.route = _route(con)
+    run.report.route = ROUTE
     last = time.monotonic()
-    try:
-        for job in jobs:
-            run.started[job.key or job.path] = utcnow()
-            run.pending.append(run_job(job, con))
-            last = _commit_due(run, last)
-        _commit_due(run, last, force=True)
-    finally:
-        con.close()
+    for job in jobs:
+        run.started[job.key or job.path] = utcnow()
+        run.pending.append(run_job(job))
+        last = _commit_due(run, last)
+    _commit_due(run, last, force=True)
 
 
 class WorkerPools:
@@ -59,23 +45,17 @@ class WorkerPools:
     def __init__(self) -> None:
         self.pool: Any = None
         self.key: tuple[Any, ...] | None = None
-        self.tmp: str | None = None
 
-    def get(self, key: tuple[Any, ...], make: Callable[[str], Any], root: str) -> Any:
+    def get(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
         if self.pool is not None and self.key == key:
             return self.pool
         self.close()
-        # DuckDB's spill folder lives outside .staging, which every materialize empties
-        self.tmp = os.path.join(root, f".tmp-{os.getpid()}-{time.monotonic_ns()}")
-        self.pool, self.key = make(self.tmp), key
+        self.pool, self.key = make(), key
         return self.pool
 
     def discard(self) -> None:
         """Forget the pool (it broke, or the run was interrupted: the caller has killed it)."""
         self.pool, self.key = None, None
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
 
     def close(self) -> None:
         if self.pool is not None:
@@ -111,19 +91,17 @@ class _Pool:
         self.run, self.nw, self.threads, self.pools = run, nw, threads, pools
         self.ctx = mp.get_context("spawn")
 
-    def make(self, n: int, tmp: str | None = None) -> Any:
+    def make(self, n: int) -> Any:
         from concurrent.futures import ProcessPoolExecutor
 
         from .worker import worker_init
 
-        tmp = tmp or os.path.join(self.run.a.staging, f"duckdb-tmp-{os.getpid()}-{time.monotonic_ns()}")
-        args = (os.getpid(), self.threads, _memory_limit(n), tmp)
-        return ProcessPoolExecutor(n, mp_context=self.ctx, initializer=worker_init, initargs=args)
+        return ProcessPoolExecutor(n, mp_context=self.ctx, initializer=worker_init, initargs=(os.getpid(),))
 
     def main(self) -> Any:
         if self.pools is None:
             return self.make(self.nw)
-        return self.pools.get((self.nw, self.threads), lambda tmp: self.make(self.nw, tmp), self.run.a.root)
+        return self.pools.get((self.nw, self.threads), lambda: self.make(self.nw))
 
     def forget(self, pool: Any) -> None:
         _kill_pool(pool)

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import one_line
-from ._sql import dicts, sql_literal
 from .files import remove
 from .layout import ARCHIVE_TABLES, DAMAGE_CODES, Partition, partition_of, target_of
-from .signals import is_interrupt
 from .sources import MAX_STREAM_BYTES, check_bomb
 
 
@@ -68,46 +66,24 @@ class JobResult:
         return sum(self.rows.values())
 
 
-def connect(threads: int = 0, memory_limit: str | None = None, temp_directory: str | None = None) -> Any:
-    """A stdf_duck connection (native extension when available, else the rewrite route)."""
-    import stdf_duck
-
-    con = stdf_duck.connect()
-    if threads > 0:
-        con.execute(f"SET threads = {int(threads)}")
-    if memory_limit:
-        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
-    if temp_directory:
-        con.execute(f"SET temp_directory = {sql_literal(temp_directory)}")
-    con.execute("SET preserve_insertion_order = false")
-    return con
+#: the route the ledger records for files written by the native writer (`ingest.writer`)
+ROUTE = "native"
 
 
-def _route(con: Any) -> str:
-    import stdf_duck
-
-    try:
-        return str(stdf_duck.route(con))
-    except Exception:
-        return "?"
-
-
-def run_job(job: Job, con: Any) -> JobResult:
+def run_job(job: Job) -> JobResult:
     """Write every archive table of `job.path` to temporary files under `job.staging`.
 
     Never raises for a bad source file: the error is returned in the result (status 'failed')."""
     t0 = time.perf_counter()
     res = JobResult(path=job.key or job.path, size=job.size, mtime_ns=job.mtime_ns, status="failed")
-    res.route = _route(con)
-    w = _Write(job, con, res)
+    res.route = ROUTE
+    w = _Write(job, res)
     try:
         w.run()
         res.status = "ok"
     except KeyboardInterrupt:
         raise
     except Exception as e:  # a bad file is recorded, the run goes on
-        if is_interrupt(e):  # Ctrl-C while DuckDB ran the query
-            raise KeyboardInterrupt from None
         res.status = "failed"
         msg = one_line(e)
         for name in (job.path, w.read_path):
@@ -128,8 +104,8 @@ class _Write:
     table, one temporary Parquet file per table and stream in `job.staging`), then the partition
     of each stream and the file's place in the archive."""
 
-    def __init__(self, job: Job, con: Any, res: JobResult) -> None:
-        self.job, self.con, self.res = job, con, res
+    def __init__(self, job: Job, res: JobResult) -> None:
+        self.job, self.res = job, res
         self.written: list[str] = []
         self.read_path: str = job.path
         self.alias: str | None = None
@@ -175,7 +151,7 @@ class _Write:
                 name = res.file_id if seen == s else f"{res.file_id}-{s}"
                 res.outputs.append((str(f["path"]), target_of(t, part, name)))
         if res.rows.get("warnings"):
-            res.damage = _damage(self.con, _table_file(streams[0], "warnings"), job.path)
+            res.damage = _damage(_table_file(streams[0], "warnings"), job.path)
 
     def close(self) -> None:
         if self.alias is not None:
@@ -190,7 +166,7 @@ def _stream_row(files: list[dict[str, Any]]) -> dict[str, Any]:
     """The stdf_files row of one stream, as written (its MIR context under its own names again)."""
     import pyarrow.parquet as pq
 
-    (row,) = pq.read_table(_table_file(files, "files")).to_pylist()
+    (row,) = pq.ParquetFile(_table_file(files, "files")).read().to_pylist()  # read_table would import pandas
     for c in ("part_typ", "test_stage", "lot_id"):
         row[c] = row.pop(f"source_{c}", None)
     return dict(row)
@@ -213,18 +189,15 @@ def sql_path(path: str, alias: str) -> tuple[str, str | None]:
     return alias, alias
 
 
-def _damage(con: Any, warnings_file: str, path: str) -> str | None:
+def _damage(warnings_file: str, path: str) -> str | None:
     """The first damage warning of a file's warnings (written to `warnings_file`), as one line
     (without the file's `path`, which the ledger row names)."""
-    codes = ", ".join(sql_literal(c) for c in DAMAGE_CODES)
-    rows = dicts(  # all fetched: the connection takes the next job's queries (no pending result)
-        con,
-        f"SELECT code, byte_offset, message FROM read_parquet({sql_literal(warnings_file)}) "
-        f"WHERE code IN ({codes}) ORDER BY byte_offset NULLS LAST LIMIT 1",
-    )
+    import pyarrow.parquet as pq
+
+    rows = [w for w in pq.ParquetFile(warnings_file).read().to_pylist() if w["code"] in DAMAGE_CODES]
     if not rows:
         return None
-    w = rows[0]
+    w = min(rows, key=lambda r: (r["byte_offset"] is None, r["byte_offset"] or 0))
     at = f" at byte {w['byte_offset']:,}" if w["byte_offset"] is not None else ""
     message = w["message"]
     message = message[len(path) + 2 :] if message.startswith(path + ": ") else message
@@ -232,8 +205,6 @@ def _damage(con: Any, warnings_file: str, path: str) -> str | None:
 
 
 # ---- worker processes ------------------------------------------------------------------------
-
-_CON: Any = None
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -244,15 +215,11 @@ def _watch_parent(parent_pid: int) -> None:
         time.sleep(0.2)
 
 
-def worker_init(parent_pid: int, threads: int, memory_limit: str | None, temp_directory: str | None) -> None:
-    global _CON
+def worker_init(parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the parent decides, workers do not print tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
-    _CON = connect(threads, memory_limit, temp_directory)
 
 
 def worker_run(job: Job) -> JobResult:
-    if _CON is None:  # pragma: no cover - worker_init always runs first
-        raise RuntimeError("worker not initialised")
-    return run_job(job, _CON)
+    return run_job(job)
