@@ -69,7 +69,7 @@ def write_archive(
     key: str,
     on_error: str = "raise",
     file_path: str | None = None,
-    run_rows: int = 1048576,
+    run_rows: int = 524288,
     threads: int = 1,
 ) -> dict[str, Any]:
     """Every archive table of one STDF file in one pass, as temporary Parquet files in `staging`

@@ -227,7 +227,7 @@ fn parse_to_parquet<'py>(
 /// one list per stream (FAR..MRR) in the archive's table order. `threads` > 1: the results are
 /// encoded in a thread of their own while the file is decoded.
 #[pyfunction]
-#[pyo3(signature = (stdf_path, staging, token, key, on_error="raise", file_path=None, run_rows=1048576, threads=1))]
+#[pyo3(signature = (stdf_path, staging, token, key, on_error="raise", file_path=None, run_rows=524288, threads=1))]
 #[allow(clippy::too_many_arguments)]
 fn write_archive<'py>(
     py: Python<'py>,

@@ -75,7 +75,7 @@ impl ArchiveOptions {
             token: token.to_string(),
             key: key.to_string(),
             file_path: None,
-            run_rows: 1 << 20,
+            run_rows: 512 * 1024,
             threads: 1,
         }
     }

@@ -12,15 +12,17 @@ use std::path::{Path, PathBuf};
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt32Type;
 use arrow_array::{RecordBatch, UInt32Array};
-use arrow_ipc::reader::FileReader;
-use arrow_ipc::writer::FileWriter;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{ArrowError, SchemaRef};
 use parquet::arrow::ArrowWriter;
 
 use super::props::results_props;
 
 /// Rows per batch in a spilled run (the merge holds one per run).
-const SPILL_BATCH: usize = 16 * 1024;
+const SPILL_BATCH: usize = 4 * 1024;
+/// Rows per sorted batch taken out of a run.
+const SORTED_BATCH: usize = 64 * 1024;
 
 /// The results of one stream being gathered.
 pub(crate) struct SortedRows {
@@ -63,24 +65,51 @@ impl SortedRows {
         Ok(())
     }
 
-    /// The current run as one batch sorted by test_num (file order within a test).
-    fn sorted_run(&mut self) -> Result<RecordBatch, ArrowError> {
+    /// The current run, sorted by test_num (file order within a test), handed to `out` in
+    /// batches of [`SORTED_BATCH`] rows: memory holds the run twice while it is concatenated,
+    /// then once and one sorted batch.
+    fn sorted_run(
+        &mut self,
+        mut out: impl FnMut(&RecordBatch) -> Result<(), ArrowError>,
+    ) -> Result<(), ArrowError> {
         let run = std::mem::take(&mut self.run);
         self.run_rows = 0;
-        let b = arrow_select::concat::concat_batches(&self.schema, &run)?;
-        drop(run);
-        let tn = test_nums(&b)?;
-        let v = tn.values();
-        if v.windows(2).all(|w| w[0] <= w[1]) {
-            return Ok(b);
+        let mut keys: Vec<(u32, u32, u32)> = Vec::new(); // (test_num, batch, row)
+        for (bi, b) in run.iter().enumerate() {
+            let tn = test_nums(b)?;
+            keys.extend(
+                tn.values()
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &t)| (t, bi as u32, r as u32)),
+            );
         }
-        let mut idx: Vec<u32> = (0..b.num_rows() as u32).collect();
-        idx.sort_by_key(|&i| v[i as usize]);
-        arrow_select::take::take_record_batch(&b, &UInt32Array::from(idx))
+        if keys.windows(2).all(|w| w[0].0 <= w[1].0) {
+            return run.iter().try_for_each(&mut out);
+        }
+        keys.sort_by_key(|k| k.0); // stable: file order within a test
+                                   // one batch (a copy of the run, the batches dropped), then gathers of SORTED_BATCH rows
+        let starts: Vec<u32> = run
+            .iter()
+            .scan(0u32, |at, b| {
+                let s = *at;
+                *at += b.num_rows() as u32;
+                Some(s)
+            })
+            .collect();
+        let all = arrow_select::concat::concat_batches(&self.schema, &run)?;
+        drop(run);
+        for chunk in keys.chunks(SORTED_BATCH) {
+            let idx: UInt32Array = chunk
+                .iter()
+                .map(|&(_, b, r)| starts[b as usize] + r)
+                .collect();
+            out(&arrow_select::take::take_record_batch(&all, &idx)?)?;
+        }
+        Ok(())
     }
 
     fn spill(&mut self) -> Result<(), ArrowError> {
-        let b = self.sorted_run()?;
         let path = PathBuf::from(format!(
             "{}.run{}",
             self.spill_prefix.display(),
@@ -88,13 +117,17 @@ impl SortedRows {
         ));
         let file = File::create(&path)?;
         self.spills.push(path);
-        let mut w = FileWriter::try_new(file, &self.schema)?;
-        let mut at = 0;
-        while at < b.num_rows() {
-            let n = SPILL_BATCH.min(b.num_rows() - at);
-            w.write(&b.slice(at, n))?;
-            at += n;
-        }
+        // the stream format: each sorted batch may bring its own dictionaries
+        let mut w = StreamWriter::try_new(std::io::BufWriter::new(file), &self.schema)?;
+        self.sorted_run(|b| {
+            let mut at = 0;
+            while at < b.num_rows() {
+                let n = SPILL_BATCH.min(b.num_rows() - at);
+                w.write(&b.slice(at, n))?;
+                at += n;
+            }
+            Ok(())
+        })?;
         w.finish()
     }
 
@@ -104,8 +137,7 @@ impl SortedRows {
         let mut w = ArrowWriter::try_new(out, self.schema.clone(), Some(results_props()))
             .map_err(parquet_err)?;
         let res = if self.spills.is_empty() {
-            let b = self.sorted_run()?;
-            w.write(&b).map_err(parquet_err)
+            self.sorted_run(|b| w.write(b).map_err(parquet_err))
         } else {
             if self.run_rows > 0 {
                 self.spill()?;
@@ -134,14 +166,14 @@ pub(crate) fn parquet_err(e: parquet::errors::ParquetError) -> ArrowError {
 
 /// A sorted run being read back.
 struct Cursor {
-    reader: FileReader<File>,
+    reader: StreamReader<std::io::BufReader<File>>,
     batch: Option<(RecordBatch, UInt32Array)>,
     pos: usize,
 }
 
 impl Cursor {
     fn open(path: &Path) -> Result<Self, ArrowError> {
-        let reader = FileReader::try_new(File::open(path)?, None)?;
+        let reader = StreamReader::try_new(std::io::BufReader::new(File::open(path)?), None)?;
         let mut c = Cursor {
             reader,
             batch: None,

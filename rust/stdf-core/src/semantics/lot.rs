@@ -193,7 +193,11 @@ impl Lot {
             w.ctx = ctx;
             self.wafers.push((w, cur.wcr.clone()));
         }
-        self.parts.extend(parts);
+        if self.parts.is_empty() {
+            self.parts = parts; // the usual one stream: moved, not copied
+        } else {
+            self.parts.extend(parts);
+        }
         self.bins.extend(bins);
     }
 

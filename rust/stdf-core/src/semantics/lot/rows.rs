@@ -1,6 +1,8 @@
 //! The rows of the lot tables: parts, bins, wafers, the wafer configuration, part counts,
 //! tests, streams and the file, as plain structs filled by [`Lot`](super::Lot).
 
+use std::sync::Arc;
+
 use crate::semantics::{TestDef, Warning};
 
 /// The MIR's text fields, in spec order: the `stdf_files` columns of the same names.
@@ -68,15 +70,15 @@ pub struct Part {
     /// TEST_NUM of the first failing attached record.
     pub first_fail: Option<u32>,
     /// Catalog name of `first_fail`.
-    pub first_fail_name: Option<String>,
+    pub first_fail_name: Option<Arc<str>>,
     /// HBR name of the hard bin (§3.11).
-    pub hbin_name: Option<String>,
+    pub hbin_name: Option<Arc<str>>,
     /// SBR name of the soft bin.
-    pub sbin_name: Option<String>,
+    pub sbin_name: Option<Arc<str>>,
     /// HBR P/F of the hard bin.
-    pub hbin_pf: Option<String>,
+    pub hbin_pf: Option<Arc<str>>,
     /// SBR P/F of the soft bin.
-    pub sbin_pf: Option<String>,
+    pub sbin_pf: Option<Arc<str>>,
     /// Part pass/fail (§3.8): PART_FLG, else the bins' P/F; None for an incomplete part.
     pub passed: Option<bool>,
     /// Where `passed` came from: "part_flg", "hbin_pf", "sbin_pf".

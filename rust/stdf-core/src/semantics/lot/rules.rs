@@ -2,7 +2,9 @@
 //! `is_final`, bin names and a part's pass/fail, bin counts, wafer dice and yield, the stream's
 //! counts. Pure functions of the rows, unit-tested in `tests.rs`.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::{Bin, Part, StreamSummary, Wafer, HARD, SOFT};
 use crate::records::flags;
@@ -33,14 +35,23 @@ pub fn mark_retests(parts: &mut [Part]) {
 
 /// Bin name and P/F per (type, number), each field from the summary record (HEAD 255) when
 /// it gives one, else from the first per-site record that does, whatever their order (§3.11).
-pub struct BinNames(HashMap<(&'static str, u16), BinName>);
+pub struct BinNames {
+    bins: HashMap<(&'static str, u16), BinName>,
+    /// catalog names of first failing tests, shared by the parts that name them
+    tests: RefCell<HashMap<u32, Option<Arc<str>>>>,
+}
 
+/// Shared by every part of the bin: one allocation per bin, not per part.
 #[derive(Default)]
 struct BinName {
-    summary_name: Option<String>,
-    summary_pf: Option<String>,
-    site_name: Option<String>,
-    site_pf: Option<String>,
+    summary_name: Option<Arc<str>>,
+    summary_pf: Option<Arc<str>>,
+    site_name: Option<Arc<str>>,
+    site_pf: Option<Arc<str>>,
+}
+
+fn shared(s: &Option<String>) -> Option<Arc<str>> {
+    s.as_deref().map(Arc::from)
 }
 
 impl BinNames {
@@ -55,17 +66,20 @@ impl BinNames {
                 (&mut e.site_name, &mut e.site_pf)
             };
             if name.is_none() {
-                name.clone_from(&b.bin_name);
+                *name = shared(&b.bin_name);
             }
             if pf.is_none() {
-                pf.clone_from(&b.bin_pf);
+                *pf = shared(&b.bin_pf);
             }
         }
-        BinNames(m)
+        BinNames {
+            bins: m,
+            tests: RefCell::default(),
+        }
     }
     /// (name, P/F) of bin `num` of type `ty`.
-    pub fn get(&self, ty: &'static str, num: u16) -> (Option<String>, Option<String>) {
-        match self.0.get(&(ty, num)) {
+    pub fn get(&self, ty: &'static str, num: u16) -> (Option<Arc<str>>, Option<Arc<str>>) {
+        match self.bins.get(&(ty, num)) {
             Some(b) => (
                 b.summary_name.clone().or(b.site_name.clone()),
                 b.summary_pf.clone().or(b.site_pf.clone()),
@@ -87,8 +101,8 @@ pub fn derive_part(p: &mut Part, names: &BinNames, st: &ScanState) {
     let (passed, src) = match p.part_flg.and_then(flags::part_passed) {
         Some(passed) => (Some(passed), Some("part_flg")),
         None => match (&p.hbin_pf, &p.sbin_pf) {
-            (Some(h), _) => (Some(h == "P"), Some("hbin_pf")),
-            (None, Some(s)) => (Some(s == "P"), Some("sbin_pf")),
+            (Some(h), _) => (Some(&**h == "P"), Some("hbin_pf")),
+            (None, Some(s)) => (Some(&**s == "P"), Some("sbin_pf")),
             _ => (None, None),
         },
     };
@@ -100,10 +114,13 @@ pub fn derive_part(p: &mut Part, names: &BinNames, st: &ScanState) {
         p.pass_source = None;
     }
     if let Some(ff) = p.first_fail {
-        p.first_fail_name = st
-            .catalog
-            .lookup(ff)
-            .and_then(|i| st.catalog.tests[i as usize].name().map(String::from));
+        let mut cache = names.tests.borrow_mut();
+        let name = cache.entry(ff).or_insert_with(|| {
+            st.catalog
+                .lookup(ff)
+                .and_then(|i| st.catalog.tests[i as usize].name().map(Arc::from))
+        });
+        p.first_fail_name = name.clone();
     }
 }
 
