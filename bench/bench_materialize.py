@@ -129,6 +129,18 @@ def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str
             rep = arc.materialize(files, out, workers=workers, threads=threads)
             assert rep.ok and rep.count("ok") == len(files), [o.error for o in rep.failed]
             route = rep.route
+        elif kind == "all columns":  # stdf_results streamed through the Arrow C stream, 1 thread
+            import pyarrow as pa
+
+            rows = 0
+            for b in pa.RecordBatchReader.from_stream(stdf_duck.read("results", files, threads=1)):
+                rows += b.num_rows
+            route = f"{rows} rows"
+        elif kind == "count/sum":  # SQL over the DuckDB extension's table function, 1 thread
+            con = stdf_duck.connect()
+            con.execute("SET threads = 1")
+            con.execute("SELECT count(*), sum(result) FROM stdf_results(?)", [files]).fetchall()
+            route = str(stdf_duck.route(con))
         elif kind == "rust/3 tables":
             from concurrent.futures import ThreadPoolExecutor
 
@@ -261,9 +273,11 @@ def main() -> None:
     rows = []
     for data, files in sets + big:
         warm(files)
-        for kind in ("materialize", "rust/3 tables"):
+        for kind in ("materialize", "rust/3 tables", "all columns", "count/sum"):
+            if kind in ("all columns", "count/sum") and data.startswith("stdf-gen "):
+                continue  # the big files are for memory
             shapes = [(1, 1, files[:1])]
-            if len(files) > 1:
+            if len(files) > 1 and kind in ("materialize", "rust/3 tables"):
                 shapes.append((len(files), 1, files))
             for workers, threads, fs in shapes:
                 log(f"{data}: {kind}, {workers} worker(s), {len(fs)} file(s) ...")
@@ -291,9 +305,47 @@ def main() -> None:
             f"{r['mb_s']:>8.1f}{r['mb_cpu_s']:>10.1f}{r['rss_mib']:>7.0f} MiB{scaling:>9}"
         )
     ratios(rows)
+    targets(rows)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"size_mb": args.size_mb, "ncpu": NCPU, "rows": rows}, indent=2))
     log(f"\nwritten {args.json}")
+
+
+#: issue 11's table: (what, figure before the one-pass writer, bar, goal)
+TARGETS = [
+    ("materialize, 1 worker, MB/s of decompressed STDF", "18", "100", "300"),
+    ("materialize vs stdf2pq ingest, same file, same run", "7.4x", "20x", "50x"),
+    ("peak RSS, one worker, any file size (MiB)", "2.0 GB", "300", "150"),
+    ("all columns of stdf_results, 1 thread, MB/s", "65", "300", "600"),
+    ("count(*), sum(result), 1 thread, MB/s", "350-460", "700", "1000"),
+]
+
+
+def targets(rows: list[dict[str, Any]]) -> None:
+    """Today's figures for the rows of the targets table, per data set."""
+    one = [r for r in rows if r["workers"] == 1]
+    by = {(r["data"], r["kind"]): r for r in one}
+    data = list(dict.fromkeys(r["data"] for r in one if not r["data"].startswith("stdf-gen ")))
+
+    def per(kind: str, fmt: Any) -> str:
+        return "; ".join(f"{d}: {fmt(by[(d, kind)])}" for d in data if (d, kind) in by) or "-"
+
+    def vs(r: dict[str, Any]) -> str:
+        m = by.get((r["data"], "materialize"))
+        return f"{r['wall'] / m['wall']:.1f}x" if m else "-"
+
+    rss = [r for r in one if r["kind"] == "materialize"]
+    worst = max(rss, key=lambda r: r["rss_mib"]) if rss else None
+    today = [
+        per("materialize", lambda r: f"{r['mb_s']:.0f}"),
+        per("stdf2pq ingest", vs) if any(k == "stdf2pq ingest" for _, k in by) else "no --stdf2pq",
+        f"{worst['rss_mib']:.0f} ({worst['data']}, {worst['mb']:.0f} MB)" if worst else "-",
+        per("all columns", lambda r: f"{r['mb_s']:.0f}"),
+        per("count/sum", lambda r: f"{r['mb_s']:.0f}"),
+    ]
+    print("\ntargets (issue 11): today | before | bar | goal")
+    for (what, before, bar, goal), now in zip(TARGETS, today, strict=True):
+        print(f"  {what:<52} {now}  | {before} | {bar} | {goal}")
 
 
 def ratios(rows: list[dict[str, Any]]) -> None:
@@ -302,7 +354,7 @@ def ratios(rows: list[dict[str, Any]]) -> None:
     lines = []
     for (data, kind), r in by.items():
         m = by.get((data, "materialize"))
-        if m is None or kind == "materialize":
+        if m is None or kind not in ("rust/3 tables", "stdf2pq ingest"):
             continue
         lines.append(f"  {data:<22} materialize is {r['wall'] / m['wall']:5.1f}x {kind} (1 worker, 1 file)")
     if lines:
