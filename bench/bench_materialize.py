@@ -16,7 +16,8 @@ Measured, each in a fresh process with the page cache warm, best of --repeat:
                   pipeline stdf_duck replaces): `stdf ingest FILE -p BENCH` in a throwaway venv
                   (bench/data/stdf2pq-venv, `pip install PATH`), 1 file, its own process
 
-with 1 worker on 1 file, and with one worker per CPU on one file each (scaling: MB/s of N workers
+with 1 worker on 1 file (1 thread: per core; for materialize also all threads, where the results are
+encoded beside the decoding), and with one worker per CPU on one file each (scaling: MB/s of N workers
 over N x one worker). Files: synthetic PTR-heavy multi-site lots of rust/stdf-gen (one seed per
 file, so that the archive does not take them for duplicates), and files built from real tester files
 of ../shared/data/stdf by repeating their part blocks (bench/grow.py), cached in bench/data/materialize/.
@@ -277,6 +278,8 @@ def main() -> None:
             if kind in ("all columns", "count/sum") and data.startswith("stdf-gen "):
                 continue  # the big files are for memory
             shapes = [(1, 1, files[:1])]
+            if kind == "materialize" and NCPU > 1:  # one file, every core: decoding beside encoding
+                shapes.append((1, NCPU, files[:1]))
             if len(files) > 1 and kind in ("materialize", "rust/3 tables"):
                 shapes.append((len(files), 1, files))
             for workers, threads, fs in shapes:
@@ -290,18 +293,18 @@ def main() -> None:
         f"({platform.processor() or platform.machine()}), best of {args.repeat}"
     )
     print(
-        f"{'data':<22}{'route':<16}{'workers':>8}{'files':>6}{'MB':>8}{'wall s':>8}{'MB/s':>8}"
+        f"{'data':<22}{'route':<16}{'workers':>8}{'threads':>8}{'files':>6}{'MB':>8}{'wall s':>8}{'MB/s':>8}"
         f"{'MB/cpu-s':>10}{'peak RSS':>10}{'scaling':>9}"
     )
     one: dict[tuple[str, str], float] = {}
     for r in rows:
         key = (r["data"], r["kind"])
-        if r["workers"] == 1:
+        if r["workers"] == 1 and r["threads"] == 1:
             one[key] = r["mb_s"]
         scaling = f"{r['mb_s'] / (one[key] * r['workers']):.0%}" if r["workers"] > 1 and key in one else ""
         r["scaling"] = scaling
         print(
-            f"{r['data']:<22}{r['kind']:<16}{r['workers']:>8}{r['files']:>6}{r['mb']:>8.0f}{r['wall']:>8.2f}"
+            f"{r['data']:<22}{r['kind']:<16}{r['workers']:>8}{r['threads']:>8}{r['files']:>6}{r['mb']:>8.0f}{r['wall']:>8.2f}"
             f"{r['mb_s']:>8.1f}{r['mb_cpu_s']:>10.1f}{r['rss_mib']:>7.0f} MiB{scaling:>9}"
         )
     ratios(rows)
@@ -323,7 +326,7 @@ TARGETS = [
 
 def targets(rows: list[dict[str, Any]]) -> None:
     """Today's figures for the rows of the targets table, per data set."""
-    one = [r for r in rows if r["workers"] == 1]
+    one = [r for r in rows if r["workers"] == 1 and r["threads"] == 1]
     by = {(r["data"], r["kind"]): r for r in one}
     data = list(dict.fromkeys(r["data"] for r in one if not r["data"].startswith("stdf-gen ")))
 
@@ -350,7 +353,7 @@ def targets(rows: list[dict[str, Any]]) -> None:
 
 def ratios(rows: list[dict[str, Any]]) -> None:
     """materialize (1 worker) against the other routes on the same file, same run."""
-    by = {(r["data"], r["kind"]): r for r in rows if r["workers"] == 1}
+    by = {(r["data"], r["kind"]): r for r in rows if r["workers"] == 1 and r["threads"] == 1}
     lines = []
     for (data, kind), r in by.items():
         m = by.get((data, "materialize"))
