@@ -374,3 +374,35 @@ pub fn archive_result_columns() -> Vec<(&'static str, &'static str)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every stdf_results column is in the archive's rows, its parameter sets or its directories
+    /// (the results view builds stdf_results from them), and the two tables share only the keys.
+    #[test]
+    fn every_result_column_is_archived() {
+        let rows: Vec<&str> = SlimCols::COLUMNS.iter().map(|c| c.0).collect();
+        let params: Vec<&str> = ParamCols::COLUMNS.iter().map(|c| c.0).collect();
+        for (name, table) in archive_result_columns() {
+            match table {
+                "partition" => assert!(
+                    ["part_typ", "test_stage", "lot_id"].contains(&name),
+                    "stdf_results.{name} is in neither SlimCols nor ParamCols"
+                ),
+                "results" => assert!(name == "file_id" || rows.contains(&name)),
+                _ => assert!(params.contains(&name)),
+            }
+        }
+        let shared: Vec<&&str> = rows.iter().filter(|c| params.contains(c)).collect();
+        assert_eq!(shared, [&"param_id"]);
+        let n = super::super::results::ResultCols::COLUMNS.len();
+        assert_eq!(archive_result_columns().len(), n);
+        assert_eq!(
+            rows.len() - 1 + params.len() - 2 + 1 + 3,
+            n,
+            "rows + params + file_id + partitions"
+        );
+    }
+}
