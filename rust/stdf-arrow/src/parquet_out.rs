@@ -197,7 +197,10 @@ fn parquet_error(stdf_path: &str, e: parquet::errors::ParquetError) -> StdfError
 }
 
 /// The batch cut into runs of one stream_index (zero-copy slices, in order).
-fn by_stream(stdf_path: &str, b: &RecordBatch) -> Result<Vec<(u16, RecordBatch)>, StdfError> {
+pub(crate) fn by_stream(
+    stdf_path: &str,
+    b: &RecordBatch,
+) -> Result<Vec<(u16, RecordBatch)>, StdfError> {
     let col = b
         .column_by_name("stream_index")
         .and_then(|c| c.as_primitive_opt::<UInt16Type>().cloned())

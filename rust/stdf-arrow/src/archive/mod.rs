@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{TimestampSecondType, UInt16Type};
+use arrow_array::types::TimestampSecondType;
 use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
@@ -129,10 +129,7 @@ struct Writer<'o> {
 
 impl Writer<'_> {
     fn tmp(&mut self, table: &str, stream: u16) -> PathBuf {
-        let p = self
-            .opts
-            .staging
-            .join(format!("{}-{table}-{stream}.parquet.tmp", self.opts.token));
+        let p = tmp_path(&self.opts.staging, &self.opts.token, table, stream);
         self.written.push(p.clone());
         p
     }
@@ -265,7 +262,7 @@ impl Writer<'_> {
             } else if table == "warnings" {
                 b = rename(&b, "file_path", "path").map_err(|e| into_stdf(path, e))?;
             }
-            let parts = split_streams(&b, n).map_err(|e| into_stdf(path, e))?;
+            let parts = split_streams(path, &b, n)?;
             for (s, slice) in parts.into_iter().enumerate() {
                 let tmp = self.tmp(table, s as u16);
                 let rows = slice.as_ref().map_or(0, |b| b.num_rows() as u64);
@@ -373,29 +370,32 @@ fn rename(b: &RecordBatch, from: &str, to: &str) -> Result<RecordBatch, ArrowErr
 
 /// `b` cut by its stream_index (rows are in stream order); a table without one (warnings) goes
 /// whole to stream 0.
-fn split_streams(b: &RecordBatch, n: usize) -> Result<Vec<Option<RecordBatch>>, ArrowError> {
+fn split_streams(
+    path: &str,
+    b: &RecordBatch,
+    n: usize,
+) -> Result<Vec<Option<RecordBatch>>, StdfError> {
     let mut out: Vec<Option<RecordBatch>> = vec![None; n];
-    let Some(col) = b.column_by_name("stream_index") else {
+    if b.column_by_name("stream_index").is_none() {
         out[0] = Some(b.clone());
         return Ok(out);
-    };
-    let col = col
-        .as_primitive_opt::<UInt16Type>()
-        .ok_or_else(|| ArrowError::SchemaError("stream_index is not UInt16".into()))?;
-    let mut start = 0;
-    for i in 1..=col.len() {
-        if i == col.len() || col.value(i) != col.value(start) {
-            let s = col.value(start) as usize;
-            if s >= n {
-                return Err(ArrowError::InvalidArgumentError(format!(
-                    "row of stream {s}, the file has {n}"
-                )));
-            }
-            out[s] = Some(b.slice(start, i - start));
-            start = i;
-        }
+    }
+    for (s, slice) in crate::parquet_out::by_stream(path, b)? {
+        let slot = out.get_mut(s as usize).ok_or_else(|| {
+            StdfError::new(
+                ErrorKind::Format,
+                path,
+                format!("row of stream {s}, the file has {n}"),
+            )
+        })?;
+        *slot = Some(slice);
     }
     Ok(out)
+}
+
+/// The temporary name of one table's file of one stream.
+pub(crate) fn tmp_path(staging: &Path, token: &str, table: &str, stream: u16) -> PathBuf {
+    staging.join(format!("{token}-{table}-{stream}.parquet.tmp"))
 }
 
 fn write_parquet(

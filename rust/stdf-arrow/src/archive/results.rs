@@ -39,8 +39,7 @@ pub(crate) struct Target {
 
 impl Target {
     pub fn tmp(&self, table: &str, stream: u16) -> PathBuf {
-        self.staging
-            .join(format!("{}-{table}-{stream}.parquet.tmp", self.token))
+        super::tmp_path(&self.staging, &self.token, table, stream)
     }
 }
 
