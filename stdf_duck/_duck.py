@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from ._errors import StdfError, StdfFileNotFoundError, StdfWarning, as_sql_error, from_duckdb
 from ._rewrite import RewriteError, rewrite
+from ._sqlsrc import analysis_sql
 
 EXTENSION_FILE = "stdf.duckdb_extension"
 Route = Literal["native", "rewrite"]
@@ -52,17 +53,6 @@ def extension_path(required: bool = False) -> str | None:
     if found is None and required:
         raise StdfFileNotFoundError(_missing_extension(), path=env or EXTENSION_FILE)
     return found
-
-
-def _sql_files() -> list[tuple[str, str]]:
-    """The SQL shipped with the package (macros and views), in name order."""
-    out = []
-    d = resources.files("stdf_duck").joinpath("sql")
-    if d.is_dir():
-        for f in sorted(d.iterdir(), key=lambda x: x.name):
-            if f.name.endswith(".sql"):
-                out.append((f.name, f.read_text(encoding="utf-8")))
-    return out
 
 
 def _has_native(con: Any) -> bool:
@@ -317,8 +307,15 @@ class StdfRelation:
 
 
 def _apply_sql(con: Any) -> None:
-    for _name, text in _sql_files():
-        con.execute(text)
+    """The analysis macros of sql/analysis/ on `con`. In an in-memory database they are plain
+    macros (cursors see them); in a database file they are TEMP macros of this connection, so
+    that connecting never writes into the user's file (nor fails on a read-only one)."""
+    rows = con.execute(
+        "SELECT path IS NULL AND NOT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    in_memory = bool(rows and rows[0][0])
+    for _name, text in analysis_sql():
+        con.execute(text if in_memory else text.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
 
 
 def _unsigned_allowed(con: Any) -> bool:

@@ -11,6 +11,7 @@ __all__ = [
     "table_parameters",
     "write_archive",
     "archive_result_columns",
+    "sql_files",
     "NativeError",
     "__version__",
 ]
@@ -77,6 +78,10 @@ def write_archive(
     list per stream (FAR..MRR) in the archive's table order; `key` names the file in `warnings`,
     `file_path` in `files`; results rows are sorted `run_rows` at a time (more spill and merge);
     `threads` > 1 encodes the results in a thread of their own."""
+
+def sql_files() -> list[tuple[str, str]]:
+    """Every `sql/**/*.sql` of the build (path under `sql/`, text), in path order: the analysis
+    macros (`analysis/`) and the archive templates (`archive/`)."""
 
 def archive_result_columns() -> list[tuple[str, str]]:
     """(column, table) of each stdf_results column in an archive: "results", "result_params" or

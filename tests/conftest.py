@@ -22,6 +22,12 @@ SHARED_STDF = Path(os.environ.get("STDF_DUCK_TEST_DATA", REPO.parent / "shared" 
 EXPECTED_DIR = SHARED_STDF / "expected"
 FIXTURES = REPO / "tests" / "fixtures"
 
+# The analysis SQL is read from the checkout's sql/ folder rather than from the text embedded in
+# the native module at its last build, so that an edit of sql/ is tested without a rebuild;
+# test_analysis_sql.py checks that the embedded text equals the folder (a stale build fails
+# there), and the wheel and DuckDB CLI tests read the embedded text only.
+os.environ.setdefault("STDF_DUCK_SQL_DIR", str(REPO / "sql"))
+
 
 def expected_cases() -> list[tuple[str, Path, dict[str, Any]]]:
     """(file name, path of the real file, expected values) for every expected/*.json."""

@@ -422,14 +422,13 @@ def test_expand_sources(tmp_path: Path) -> None:
         expand_sources([str(tmp_path / "empty")])
 
 
-def test_sql_templates_are_package_data() -> None:
-    from importlib import resources
+def test_sql_templates_are_embedded() -> None:
+    from stdf_duck import _native
 
-    d = resources.files("stdf_duck").joinpath("sql", "archive")
-    names = sorted(f.name for f in d.iterdir() if f.name.endswith(".sql"))
-    assert names == sorted(["ledger.sql", "sync.sql", "view.sql", "view_results.sql"])
-    # stdf_duck.connect() runs stdf_duck/sql/*.sql: the templates must not be there
-    assert not any(f.name.endswith(".sql") for f in resources.files("stdf_duck").joinpath("sql").iterdir())
+    names = sorted(p for p, _ in _native.sql_files() if p.startswith("archive/"))
+    assert names == sorted(f"archive/{n}" for n in ["ledger.sql", "sync.sql", "view.sql", "view_results.sql"])
+    # stdf_duck.connect() runs sql/analysis/*.sql only: the templates are not run on connections
+    assert all(p.startswith(("archive/", "analysis/")) for p, _ in _native.sql_files())
 
 
 # ---- locking and crash safety ----------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""SQL text of the archive (literals, the templates of stdf_duck/sql/archive/) and named rows."""
+"""SQL text of the archive (literals, the templates of sql/archive/) and named rows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from importlib import resources
 from string import Template
 from typing import Any, TypeVar
+
+from .._sqlsrc import sql_file
 
 T = TypeVar("T")
 
@@ -18,16 +19,15 @@ def sql_literal(value: str) -> str:
 
 
 def sql_template(name: str) -> Template:
-    """stdf_duck/sql/archive/<name>.sql, shipped as package data."""
+    """sql/archive/<name>.sql, embedded in the native module."""
     t = _TEMPLATES.get(name)
     if t is None:
-        text = resources.files("stdf_duck").joinpath("sql", "archive", f"{name}.sql").read_text(encoding="utf-8")
-        t = _TEMPLATES[name] = Template(text)
+        t = _TEMPLATES[name] = Template(sql_file(f"archive/{name}.sql"))
     return t
 
 
 def render(template: str, /, **values: str) -> str:
-    """stdf_duck/sql/archive/<template>.sql with its ${...} placeholders filled."""
+    """sql/archive/<template>.sql with its ${...} placeholders filled."""
     return sql_template(template).substitute(values)
 
 

@@ -1,6 +1,7 @@
 """DIR/archive.duckdb, the file readers open: written whole, renamed into place, never changed.
 
-It holds one view per archive table (`ARCHIVE_TABLES`: parts, results, tests, bins, wafers,
+It holds the analysis macros of sql/analysis/ (stdf_yield, stdf_bin_pareto, ...: a reader has
+them without stdf_duck), one view per archive table (`ARCHIVE_TABLES`: parts, results, tests, bins, wafers,
 warnings, files) over DIR/<table>/part_typ=*/test_stage=*/lot_id=*/*.parquet, in which the
 directory value __NULL__ (a missing partition value) reads back as SQL NULL, and a copy of the
 ledger's tables `SNAPSHOT_TABLES` (ingest, runs, sync_files, syncs, archive_meta) as the writer
@@ -34,6 +35,7 @@ import tempfile
 from typing import Any
 
 from .._errors import ArchiveBusyError
+from .._sqlsrc import analysis_sql
 from ._sql import column, render, scalar, sql_literal
 from .files import fsync_path, remove
 from .layout import ARCHIVE_TABLES, NULL_PARTITION
@@ -44,6 +46,7 @@ __all__ = [
     "PUBLISH_EVERY",
     "attach_archive",
     "copy_ledger",
+    "create_macros",
     "create_views",
     "has_files",
     "publish",
@@ -81,6 +84,19 @@ def create_views(con: Any, root: str, schema: str = "") -> list[str]:
                 con.execute(render("view", name=name, glob=glob, null=null))
             made.append(t)
     return made
+
+
+def create_macros(con: Any, schema: str) -> None:
+    """The analysis macros of sql/analysis/ in the attached database `schema`, so that a reader of
+    archive.duckdb alone (the DuckDB CLI, any DuckDB client) has them over the archive's views."""
+    # a macro that calls another binds it when it is created: create them from inside `schema`
+    was = scalar(con, "SELECT current_database()")
+    con.execute(f"USE {schema}")
+    try:
+        for _name, text in analysis_sql():
+            con.execute(text)
+    finally:
+        con.execute(f"USE {was}")
 
 
 def _results_view(con: Any, root: str, name: str, schema: str) -> str:
@@ -149,6 +165,7 @@ def publish(root: str, ledger_con: Any) -> None:
             for t in SNAPSHOT_TABLES:
                 ledger_con.execute(f"CREATE TABLE __stdf_catalog.{t} AS SELECT * FROM {t}")
             create_views(ledger_con, root, "__stdf_catalog")
+            create_macros(ledger_con, "__stdf_catalog")
         finally:
             ledger_con.execute("DETACH __stdf_catalog")
         fsync_path(tmp)

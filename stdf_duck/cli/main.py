@@ -1,6 +1,7 @@
 """`stdf-duck`: the command line, a thin shell over the library.
 
 This module builds the click group from the command modules (`files`: info, convert; `query`;
+`report`;
 `archive`: materialize, status; `sync`: sync, config) and maps exceptions to exit codes
 (`EXIT_CODES`, the one table). `render` prints, `progress` draws the bars.
 
@@ -27,6 +28,7 @@ from ._common import CONTEXT, EXIT_BUSY, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from .archive import materialize, status
 from .files import convert, info
 from .query import query
+from .report import report
 from .sync import config, sync_command
 
 
@@ -52,6 +54,7 @@ def cli() -> None:
       stdf-duck convert lots/ --out pq                 the direct Rust writer, same layout
       stdf-duck sync --config stdf-duck.toml           new files from the testers' servers
       stdf-duck status --archive arch                  the ledger: states, failures, last syncs
+      stdf-duck report yield --archive arch --by lot,wafer   yield, bins, tests (Cpk), PAT, ...
 
     \b
     An archive is named --archive DIR (-a DIR) on every command that takes one.
@@ -62,7 +65,7 @@ def cli() -> None:
     """
 
 
-for _command in (info, query, materialize, convert, sync_command, status, config):
+for _command in (info, query, report, materialize, convert, sync_command, status, config):
     cli.add_command(_command)
 
 

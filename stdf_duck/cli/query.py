@@ -98,39 +98,46 @@ def query(sql: str, archive_dir: str | None, db: str | None, fmt: str, output: s
         rel = con.sql(text)
         if rel is None:
             return EXIT_OK
-        if fmt == "table":
-            width = shutil.get_terminal_size((120, 40)).columns
-            rows = max_rows if max_rows > 0 else 2**62
-            if output:
-                buf = io.StringIO()
-                with contextlib.redirect_stdout(buf):
-                    rel.show(max_rows=rows, max_width=10**6)
-                with _atomic_output(output) as tmp, open(tmp, "w", encoding="utf-8") as f:
-                    f.write(buf.getvalue())
-            else:
-                rel.show(max_rows=rows, max_width=width)
-            return EXIT_OK
-        view = f"__stdf_duck_query_{os.getpid()}"
-        rel.create_view(view)
-        options = {
-            "csv": "FORMAT csv, HEADER true",
-            "json": "FORMAT json, ARRAY true",
-            "parquet": "FORMAT parquet, COMPRESSION zstd",
-        }[fmt]
-        if output:
-            with _atomic_output(output) as tmp:
-                con.execute(f"COPY (SELECT * FROM {view}) TO {sql_literal(tmp)} ({options})")
-        else:
-            import tempfile
-
-            with tempfile.TemporaryDirectory(prefix="stdf-duck-") as d:
-                tmp = os.path.join(d, f"out.{fmt}")
-                con.execute(f"COPY (SELECT * FROM {view}) TO {sql_literal(tmp)} ({options})")
-                with open(tmp, "rb") as f:
-                    shutil.copyfileobj(f, sys.stdout.buffer)
-                if fmt == "json":
-                    sys.stdout.buffer.write(b"\n")
-                sys.stdout.buffer.flush()
+        write_relation(con, rel, fmt, output, max_rows)
         return EXIT_OK
     finally:
         con.close()
+
+
+def write_relation(con: Any, rel: Any, fmt: str, output: str | None, max_rows: int) -> None:
+    """Print `rel` (a relation of `con`) as a table, CSV, JSON (an array of objects keyed by the
+    column names) or Parquet, to `output` (written whole, then renamed) or stdout."""
+    if fmt == "table":
+        width = shutil.get_terminal_size((120, 40)).columns
+        rows = max_rows if max_rows > 0 else 2**62
+        if output:
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                rel.show(max_rows=rows, max_width=10**6)
+            with _atomic_output(output) as tmp, open(tmp, "w", encoding="utf-8") as f:
+                f.write(buf.getvalue())
+        else:
+            rel.show(max_rows=rows, max_width=width)
+        return
+    view = f"__stdf_duck_query_{os.getpid()}"
+    rel.create_view(view)
+    options = {
+        "csv": "FORMAT csv, HEADER true",
+        "json": "FORMAT json, ARRAY true",
+        "parquet": "FORMAT parquet, COMPRESSION zstd",
+    }[fmt]
+    if output:
+        with _atomic_output(output) as tmp:
+            con.execute(f"COPY (SELECT * FROM {view}) TO {sql_literal(tmp)} ({options})")
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="stdf-duck-") as d:
+        tmp = os.path.join(d, f"out.{fmt}")
+        con.execute(f"COPY (SELECT * FROM {view}) TO {sql_literal(tmp)} ({options})")
+        with open(tmp, "rb") as f:
+            shutil.copyfileobj(f, sys.stdout.buffer)
+        if fmt == "json":
+            sys.stdout.buffer.write(b"\n")
+        sys.stdout.buffer.flush()
+

@@ -33,6 +33,24 @@ pub type BindInfo = *mut c_void;
 pub type InitInfo = *mut c_void;
 pub type FunctionInfo = *mut c_void;
 
+/// `duckdb_result`: six pointer-sized fields, read only through the C API.
+#[repr(C)]
+pub struct QueryResult {
+    _fields: [usize; 6],
+}
+
+impl QueryResult {
+    pub fn new() -> Self {
+        QueryResult { _fields: [0; 6] }
+    }
+}
+
+impl Default for QueryResult {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 pub type DeleteCallback = unsafe extern "C" fn(*mut c_void);
 pub type BindCallback = unsafe extern "C" fn(BindInfo);
 pub type InitCallback = unsafe extern "C" fn(InitInfo);
@@ -136,6 +154,8 @@ pub unsafe fn install(api: *const c_void) -> Result<(), String> {
 bind_api! {
     3 => fn duckdb_connect(db: Database, out: *mut Connection) -> State;
     6 => fn duckdb_disconnect(con: *mut Connection);
+    13 => fn duckdb_query(con: Connection, sql: *const c_char, out: *mut QueryResult) -> State;
+    14 => fn duckdb_destroy_result(r: *mut QueryResult);
     25 => fn duckdb_free(ptr: *mut c_void);
     26 => fn duckdb_vector_size() -> Idx;
     92 => fn duckdb_destroy_value(v: *mut Value);

@@ -60,8 +60,33 @@ unsafe fn init_extension(
                 break;
             }
         }
+        if result.is_ok() {
+            apply_analysis_sql(con);
+        }
         capi::duckdb_disconnect(&mut con);
         result
+    }
+}
+
+/// The analysis macros of `sql/analysis/` (embedded by stdf-sql), created in the default
+/// database so that every connection sees them. A database that refuses them (opened read-only)
+/// keeps the table functions without the macros: nothing is written into it.
+///
+/// # Safety
+/// `con` is a connection of the loading database, open for the duration of the call.
+unsafe fn apply_analysis_sql(con: capi::Connection) {
+    for (_path, text) in stdf_sql::analysis() {
+        let sql = capi::cstring(text);
+        let mut res = capi::QueryResult::new();
+        // SAFETY: `con` is open (caller's contract), `sql` is a NUL-terminated string alive
+        // for the call, and `res` is destroyed whatever the outcome, as the C API asks.
+        unsafe {
+            let ok = capi::duckdb_query(con, sql.as_ptr(), &mut res) == capi::SUCCESS;
+            capi::duckdb_destroy_result(&mut res);
+            if !ok {
+                return;
+            }
+        }
     }
 }
 

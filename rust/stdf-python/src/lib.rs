@@ -274,6 +274,13 @@ fn archive_result_columns() -> Vec<(&'static str, &'static str)> {
     stdf_arrow::archive_result_columns()
 }
 
+/// Every `sql/**/*.sql` of the build (path under `sql/`, text), in path order: the analysis
+/// macros (`analysis/`) and the archive templates (`archive/`).
+#[pyfunction]
+fn sql_files() -> Vec<(&'static str, &'static str)> {
+    stdf_sql::FILES.to_vec()
+}
+
 /// file_id of a file: hash of its size and first MiB of decompressed content.
 #[pyfunction]
 fn file_id(py: Python<'_>, path: &str) -> PyResult<String> {
@@ -296,6 +303,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(file_id, m)?)?;
     m.add_function(wrap_pyfunction!(write_archive, m)?)?;
     m.add_function(wrap_pyfunction!(archive_result_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_files, m)?)?;
     m.add_function(wrap_pyfunction!(table_parameters, m)?)?;
     m.add("NativeError", m.py().get_type::<NativeError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
