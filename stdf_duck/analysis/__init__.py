@@ -47,3 +47,7 @@ __all__ = [
     "test_stats",
     "yield_",
 ]
+
+from .export import ExportResult, TestColumn, export  # noqa: E402
+
+__all__ += ["ExportResult", "TestColumn", "export"]

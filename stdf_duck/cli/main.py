@@ -26,6 +26,7 @@ from .._errors import ArchiveBusyError, ArchiveError, SourceError, StdfDuckError
 from ..config import ConfigError
 from ._common import CONTEXT, EXIT_BUSY, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure, clean, err
 from .archive import materialize, status
+from .export import export
 from .files import convert, info
 from .query import query
 from .report import report
@@ -65,7 +66,7 @@ def cli() -> None:
     """
 
 
-for _command in (info, query, report, materialize, convert, sync_command, status, config):
+for _command in (info, query, report, materialize, convert, sync_command, status, config, export):
     cli.add_command(_command)
 
 
