@@ -382,7 +382,7 @@ def test_convert_direct_rust_route(tmp_path: Path) -> None:
 def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
     """`pip wheel .`, the build of the documented `pip install .` (through build-backend/), gives a
     wheel holding both native artifacts; installed in a fresh venv and run from elsewhere: the SQL of
-    stdf_duck/sql/archive (package data), the entry point, the native route, and the README's DuckDB
+    sql/archive (embedded in the native module), the entry point, the native route, and the README's DuckDB
     CLI recipe. The build reuses the checkout's cargo target folder (nothing is rebuilt from scratch)."""
     import zipfile
 
@@ -432,7 +432,12 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
     work = tmp_path / "elsewhere"
     work.mkdir()
     shutil.copy(fx("multisite_le.stdf"), work / "lot.stdf")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "STDF_DUCK_EXTENSION")}
+    # the installed package reads its own embedded SQL: not the checkout's sql/ (tests/conftest.py)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV", "STDF_DUCK_EXTENSION", "STDF_DUCK_SQL_DIR")
+    }
     where = subprocess.check_output(
         [str(vpy), "-c", "import stdf_duck.archive as a; print(a.__file__)"], cwd=work, env=env, text=True
     )
@@ -462,6 +467,30 @@ def test_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
         text=True,
     )
     assert r.returncode == 0 and r.stdout.splitlines()[1] == "94,76", r.stderr
+    _analysis_from_the_wheel(work, exe, env)
+
+
+def _analysis_from_the_wheel(work: Path, exe: str, env: dict[str, str]) -> None:
+    """The analysis SQL reaches the installed package (report over the archive) and the archive's
+    catalog (a plain DuckDB CLI, no extension, reads the macros from archive.duckdb)."""
+    r = subprocess.run(
+        [exe, "report", "yield", "--archive", "arch", "-f", "json"], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)
+    # multisite_le.stdf (tests/fixtures/README.md): 94 parts, 88 distinct dice, 76 good finally
+    assert (row["insertions"], row["dice"], row["good"]) == (94, 88, 76), row
+    cli = Path(sys.executable).parent / "duckdb"
+    if cli.exists():
+        sql = "SELECT dice, good FROM stdf_yield()"
+        out = subprocess.run(
+            [str(cli), "-readonly", "-csv", "-noheader", str(work / "arch" / "archive.duckdb"), "-c", sql],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0 and out.stdout.strip() == "88,76", out.stdout + out.stderr
 
 
 def _sdist_builds_the_extension(out: Path, env: dict[str, str]) -> None:

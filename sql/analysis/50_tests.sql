@@ -1,22 +1,20 @@
 -- Test results of the consolidated dice: <src>results (the archive's `results` view, or a view
 -- over stdf_results) joined to stdf_insertions on (file_id, part_index), with the die's columns
--- and the `test_key` of the policy (stdf_test_key). test_name is the test's catalog name (from
--- <src>tests: TSR.TEST_NAM, else the first TEST_TXT), the name stdf_parts.first_fail_test_name
--- gives, so that every analysis keys a test alike. final_only (default) keeps the results of
--- each die's final insertion.
+-- and the `test_key` of the policy (stdf_test_key). test_name is the record's own TEST_TXT when
+-- it has one, else the test's name in its file (the first TEST_TXT): programs that write one
+-- TEST_NUM for many tests (V93000: 0) tell them apart by that text only. final_only (default)
+-- keeps the results of each die's final insertion.
 CREATE OR REPLACE MACRO stdf_test_results(
     src := '', test_key := 'number_name', per := [], die_key := 'xy', final_only := true,
     product := NULL, stage := NULL, lot := NULL, wafer := NULL, site := NULL, date_from := NULL,
     date_to := NULL
 ) AS TABLE
-SELECT r.* REPLACE (coalesce(c.test_name, r.test_name) AS test_name),
-    stdf_test_key(test_key, r.test_num, coalesce(c.test_name, r.test_name)) AS test_key,
+SELECT r.* REPLACE (coalesce(nullif(r.test_txt, ''), r.test_name) AS test_name),
+    stdf_test_key(test_key, r.test_num, coalesce(nullif(r.test_txt, ''), r.test_name)) AS test_key,
     COLUMNS('^g_'), d.die_id, d.wafer_index, d.wafer_id, d.x_coord, d.y_coord, d.part_id,
     d.hard_bin, d.soft_bin, d.passed AS part_passed, d.insertion, d.n_insertions,
     d.is_final_lot, d.first_pass_passed, d.file_path, d.start_time
 FROM query_table(src || 'results') AS r
-LEFT JOIN query_table(src || 'tests') AS c
-    ON c.file_id = r.file_id AND c.stream_index IS NOT DISTINCT FROM r.stream_index AND c.test_id = r.test_id
 JOIN stdf_insertions(
     src := src, die_key := die_key, per := per, product := product, stage := stage, lot := lot,
     wafer := wafer, date_from := date_from, date_to := date_to
@@ -75,24 +73,34 @@ FROM a
 ORDER BY g_part_typ, g_test_stage, g_lot_id, g_wafer_id, g_head_num, g_site_num, g_file_path,
          g_node_nam, g_day, g_week, test_num, k, pin_index;
 
--- First-fail Pareto: the first failing test of each failing final die (PRR order of the
--- results), by test_key, with the share of the failing dice and the cumulative share.
+-- First-fail Pareto: the first failing result (in record order) of each failing final die, by
+-- test_key, with the share of the failing dice and the cumulative share. A die that failed with
+-- no failing result (a bin-only failure) counts under test_key NULL.
 CREATE OR REPLACE MACRO stdf_first_fail(
     src := '', test_key := 'number_name', per := [], die_key := 'xy', product := NULL,
     stage := NULL, lot := NULL, wafer := NULL, site := NULL, date_from := NULL, date_to := NULL
 ) AS TABLE
-WITH d AS (
-    SELECT COLUMNS('^g_'),
-        stdf_test_key(test_key, first_fail_test_num, first_fail_test_name) AS k,
-        first_fail_test_num, first_fail_test_name
+WITH f AS (
+    SELECT t.file_id, t.part_index,
+        arg_min(t.test_key, t.record_index) AS k,
+        arg_min(t.test_num, t.record_index) AS num,
+        arg_min(t.test_name, t.record_index) AS name
+    FROM stdf_test_results(
+        src := src, test_key := test_key, die_key := die_key, product := product, stage := stage,
+        lot := lot, wafer := wafer, site := site, date_from := date_from, date_to := date_to
+    ) AS t
+    WHERE t.part_passed = false AND t.passed = false
+    GROUP BY t.file_id, t.part_index
+), d AS (
+    SELECT COLUMNS('^g_'), f.k, f.num, f.name
     FROM stdf_dice(
         src := src, die_key := die_key, per := per, product := product, stage := stage, lot := lot,
         wafer := wafer, date_from := date_from, date_to := date_to
-    )
-    WHERE passed = false AND (site IS NULL OR site_num = site)
+    ) AS x
+    LEFT JOIN f ON f.file_id = x.file_id AND f.part_index = x.part_index
+    WHERE x.passed = false AND (site IS NULL OR x.site_num = site)
 ), c AS (
-    SELECT COLUMNS('^g_'), k, min(first_fail_test_num) AS test_num,
-        mode(first_fail_test_name) AS test_name, count(*) AS n
+    SELECT COLUMNS('^g_'), k, min(num) AS test_num, mode(name) AS test_name, count(*) AS n
     FROM d GROUP BY ALL
 )
 SELECT COLUMNS('^g_(.*)') AS '\1',
