@@ -7,7 +7,8 @@
    archive, DIR/archive/<table>/part_typ=/test_stage=/lot_id=/<file_id>.parquet, with DIR/archive/archive.duckdb
    holding a view per table and the ingest ledger.
 2. Running it again adds nothing (every file is 'unchanged').
-3. `stdf-duck query --archive` answers a yield question on the archive, with plain SQL on the views.
+3. `stdf-duck report` prints the yield per lot, a bin Pareto and (through SQL on the analysis macros of
+   sql/analysis/, which every archive carries) a Cpk table.
 4. The archive's part count is checked against the STDF files read directly.
 """
 
@@ -22,20 +23,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 FIXTURE_LOTS = ["multisite_le.stdf", "no_pir.stdf", "concat.stdf"]
-
-YIELD_SQL = """
-SELECT part_typ, test_stage, lot_id,
-       count(DISTINCT wafer_id)                                         AS wafers,
-       count(*) FILTER (is_final)                                       AS dice,
-       count(*) FILTER (is_final AND passed)                            AS good,
-       round(100.0 * count(*) FILTER (is_final AND passed)
-                   / count(*) FILTER (is_final), 2)                     AS yield_pct
-FROM parts
-WHERE complete
-GROUP BY ALL
-ORDER BY part_typ, test_stage, lot_id
-"""
-
 
 def stdf_duck(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI (`python -m stdf_duck.cli` is the installed `stdf-duck` command)."""
@@ -85,8 +72,19 @@ def main() -> None:
     print("\n== again: nothing to do")
     stdf_duck("materialize", *sources, "--archive", str(archive), "--quiet")
 
-    print("\n== final yield per lot, from the archive")
-    stdf_duck("query", "--archive", str(archive), YIELD_SQL)
+    print("\n== yield per lot (dice consolidated across files: final and first-pass yield, retest recovery)")
+    stdf_duck("report", "yield", "--archive", str(archive), "--by", "product,stage,lot")
+    print("\n== hard bin Pareto of the demo lot's final dice")
+    stdf_duck("report", "bins", "--archive", str(archive), "--lot", "SYN0001", "--bin-type", "H", "--max-rows", "12")
+    print("\n== Cpk table of the demo lot (the 12 lowest Cpk)")
+    stdf_duck(
+        "query",
+        "--archive",
+        str(archive),
+        "SELECT test_key, units, n, round(mean, 4) AS mean, round(stddev, 4) AS stddev, lo_limit, hi_limit, "
+        "round(cp, 2) AS cp, round(cpk, 2) AS cpk, fails FROM stdf_test_stats(lot := 'SYN0001') "
+        "WHERE rec_type = 'PTR' ORDER BY cpk NULLS LAST LIMIT 12",
+    )
     print("\n== the ledger")
     stdf_duck(
         "query",
