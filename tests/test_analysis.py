@@ -351,3 +351,21 @@ def test_report_json_has_the_documented_keys(capsysbinary: pytest.CaptureFixture
     }
     assert need <= set(tests[0])
     assert main(["report", "nope", f]) == 2
+
+
+def test_bin_by_site_matrix_is_complete_and_compares_each_site_with_the_others() -> None:
+    f = FIXTURES / "multisite_le.stdf"
+    dice = raw_dice(f)
+    sites = sorted({d["site"] for d in dice})
+    bins = sorted({d["hard_bin"] for d in dice})
+    cells = {(r["site_num"], r["bin_num"]): r for r in rows(analysis.bin_sites(f))}
+    assert set(cells) == {(s, b) for s in sites for b in bins}  # a bin a site never had is a 0 cell
+    for (s, b), r in cells.items():
+        mine = [d for d in dice if d["site"] == s]
+        others = [d for d in dice if d["site"] != s]
+        assert r["count"] == sum(1 for d in mine if d["hard_bin"] == b)
+        assert r["fraction"] == pytest.approx(r["count"] / len(mine))
+        share = sum(1 for d in others if d["hard_bin"] == b) / len(others)
+        assert r["others_fraction"] == pytest.approx(share)
+        assert r["deviation"] == pytest.approx(r["count"] / len(mine) - share)
+    assert any(r["count"] == 0 for r in cells.values())

@@ -34,7 +34,8 @@ ORDER BY g_part_typ, g_test_stage, g_lot_id, g_wafer_id, g_head_num, g_site_num,
 
 -- Bin x site: for each bin and site, the site's count and share of its dice beside the share
 -- of the same bin on every other site (pooled); deviation = fraction - others_fraction, so a
--- site that bins one way more than the others stands out. `per` must not hold 'site'.
+-- site that bins one way more than the others stands out. Every (bin, site) of a group is a row,
+-- with count 0 where the site has none of that bin. `per` must not hold 'site'.
 -- (Inside a macro an unqualified column named like a parameter reads the parameter: columns
 -- that share a parameter's name are written qualified.)
 CREATE OR REPLACE MACRO stdf_bin_sites(
@@ -47,19 +48,45 @@ WITH p AS (
         product := product, stage := stage, lot := lot, wafer := wafer, date_from := date_from,
         date_to := date_to
     )
-), s AS (
-    SELECT p.*,
-        sum(p.count) OVER site AS site_dice,
-        sum(p.count) OVER grp AS all_dice,
-        sum(p.count) OVER bin AS bin_dice
+), sites AS (
+    SELECT DISTINCT p.part_typ, p.test_stage, p.lot_id, p.wafer_id, p.file_path, p.node_nam, p.day,
+        p.week, p.bin_type, p.head_num, p.site_num
     FROM p
+), bins AS (
+    SELECT p.part_typ, p.test_stage, p.lot_id, p.wafer_id, p.file_path, p.node_nam, p.day, p.week,
+        p.bin_type, p.bin_num, mode(p.bin_name) AS bin_name, mode(p.bin_pf) AS bin_pf
+    FROM p GROUP BY ALL
+), cells AS (
+    SELECT s.part_typ, s.test_stage, s.lot_id, s.wafer_id, s.head_num, s.site_num, s.file_path,
+        s.node_nam, s.day, s.week, s.bin_type, b.bin_num, b.bin_name, b.bin_pf,
+        coalesce(p.count, 0) AS count
+    FROM sites AS s
+    JOIN bins AS b
+        ON b.part_typ IS NOT DISTINCT FROM s.part_typ AND b.test_stage IS NOT DISTINCT FROM s.test_stage
+       AND b.lot_id IS NOT DISTINCT FROM s.lot_id AND b.wafer_id IS NOT DISTINCT FROM s.wafer_id
+       AND b.file_path IS NOT DISTINCT FROM s.file_path AND b.node_nam IS NOT DISTINCT FROM s.node_nam
+       AND b.day IS NOT DISTINCT FROM s.day AND b.week IS NOT DISTINCT FROM s.week AND b.bin_type = s.bin_type
+    LEFT JOIN p
+        ON p.part_typ IS NOT DISTINCT FROM s.part_typ AND p.test_stage IS NOT DISTINCT FROM s.test_stage
+       AND p.lot_id IS NOT DISTINCT FROM s.lot_id AND p.wafer_id IS NOT DISTINCT FROM s.wafer_id
+       AND p.file_path IS NOT DISTINCT FROM s.file_path AND p.node_nam IS NOT DISTINCT FROM s.node_nam
+       AND p.day IS NOT DISTINCT FROM s.day AND p.week IS NOT DISTINCT FROM s.week AND p.bin_type = s.bin_type
+       AND p.head_num IS NOT DISTINCT FROM s.head_num AND p.site_num IS NOT DISTINCT FROM s.site_num
+       AND p.bin_num IS NOT DISTINCT FROM b.bin_num
+), s AS (
+    SELECT c.*,
+        sum(c.count) OVER site AS site_dice,
+        sum(c.count) OVER grp AS all_dice,
+        sum(c.count) OVER bin AS bin_dice
+    FROM cells AS c
     WINDOW
-        site AS (PARTITION BY p.part_typ, p.test_stage, p.lot_id, p.wafer_id, p.file_path, p.node_nam, p.day, p.week, p.bin_type, p.head_num, p.site_num),
-        grp AS (PARTITION BY p.part_typ, p.test_stage, p.lot_id, p.wafer_id, p.file_path, p.node_nam, p.day, p.week, p.bin_type),
-        bin AS (PARTITION BY p.part_typ, p.test_stage, p.lot_id, p.wafer_id, p.file_path, p.node_nam, p.day, p.week, p.bin_type, p.bin_num)
+        site AS (PARTITION BY c.part_typ, c.test_stage, c.lot_id, c.wafer_id, c.file_path, c.node_nam, c.day, c.week, c.bin_type, c.head_num, c.site_num),
+        grp AS (PARTITION BY c.part_typ, c.test_stage, c.lot_id, c.wafer_id, c.file_path, c.node_nam, c.day, c.week, c.bin_type),
+        bin AS (PARTITION BY c.part_typ, c.test_stage, c.lot_id, c.wafer_id, c.file_path, c.node_nam, c.day, c.week, c.bin_type, c.bin_num)
 )
-SELECT s.* EXCLUDE (cum_fraction, all_dice, bin_dice),
+SELECT s.* EXCLUDE (all_dice, bin_dice),
+    s.count / s.site_dice AS fraction,
     (s.bin_dice - s.count) / nullif(s.all_dice - s.site_dice, 0) AS others_fraction,
-    s.fraction - (s.bin_dice - s.count) / nullif(s.all_dice - s.site_dice, 0) AS deviation
+    s.count / s.site_dice - (s.bin_dice - s.count) / nullif(s.all_dice - s.site_dice, 0) AS deviation
 FROM s
 ORDER BY s.part_typ, s.test_stage, s.lot_id, s.wafer_id, s.file_path, s.node_nam, s.day, s.week, s.bin_type, s.bin_num, s.head_num, s.site_num;
