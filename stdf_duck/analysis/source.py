@@ -111,10 +111,16 @@ def _open(archive: str | None, paths: list[str], on_error: str) -> StdfConnectio
 def _missing_views(con: StdfConnection) -> None:
     """An archive without some table (no wafers yet, say) gets an empty view of that name with the
     table function's columns, so that every analysis binds."""
+    import pyarrow as pa
+
+    from .. import _native
+
     have = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
     for t in SOURCE_TABLES:
         if t not in have:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT * FROM stdf_{t}([]::VARCHAR[]) LIMIT 0")
+            empty = pa.schema(_native.TableSource(t, [])).empty_table()
+            con.register(f"__stdf_empty_{t}", empty)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT * FROM __stdf_empty_{t}")
 
 
 def _list_literal(items: Iterable[str]) -> str:
