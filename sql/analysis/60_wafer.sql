@@ -161,25 +161,25 @@ WHERE site IS NULL OR site_num = site;
 -- Zone yield: each die of stdf_die_radius in a ring by r_norm, in thirds of its wafer's largest
 -- radius: 'center' r_norm <= 1/3, 'middle' 1/3 < r_norm <= 2/3, 'edge' r_norm > 2/3; per group
 -- of `per` (default per wafer; per lot pools the lot's wafers, each zoned on its own) and zone:
--- dice, good, yield. Zones come in the order center, middle, edge.
+-- zone_index (1, 2, 3), dice, good, yield.
 CREATE OR REPLACE MACRO stdf_zone_yield(
     src := '', per := ['wafer'], die_key := 'xy', product := NULL, stage := NULL, lot := NULL,
     wafer := NULL, site := NULL, date_from := NULL, date_to := NULL
 ) AS TABLE
 WITH d AS (
-    SELECT *, CASE WHEN r_norm <= 1 / 3 THEN 'center' WHEN r_norm <= 2 / 3 THEN 'middle' ELSE 'edge' END AS zone
+    SELECT *, CASE WHEN r_norm <= 1 / 3 THEN 1 WHEN r_norm <= 2 / 3 THEN 2 ELSE 3 END AS zone_index
     FROM stdf_die_radius(
         src := src, per := per, die_key := die_key, product := product, stage := stage, lot := lot,
         wafer := wafer, site := site, date_from := date_from, date_to := date_to
     )
 )
-SELECT COLUMNS('^g_(.*)') AS '\1', zone,
+SELECT COLUMNS('^g_(.*)') AS '\1', zone_index, ['center', 'middle', 'edge'][zone_index] AS zone,
     count(*) AS dice, count(*) FILTER (WHERE passed) AS good,
     count(*) FILTER (WHERE passed) / count(*) AS "yield"
 FROM d
 GROUP BY ALL
 ORDER BY g_part_typ, g_test_stage, g_lot_id, g_wafer_id, g_head_num, g_site_num, g_file_path,
-         g_node_nam, g_day, g_week, list_position(['center', 'middle', 'edge'], zone);
+         g_node_nam, g_day, g_week, zone_index;
 
 -- Radial profile: n_rings rings of equal width in r_norm (stdf_die_radius): ring i (1-based)
 -- holds (i-1)/n_rings < r_norm <= i/n_rings (ring 1 also r_norm = 0); per group of `per` and

@@ -48,6 +48,39 @@ __all__ = [
     "yield_",
 ]
 
+# wafer maps, trends, correlations (sql/analysis/60_wafer.sql, 70_trend.sql), PAT and what-if (80_pat.sql)
+from .maps import (  # noqa: E402
+    radial,
+    stacked_map,
+    stage_pairs,
+    test_correlation,
+    test_pairs,
+    test_values,
+    trend,
+    wafer_info,
+    wafer_map,
+    zone_yield,
+)
+from .pat import limits_list, pat_limits, pat_outliers, pat_yield, whatif, whatif_dice  # noqa: E402
+
+__all__ += [
+    "limits_list",
+    "pat_limits",
+    "pat_outliers",
+    "pat_yield",
+    "radial",
+    "stacked_map",
+    "stage_pairs",
+    "test_correlation",
+    "test_pairs",
+    "test_values",
+    "trend",
+    "wafer_info",
+    "wafer_map",
+    "whatif",
+    "whatif_dice",
+    "zone_yield",
+]
 from .export import ExportResult, TestColumn, export  # noqa: E402
 
 __all__ += ["ExportResult", "TestColumn", "export"]
