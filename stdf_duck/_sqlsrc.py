@@ -9,6 +9,7 @@ without rebuilding the native module)."""
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -42,3 +43,9 @@ def sql_file(path: str) -> str:
 def analysis_sql() -> list[tuple[str, str]]:
     """The analysis files (sql/analysis/*.sql), in the order they are applied."""
     return [(p, t) for p, t in sql_files() if p.startswith(ANALYSIS_DIR)]
+
+
+def macro_names() -> frozenset[str]:
+    """The names of the analysis macros (lower case), e.g. stdf_yield."""
+    pat = re.compile(r"CREATE\s+OR\s+REPLACE\s+MACRO\s+(\w+)", re.I)
+    return frozenset(m.lower() for _p, t in analysis_sql() for m in pat.findall(t))

@@ -369,3 +369,23 @@ def test_bin_by_site_matrix_is_complete_and_compares_each_site_with_the_others()
         assert r["others_fraction"] == pytest.approx(share)
         assert r["deviation"] == pytest.approx(r["count"] / len(mine) - share)
     assert any(r["count"] == 0 for r in cells.values())
+
+
+def test_the_rewrite_route_gives_the_same_numbers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without the extension (the fallback route) the macros run over the rewritten calls."""
+    f = FIXTURES / "multisite_le.stdf"
+    native = rows(analysis.yield_(f, by="wafer")), rows(analysis.test_stats(f)), rows(analysis.first_fail(f))
+    monkeypatch.setenv("STDF_DUCK_EXTENSION", str(tmp_path / "absent.duckdb_extension"))
+    with pytest.warns(stdf_duck.StdfWarning), analysis.Source(f) as src:
+        assert stdf_duck.route(src.con) == "rewrite"
+        fallback = (
+            rows(analysis.yield_(src, by="wafer")),
+            rows(analysis.test_stats(src)),
+            rows(analysis.first_fail(src)),
+        )
+    for got, want in zip(fallback, native, strict=True):
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert g.keys() == w.keys()
+            for k, v in w.items():  # sums in another order: the last digits may differ
+                assert g[k] == (pytest.approx(v, rel=1e-12) if isinstance(v, float) else v), k

@@ -124,7 +124,7 @@ def _missing_views(con: StdfConnection) -> None:
 
 
 def _list_literal(items: Iterable[str]) -> str:
-    return "[" + ", ".join(sql_literal(p) for p in items) + "]::VARCHAR[]"
+    return "[" + ", ".join(sql_literal(p) for p in items) + "]"
 
 
 def as_source(source: Any, on_error: str = "raise") -> tuple[Source, bool]:
