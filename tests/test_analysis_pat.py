@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pytest
 
+import stdf_duck
 from stdf_duck import analysis
 
 
@@ -319,3 +320,25 @@ def test_pat_and_whatif_from_an_archive_equal_the_files(pat_files: list[Path], t
             )
     assert got[0] == got[1]
     assert len(got[0][0]) == 4 and got[0][1][0][-1] == pytest.approx(0.94)
+
+
+def test_the_rewrite_route_gives_the_same_pat_and_whatif(
+    pat_files: list[Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without the extension (the fallback route) the PAT and what-if macros give the same rows."""
+
+    def rows(src: analysis.Source) -> list[Any]:
+        return [
+            analysis.pat_limits(src, scope="wafer").fetchall(),
+            analysis.pat_outliers(src, scope="wafer").fetchall(),
+            analysis.pat_yield(src, by="wafer", scope="wafer").fetchall(),
+            analysis.whatif_dice(src, {"100:VDD": (0.5, 1.7)}).fetchall(),
+        ]
+
+    with analysis.Source(pat_files) as src:
+        native = rows(src)
+    monkeypatch.setenv("STDF_DUCK_EXTENSION", str(tmp_path / "absent.duckdb_extension"))
+    with pytest.warns(stdf_duck.StdfWarning), analysis.Source(pat_files) as src:
+        assert stdf_duck.route(src.con) == "rewrite"
+        assert rows(src) == native
+    assert len(native[1]) == 3 and len(native[3]) == 200
