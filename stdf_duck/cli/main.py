@@ -30,6 +30,7 @@ from .export import export
 from .files import convert, info
 from .query import query
 from .report import report
+from .serve import serve
 from .sync import config, sync_command
 
 
@@ -66,7 +67,7 @@ def cli() -> None:
     """
 
 
-for _command in (info, query, report, materialize, convert, sync_command, status, config, export):
+for _command in (info, query, report, materialize, convert, sync_command, status, config, export, serve):
     cli.add_command(_command)
 
 
