@@ -175,21 +175,33 @@ class Client:
         rows = [dict(zip(answer["columns"], r, strict=True)) for r in answer["rows"]]
         return _convert(rows, answer["columns"], _output(output or self.output))
 
+    def figure(self, kind: str, path: str | os.PathLike[str], **params: Any) -> str:
+        """Write GET /figures/`kind` (wafermap, stacked, pareto, histogram, box, trend, scatter) to
+        `path`: PNG or SVG by its suffix (test=, color=, by=, the filters, ...). Returns the path."""
+        out = os.fspath(path)
+        params.setdefault("format", "svg" if out.lower().endswith(".svg") else "png")
+        self._download(f"/figures/{urllib.parse.quote(kind)}", params, out)
+        return out
+
     def export(self, path: str | os.PathLike[str], **params: Any) -> str:
         """Stream GET /export to `path` (format from its suffix unless format= is given: csv or
         parquet; shape='long' or 'pivot'; tests=[...]; the filters). Returns the path."""
         out = os.fspath(path)
         if "format" not in params:
             params["format"] = "parquet" if out.lower().endswith((".parquet", ".pq")) else "csv"
+        self._download("/export", params, out)
+        return out
+
+    def _download(self, path: str, params: dict[str, Any], out: str) -> None:
+        """Stream GET `path` into `out` (a temporary name until complete)."""
         tmp = f"{out}.part"
         try:
-            with self._request("GET", "/export", params) as resp, open(tmp, "wb") as f:
+            with self._request("GET", path, params) as resp, open(tmp, "wb") as f:
                 shutil.copyfileobj(resp, f, 1 << 20)
             os.replace(tmp, out)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        return out
 
 
 def _output(output: str) -> str:

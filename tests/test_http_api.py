@@ -253,6 +253,20 @@ def test_every_escape_is_refused_with_a_json_error(client: TestClient, q: str) -
     assert sql(client, "SELECT current_setting('enable_external_access')")["rows"] == [[False]]
 
 
+def test_paths_out_of_the_archive_are_refused_and_in_it_read(client: TestClient, archive: Path) -> None:
+    root = archive.resolve()
+    for q in (
+        f"SELECT * FROM read_text('{root}/../../../../etc/hostname')",
+        f"SELECT count(*) FROM glob('{root}/../*')",
+        f"SELECT * FROM read_text('{root}/parts/../../{root.name}-other/x')",
+        "SELECT * FROM read_text('file:///etc/hostname')",
+    ):
+        r = client.post("/sql", json={"sql": q})
+        assert r.status_code == 403 and "Permission" in r.json()["error"], (q, r.text)
+    n = sql(client, f"SELECT count(*) FROM read_parquet('{root}/parts/*/*/*/*.parquet')")["rows"][0][0]
+    assert n == expected_of(NAME)["parts"]
+
+
 def test_the_row_cap_and_the_time_limit(archive: Path) -> None:
     small = TestClient(create_app(archive, max_rows=5, timeout=0.5))
     got = sql(small, "SELECT * FROM range(100)")
@@ -308,6 +322,33 @@ def test_the_token_is_checked_on_every_endpoint_but_health(archive: Path) -> Non
     assert c.post("/sql", json={"sql": "SELECT 1"}, headers=good).json()["rows"] == [[1]]
 
 
+# ---- figures -----------------------------------------------------------------------------------
+
+
+def test_figures_are_the_plots_functions_rendered(client: TestClient, archive: Path, tmp_path: Path) -> None:
+    plots = pytest.importorskip("stdf_duck.plots")
+    pytest.importorskip("vl_convert")
+    import struct
+    import xml.etree.ElementTree as ET
+
+    spec = get(client, "/figures/wafermap", format="json", color="pass")
+    with analysis.Source(archive) as src:
+        assert spec == json.loads(json.dumps(plots.wafer_map(src, color="pass").to_dict()))
+        plots.save(plots.bin_pareto(src, bin_type="S"), tmp_path / "ref.svg")
+    svg = client.get("/figures/pareto", params={"format": "svg", "bin_type": "S"})
+    assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
+    assert svg.content == (tmp_path / "ref.svg").read_bytes()
+    root = ET.fromstring(svg.content)
+    width, height = float(root.attrib["width"]), float(root.attrib["height"])
+    png = client.get("/figures/pareto", params={"bin_type": "S", "scale": 2})
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = struct.unpack(">II", png.content[16:24])  # IHDR
+    assert (w, h) == (round(2 * width), round(2 * height))
+    assert get(client, "/figures/histogram", 400)["error"].startswith("a histogram needs test=")
+    assert get(client, "/figures/nope", 422)["error"]
+
+
 # ---- the schema, fuzzed ---------------------------------------------------------------------------
 
 
@@ -322,7 +363,9 @@ def test_the_openapi_schema_fuzzed_gives_no_server_error(archive: Path) -> None:
         operation = op.ok()
         strategy = operation.as_strategy()
 
-        @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        examples = 3 if operation.path.startswith("/figures") else 10  # rendering a PNG takes seconds
+
+        @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=strategy)
         def fuzz(case: Any) -> None:
             response = case.call()

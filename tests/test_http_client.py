@@ -121,6 +121,9 @@ def test_the_client_export_streams_to_a_file(client: Client, archive: Path, tmp_
     analysis.export(archive, tmp_path / "ref.csv", "pivot")
     assert csv.read_bytes() == (tmp_path / "ref.csv").read_bytes()
     assert not list(tmp_path.glob("*.part"))
+    if client.get("/openapi.json")["paths"].get("/figures/{kind}"):
+        svg = Path(client.figure("pareto", tmp_path / "pareto.svg"))
+        assert svg.read_bytes().lstrip().startswith(b"<svg")
 
 
 def test_fifty_parallel_requests_are_all_answered(client: Client) -> None:

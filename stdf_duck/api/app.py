@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import figures
 from .db import MAX_ROWS, TIMEOUT, Database, QueryTimeout
 from .routes import analysis_router, sql_router
 from .sql_guard import SqlRefused
@@ -90,6 +91,8 @@ def create_app(
     guard = [Depends(_auth(token))]
     app.include_router(analysis_router(db), dependencies=guard)
     app.include_router(sql_router(db), dependencies=guard)
+    if figures.available():
+        app.include_router(figures.figures_router(db), dependencies=guard)
     _docs(app, guard)
     _errors(app)
 
