@@ -28,6 +28,7 @@ from ._common import CONTEXT, EXIT_BUSY, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from .archive import materialize, status
 from .export import export
 from .files import convert, info
+from .plot import plot
 from .query import query
 from .report import report
 from .serve import serve
@@ -67,7 +68,7 @@ def cli() -> None:
     """
 
 
-for _command in (info, query, report, materialize, convert, sync_command, status, config, export, serve):
+for _command in (info, query, report, plot, materialize, convert, sync_command, status, config, export, serve):
     cli.add_command(_command)
 
 
