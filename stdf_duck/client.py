@@ -160,6 +160,15 @@ class Client:
         """Yield before and after PAT."""
         return self._rows("/pat/yield", params)
 
+    def whatif(self, limits: dict[str, tuple[float | None, float | None]], *, dice: bool = False, **params: Any) -> Any:
+        """Yield before and after judging with `limits` {test_key: (lo, hi)} (POST /whatif), or
+        every final die re-judged when `dice`."""
+        output = _output(params.pop("output", None) or self.output)
+        body = {"limits": [{"test_key": k, "lo": lo, "hi": hi} for k, (lo, hi) in limits.items()]}
+        with self._request("POST", "/whatif/dice" if dice else "/whatif", params, body) as resp:
+            answer = json.load(resp)
+        return _convert(answer["rows"], answer["columns"], output)
+
     def sql(
         self, query: str, params: Sequence[Any] | dict[str, Any] | None = None, *, limit: int | None = None,
         output: str | None = None,

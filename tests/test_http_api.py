@@ -117,6 +117,23 @@ def _key(row: dict[str, Any]) -> str:
     return json.dumps({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()}, sort_keys=True)
 
 
+def test_whatif_answers_the_analysis_function(client: TestClient, archive: Path) -> None:
+    limits = {TEST: (-0.7, None)}
+    body = {"limits": [{"test_key": TEST, "lo": -0.7, "hi": None}]}
+    r = client.post("/whatif", json=body, params={"by": "wafer"})
+    assert r.status_code == 200, r.text
+    dice = client.post("/whatif/dice", json=body).json()
+    with analysis.Source(archive) as src:
+        want = rows_of(analysis.whatif(src, limits, by="wafer"))
+        want_dice = rows_of(analysis.whatif_dice(src, limits))
+    assert len(r.json()["rows"]) == len(want) == 1 and same(r.json()["rows"][0], want[0])
+    assert sorted(dice["rows"], key=_key) == sorted(want_dice, key=_key)
+    assert want[0]["dice"] == len(want_dice)
+    assert client.post("/whatif", json={"limits": []}).status_code == 422
+    bad = client.post("/whatif", json={"limits": [{"test_key": TEST, "lo": 1, "hi": 0}]})
+    assert bad.status_code == 400 and "lo > hi" in bad.json()["error"]
+
+
 def test_lot_yield_and_bins_are_the_independent_parsers(client: TestClient) -> None:
     """expected/ (an independent parser) counts 1569 parts (insertions) of lot GAL-LOT, 1389 of them
     passed; no passing part is tested again, so 1389 final dice are good and bin 1 holds them."""
@@ -308,11 +325,14 @@ def test_the_token_is_checked_on_every_endpoint_but_health(archive: Path) -> Non
     app = create_app(archive, token="s3cret-token", public=True)
     c = TestClient(app)
     assert c.get("/health").status_code == 200
-    paths = [p for p in app.openapi()["paths"] if p != "/health"] + ["/docs", "/openapi.json"]
+    spec = app.openapi()["paths"]
+    paths = [(m, p) for p, ops in spec.items() if p != "/health" for m in ops] + [
+        ("get", "/docs"),
+        ("get", "/openapi.json"),
+    ]
     assert len(paths) > 15
     good = {"Authorization": "Bearer s3cret-token"}
-    for p in paths:
-        method = "post" if p == "/sql" else "get"
+    for method, p in paths:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-token"}):
             r = c.request(method, p, headers=headers)
             assert r.status_code == 401, (p, headers, r.status_code)

@@ -92,6 +92,8 @@ def test_the_client_reads_the_analyses(client: Client, archive: Path) -> None:
     assert client.yield_(by=["lot", "site"])[0]["site_num"] == 0
     dist = client.distribution(TEST, bins=4)
     assert sum(r["count"] for r in dist["rows"]) == dist["stats"][0]["n"]
+    assert client.whatif({TEST: (-0.7, None)})[0]["dice"] == lots[0]["dice"]
+    assert len(client.whatif({TEST: (-0.7, None)}, dice=True)) == lots[0]["dice"]
     assert client.health() == {"status": "ok"}
 
 

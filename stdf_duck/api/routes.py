@@ -51,6 +51,20 @@ class SqlRequest(BaseModel):
     limit: int | None = Field(default=None, ge=1, description="At most this many rows (the server's cap at most).")
 
 
+class TestLimits(BaseModel):
+    """What-if limits of one test (None: no limit on that side)."""
+
+    test_key: str = Field(min_length=1)
+    lo: float | None = None
+    hi: float | None = None
+
+
+class WhatIf(BaseModel):
+    """POST /whatif: the limits to judge the final dice with."""
+
+    limits: list[TestLimits] = Field(min_length=1, max_length=10_000)
+
+
 class SqlResult(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
@@ -142,6 +156,7 @@ def analysis_router(db: Database) -> APIRouter:
 
     _maps(r, db)
     _pat(r, db)
+    _whatif(r, db)
     _export(r, db)
     return r
 
@@ -194,6 +209,21 @@ def _pat(r: APIRouter, db: Database) -> None:
     @r.get("/pat/yield", response_model=Table, tags=["pat"], summary="Yield before and after PAT (stdf_pat_yield)")
     def pat_yield(f: F, by: By = "lot", scope: Scope = "static", k: K = 6.0, test_key: TestKey = "number_name", limit: Limit = None) -> Any:  # fmt: skip
         return t(db, analysis.pat_yield, limit, by=by, scope=scope, k=k, test_key=test_key, **f.kwargs())
+
+
+def _whatif(r: APIRouter, db: Database) -> None:
+    """What-if limits (stdf_duck.analysis.whatif, whatif_dice): the limits in a JSON body."""
+    t = _table
+
+    @r.post("/whatif", response_model=Table, tags=["pat"], summary="Yield before and after new limits (stdf_whatif)")
+    def whatif(body: WhatIf, f: F, by: By = "lot", test_key: TestKey = "number_name", limit: Limit = None) -> Any:
+        limits = [x.model_dump() for x in body.limits]
+        return t(db, analysis.whatif, limit, limits, by=by, test_key=test_key, **f.kwargs())
+
+    @r.post("/whatif/dice", response_model=Table, tags=["pat"], summary="Every final die judged with new limits (stdf_whatif_dice)")  # fmt: skip
+    def whatif_dice(body: WhatIf, f: F, test_key: TestKey = "number_name", limit: Limit = None) -> Any:
+        limits = [x.model_dump() for x in body.limits]
+        return t(db, analysis.whatif_dice, limit, limits, test_key=test_key, **f.kwargs())
 
 
 def _distribution(db: Database, test: str, test_key: str, n_bins: int, per_site: bool, f: Filters) -> dict[str, Any]:
