@@ -14,7 +14,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 DEV_STAMP := $(VENV)/.dev-deps
 
 .DEFAULT_GOAL := help
-.PHONY: help develop extension test test-rust test-python lint bench demo golden clean distclean
+.PHONY: help develop extension test test-rust test-python lint bench demo golden clean distclean browser
 .PHONY: fuzz fuzz-smoke
 
 help: ## list the targets
@@ -37,11 +37,24 @@ develop: $(DEV_STAMP) extension ## create .venv, install maturin and the dev ext
 extension: ## build the DuckDB extension (cdylib + metadata footer) into target/release and the package
 	CARGO=$(CARGO) $(PYTHON) build-backend/stdf_duck_build.py
 
-test: develop extension ## what CI runs: develop, extension, lint, cargo test --workspace --release, pytest, fuzz-smoke
+test: develop extension ## what CI runs: develop, extension, lint, cargo test --workspace --release, browser, pytest, fuzz-smoke
 	$(MAKE) lint
 	$(CARGO) test --workspace --release
+	$(MAKE) browser
 	$(PY) -m pytest -q
 	$(MAKE) fuzz-smoke
+
+# headless Chromium for the dashboard's browser tests (tests/test_web_browser.py): Debian's package,
+# installed only when /usr/bin/chromium is absent and we may (root, apt-get); else those tests skip
+browser: ## install Chromium from Debian for the browser tests when it is absent (root, apt-get)
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "browser: /usr/bin/chromium present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && \
+		echo "browser: installed $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else \
+		echo "browser: no /usr/bin/chromium and no root apt-get to install it: the browser tests skip"; \
+	fi
 
 test-rust: ## cargo test --workspace --release
 	$(CARGO) test --workspace --release

@@ -33,6 +33,7 @@ from .query import query
 from .report import report
 from .serve import serve
 from .sync import config, sync_command
+from .web import web
 
 
 def _version() -> str:
@@ -68,7 +69,7 @@ def cli() -> None:
     """
 
 
-for _command in (info, query, report, plot, materialize, convert, sync_command, status, config, export, serve):
+for _command in (info, query, report, plot, materialize, convert, sync_command, status, config, export, serve, web):
     cli.add_command(_command)
 
 

@@ -1,0 +1,154 @@
+"""The dashboard in a real browser: `stdf-duck web` serves an archive of the multisite fixture, and
+headless Chromium loads every page: the rendered DOM (--dump-dom) holds the page's expected text
+(tests/fixtures/README.md: lot MS4LOT 88 dice, 76 good, yield 86.4%; each wafer 44 dice, 38 good;
+hard bins 1: 76, 2: 10, 3: 2) and no error box, and a screenshot of the page is drawn (not blank,
+the sidebar there). Set STDF_DUCK_WEB_SHOTS=DIR to keep the screenshots.
+
+Chromium comes from Debian (`make browser`, run by `make test` when it is absent). Without it
+these tests skip, unless STDF_DUCK_BROWSER=required (CI: .ci/run), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+
+from conftest import FIXTURES  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+if CHROMIUM is None:
+    if os.environ.get("STDF_DUCK_BROWSER") == "required":
+        pytest.fail("Chromium is required (STDF_DUCK_BROWSER=required) but absent: make browser", pytrace=False)
+    pytest.skip("no Chromium (make browser installs it from Debian)", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--run-all-compositor-stages-before-draw",
+    "--virtual-time-budget=20000", "--hide-scrollbars",
+]  # fmt: skip
+#: page -> text its rendered DOM must hold (numbers in text elements: metrics, markdown, tables)
+EXPECTED = {
+    "overview": ["first-pass yield", "86.4%", "88", "76", "yield trend across lots"],
+    "lot": [
+        "88 dice, 76 good, yield 86.4%",
+        "MS4LOT-01",
+        "MS4LOT-02",
+        "44 dice, 38 good, yield 86.4%",
+        "stacked fail map",
+    ],
+    "wafer": ["MS4LOT-01", "flat/notch", "44", "38", "86.4%", "die (x, y)"],
+    "tests": ["search tests", "1000:CONTINUITY", "Cpk", "trend across lots"],
+    "bins": ["hard bin Pareto", "PARAMETRIC", "FUNCTIONAL", "76", "86.4%", "site 1/4"],
+    "files": ["ledger", "multisite_le.stdf", "warnings (0)"],
+    "sql": ["row limit", "FROM parts"],
+    "export": ["prepare the file", "pivot", "Parquet"],
+}
+#: marks of a Streamlit error box in the DOM
+ERRORS = ("stException", "stAlertContentError", "Traceback")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _healthy(url: str, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`stdf-duck web ARCHIVE --port N` in a subprocess of its own group; its URL."""
+    root = tmp_path_factory.mktemp("webui") / "arch"
+    cli = [sys.executable, "-m", "stdf_duck.cli"]
+    subprocess.run([*cli, "materialize", str(FIXTURES / "multisite_le.stdf"), "--archive", str(root), "-q"], check=True)
+    port = _free_port()
+    log = open(root.parent / "web.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([*cli, "web", str(root), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not _healthy(url, 90):
+            raise AssertionError(f"stdf-duck web did not answer: {(root.parent / 'web.log').read_text()[-2000:]}")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def chromium(*args: str, height: int = 1000) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--window-size=1400,{height}", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def dom(url: str, page: str, want: list[str], tries: int = 5) -> tuple[str, float]:
+    """The rendered DOM of a page once it holds every text of `want` (the first loads of a fresh
+    server or of a busy machine can come back before the script ran), and the seconds it took."""
+    text = ""
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        text = chromium("--dump-dom", f"{url}/?page={page}").stdout
+        if all(w in text for w in want):
+            return text, time.perf_counter() - t0
+    missing = [w for w in want if w not in text]
+    raise AssertionError(f"page {page}: {missing} not in the DOM after {tries} loads")
+
+
+def drawn(png: Path) -> bool:
+    """A screenshot of a page: the sidebar's grey at its left, and ink in the main area."""
+    from PIL import Image
+
+    im = Image.open(png).convert("RGB")
+    w, h = im.size
+    side = im.getpixel((40, h - 40))
+    main = im.crop((320, 0, w, h)).convert("L")
+    ink = sum(main.histogram()[:160]) / (main.width * main.height)
+    return isinstance(side, tuple) and side != (255, 255, 255) and side[0] > 200 and ink > 0.002
+
+
+@pytest.mark.parametrize("page", list(EXPECTED))
+def test_page_renders_its_numbers_without_an_error(server: str, page: str, tmp_path: Path) -> None:
+    text, seconds = dom(server, page, EXPECTED[page])
+    for mark in ERRORS:
+        assert mark not in text, f"page {page} shows an error box ({mark})"
+    png = tmp_path / f"{page}.png"
+    for _ in range(5):
+        chromium(f"--screenshot={png}", f"{server}/?page={page}", height=1600)
+        if png.exists() and drawn(png):
+            break
+    else:
+        raise AssertionError(f"page {page}: the screenshot stays blank")
+    keep = os.environ.get("STDF_DUCK_WEB_SHOTS")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(png, os.path.join(keep, png.name))
+    print(f"page {page}: rendered in {seconds:.2f} s (a Chromium start included)")
