@@ -68,7 +68,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 #: the widgets a test sets, by key, and their kind
 WIDGETS = {
     "wafer_wafer": "selectbox", "wafer_die": "selectbox", "tests_test": "selectbox", "tests_search": "text_input",
-    "bins_type": "radio", "export_shape": "radio", "export_format": "radio",
+    "bins_type": "radio", "export_shape": "radio", "export_format": "radio", "export_tests": "multiselect",
 }  # fmt: skip
 
 
@@ -239,6 +239,11 @@ def test_export_page_writes_the_selection(archive: Path, monkeypatch: pytest.Mon
     long.button(key="export_run").click()
     long.run()
     assert f"{want} results rows" in texts(long)
+    vref = con.execute(f"SELECT part_index FROM stdf_ptr('{FIXTURE}') WHERE test_num = 1050").fetchall()
+    one = page([archive], "export", monkeypatch, export_tests=[1050])
+    one.button(key="export_run").click()
+    one.run()
+    assert f"{sum(1 for (p,) in vref if p in final)} results rows" in texts(one)
 
 
 def test_every_page_answers_quickly_on_the_fixture_archive(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,9 +13,11 @@ from typing import Any
 import streamlit as st
 
 from stdf_duck.web import PAGES
-from stdf_duck.web.data import Filters, backend, table
+from stdf_duck.web.data import Filters, backend, query
 
 ALL = "(all)"
+#: the names the filters offer, from the files' rows (no analysis: names, not numbers)
+OPTIONS = "SELECT DISTINCT part_typ, test_stage, lot_id FROM files ORDER BY ALL"
 
 
 def _pick(label: str, options: list[Any], key: str) -> Any:
@@ -36,7 +38,7 @@ def sidebar() -> tuple[str, Filters]:
         st.session_state["page"] = asked if asked in PAGES else PAGES[0]
     page = st.sidebar.radio("page", PAGES, key="page")
     st.query_params["page"] = page
-    groups = table("yield_", Filters(), by=["product", "stage", "lot"])
+    groups = query(OPTIONS)
     product = _pick("product", sorted(groups["part_typ"].dropna().unique()), "f_product")
     rows = groups if product is None else groups[groups["part_typ"] == product]
     stage = _pick("stage", sorted(rows["test_stage"].dropna().unique()), "f_stage")

@@ -9,10 +9,14 @@ import os
 import streamlit as st
 
 from stdf_duck.analysis import export as export_results
-from stdf_duck.web.data import Filters, backend, table
+from stdf_duck.web.data import Filters, backend, query
 
 FORMATS = {"CSV": ("csv", ".csv", "text/csv"), "Parquet": ("parquet", ".parquet", "application/octet-stream"),
            "Excel": ("xlsx", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}  # fmt: skip
+
+
+#: the tests to choose from, by number (the files' test records: names, not numbers)
+TESTS = "SELECT test_num, min(coalesce(test_txt, test_name)) AS name FROM tests WHERE test_num IS NOT NULL GROUP BY 1 ORDER BY 1"
 
 
 def render(f: Filters) -> None:
@@ -22,8 +26,10 @@ def render(f: Filters) -> None:
     shape = st.radio("shape", ["long", "pivot"], horizontal=True, key="export_shape",
                      help="long: one row per result; pivot: one row per die, a column per test")  # fmt: skip
     kind = st.radio("format", list(FORMATS), horizontal=True, key="export_format")
-    keys = list(dict.fromkeys(table("test_stats", f)["test_key"].tolist()))
-    tests = st.multiselect("tests (none: every test)", keys, key="export_tests")
+    names = dict(query(TESTS).itertuples(index=False, name=None))
+    tests = st.multiselect(
+        "tests (none: every test)", list(names), format_func=lambda n: f"{n} {names[n] or ''}", key="export_tests"
+    )
     if not st.button("prepare the file", key="export_run", type="primary"):
         return
     fmt, suffix, mime = FORMATS[kind]

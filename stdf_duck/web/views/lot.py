@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from stdf_duck.web.data import Filters, pct, show, table
+from stdf_duck.web.data import Filters, pct, query, show, table
 
 #: the mini maps drawn per page, in a grid of this many columns
 MAX_WAFERS = 25
 COLUMNS = 3
+#: the lots to choose from (names from the files' rows)
+LOTS = "SELECT DISTINCT part_typ, test_stage, lot_id FROM files ORDER BY lot_id, part_typ, test_stage"
 
 
 def choose_lot(f: Filters) -> str | None:
     """The sidebar's lot, else one chosen here among the selection's lots."""
     if f.lot is not None:
         return f.lot
-    lots = table("yield_", f, by="lot")
-    names = [x for x in lots["lot_id"].tolist() if x is not None]
+    lots = query(LOTS)
+    if f.product is not None:
+        lots = lots[lots["part_typ"] == f.product]
+    if f.stage is not None:
+        lots = lots[lots["test_stage"] == f.stage]
+    names = list(dict.fromkeys(x for x in lots["lot_id"].tolist() if x is not None))
     if not names:
         return None
     choice = st.selectbox("lot", names, key="lot_lot")
