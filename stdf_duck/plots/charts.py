@@ -11,7 +11,7 @@ from typing import Any, cast
 import altair as alt
 
 from .. import analysis
-from ._base import PASS_FAIL, Figure, bin_colors, bin_label, data, group_column, lit, opened, sql_on, values
+from ._base import PASS_FAIL, Figure, bin_colors, bin_label, data, frozen, group_column, lit, opened, sql_on, values
 
 _LIMIT_COLORS = {"LO": "#d62728", "HI": "#d62728"}
 
@@ -59,9 +59,11 @@ def histogram_data(
     if bins < 1:
         raise ValueError("bins must be at least 1")
     gcol = group_column(by)
-    with opened(source) as src:
+    with (
+        opened(source) as src,
+        frozen(src, sql_on(analysis.test_results(src, test_key=test_key, **filters), _values_sql(test, gcol))) as vals,
+    ):
         meta = _test_meta(src, test, test_key, filters)
-        vals = sql_on(analysis.test_results(src, test_key=test_key, **filters), _values_sql(test, gcol))
         row = vals.aggregate("min(v), max(v), count(*)").fetchall()[0]
         if row is None or not row[2]:
             return {"bins": [], "meta": meta, "limits": []}
@@ -146,9 +148,11 @@ def box_data(
     within 1.5 IQR of the quartiles) and the count of values beyond them, computed in DuckDB over
     the valid finite results (stdf_test_results); at most `max_outliers` outlier values."""
     gcol = group_column(by)
-    with opened(source) as src:
+    with (
+        opened(source) as src,
+        frozen(src, sql_on(analysis.test_results(src, test_key=test_key, **filters), _values_sql(test, gcol))) as vals,
+    ):
         meta = _test_meta(src, test, test_key, filters)
-        vals = sql_on(analysis.test_results(src, test_key=test_key, **filters), _values_sql(test, gcol))
         q = (
             "WITH q AS (SELECT grp, count(*) AS n, min(v) AS min, quantile_cont(v, 0.25) AS q1, median(v) AS median, "
             "quantile_cont(v, 0.75) AS q3, max(v) AS max FROM t GROUP BY grp) "
@@ -227,7 +231,10 @@ def trend(
     x = alt.X("group:N", sort=order, title=" / ".join(keys) or "group", axis=alt.Axis(labelAngle=-45, labelLimit=120))
     ytitle = f"mean of {test}" if test else "yield"
     base = alt.Chart(data(values=rows))
-    line = base.mark_line(color="#4c78a8").encode(x=x, y=alt.Y(f"{stat}:Q", title=ytitle, scale=alt.Scale(zero=False)))
+    yaxis = alt.Axis(format=".1%") if stat == "yield" else alt.Axis()
+    line = base.mark_line(color="#4c78a8").encode(
+        x=x, y=alt.Y(f"{stat}:Q", title=ytitle, scale=alt.Scale(zero=False), axis=yaxis)
+    )
     pts = base.mark_point(filled=True, size=50).encode(
         x=x, y=f"{stat}:Q",
         color=alt.Color("ooc:N", scale=alt.Scale(domain=["in control", "out of control"], range=["#4c78a8", "#d62728"]), title=None),
@@ -333,9 +340,11 @@ def bin_pareto(
     bt = bin_type.upper()[:1]
     with opened(source) as src:
         rows = values(analysis.bin_pareto(src, bin_type=bt, **filters))
-        dice = analysis.dice(src, **{k: v for k, v in filters.items() if k != "site"})
-        col = "hard_bin" if bt == "H" else "soft_bin"
-        passing = dict(sql_on(dice, f"SELECT {col}, bool_and(passed) FROM t GROUP BY 1").fetchall())
+        passing: dict[Any, Any] = {}
+        if any(r["bin_pf"] is None for r in rows):  # no P/F in the file's HBR/SBR: did its dice pass?
+            dice = analysis.dice(src, **{k: v for k, v in filters.items() if k != "site"})
+            col = "hard_bin" if bt == "H" else "soft_bin"
+            passing = dict(sql_on(dice, f"SELECT {col}, bool_and(passed) FROM t GROUP BY 1").fetchall())
     if not rows:
         raise ValueError("no dice: check the filters")
     legend = sorted(rows, key=lambda r: (r["bin_num"] is None, r["bin_num"] or 0))
