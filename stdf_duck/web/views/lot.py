@@ -9,7 +9,7 @@ from stdf_duck.web.data import Filters, pct, query, show, table
 
 #: the mini maps drawn per page, in a grid of this many columns
 MAX_WAFERS = 25
-COLUMNS = 3
+COLUMNS = 2
 #: the lots to choose from (names from the files' rows)
 LOTS = "SELECT DISTINCT part_typ, test_stage, lot_id FROM files ORDER BY lot_id, part_typ, test_stage"
 
