@@ -2,10 +2,12 @@
 //!
 //! The scan feeds two sinks at once: the results rows (written per stream, sorted by test, in
 //! bounded memory: [`sort`]) and stdf-core's [`Lot`], whose tables (parts, tests, bins, wafers,
-//! files, warnings) are written at the end of the file. Every table gets one Parquet file per
+//! files, warnings) are written at the end of the file (the parts from the temporary files the
+//! lot spilled them to, in bounded memory too: [`parts`]). Every table gets one Parquet file per
 //! stream, under a temporary name in the caller's staging folder; the caller chooses each
 //! stream's partition and publishes the files (stdf_duck.archive).
 
+mod parts;
 mod props;
 mod results;
 mod sort;
@@ -145,8 +147,10 @@ impl Writer<'_> {
             token: self.opts.token.clone(),
             run_rows: self.opts.run_rows,
         };
+        let mut lot = Lot::new(path, true);
+        lot.spill_parts(self.opts.staging.join(&self.opts.token));
         let mut sink = ArchiveSink {
-            lot: Lot::new(path, true),
+            lot,
             results: ResultsSink::new(rows, None, 64 * 1024, path),
             writer: ResultsWriter::new(target, self.opts.threads > 1),
             error: None,
@@ -238,16 +242,17 @@ impl Writer<'_> {
     ) -> Result<Vec<Vec<TableFile>>, StdfError> {
         archive_order(lot);
         let mut out: Vec<Vec<TableFile>> = vec![Vec::new(); n];
-        for table in ["parts", "tests", "bins", "wafers", "warnings", "files"] {
+        let schema = lot_schema(path, Table::Parts)?;
+        for (s, f) in self
+            .parts_files(path, lot, &schema, n)?
+            .into_iter()
+            .enumerate()
+        {
+            out[s].push(f);
+        }
+        for table in ["tests", "bins", "wafers", "warnings", "files"] {
             let t = Table::parse(table).expect("a lot table");
-            let full = t.full_schema(false);
-            let keep: Vec<usize> = (0..full.fields().len())
-                .filter(|&i| !PARTITION_COLUMNS.contains(&full.field(i).name().as_str()))
-                .collect();
-            let schema = match table {
-                "files" => Arc::new(full.clone()),
-                _ => Arc::new(full.project(&keep).map_err(|e| into_stdf(path, e))?),
-            };
+            let schema = lot_schema(path, t)?;
             let shown = lot.file.path.clone();
             if table == "warnings" {
                 lot.file.path = self.opts.key.clone();
@@ -278,6 +283,21 @@ impl Writer<'_> {
         }
         Ok(out)
     }
+}
+
+/// The archive's columns of lot table `t`: all but the partition columns (the files table keeps
+/// them, renamed by [`source_context`]).
+fn lot_schema(path: &str, t: Table) -> Result<SchemaRef, StdfError> {
+    let full = t.full_schema(false);
+    if t == Table::Files {
+        return Ok(Arc::new(full));
+    }
+    let keep: Vec<usize> = (0..full.fields().len())
+        .filter(|&i| !PARTITION_COLUMNS.contains(&full.field(i).name().as_str()))
+        .collect();
+    Ok(Arc::new(
+        full.project(&keep).map_err(|e| into_stdf(path, e))?,
+    ))
 }
 
 fn archive_name(table: &str) -> &'static str {
@@ -461,6 +481,14 @@ struct ArchiveSink {
 }
 
 impl ArchiveSink {
+    /// The lot's error (spilling its parts) becomes the sink's.
+    fn lot_error(&mut self) -> bool {
+        if let Some(e) = self.lot.take_error() {
+            self.error.get_or_insert(e.into());
+        }
+        self.error.is_some()
+    }
+
     /// Move the finished results batches to the writer.
     fn drain(&mut self, stream: u16) -> Result<(), ArrowError> {
         for b in std::mem::take(&mut self.results.batches) {
@@ -483,6 +511,7 @@ impl Sink for ArchiveSink {
             return Flow::Pause;
         }
         match raw.code() {
+            _ if self.lot_error() => Flow::Pause,
             Ptr::CODE | Mpr::CODE | Ftr::CODE | StrRec::CODE => {
                 self.results.record_test(st, raw, ctx);
                 self.lot.count_test(st, raw, ctx);
@@ -509,7 +538,11 @@ impl Sink for ArchiveSink {
             }
         }
         self.results.end_stream(st, incomplete);
-        self.lot.end_stream(st, incomplete)
+        self.lot.end_stream(st, incomplete);
+        if self.lot_error() {
+            return Flow::Pause;
+        }
+        Flow::Continue
     }
 
     fn desync(&mut self, st: &mut ScanState, lost: &[OpenPart]) {

@@ -43,6 +43,14 @@ impl Target {
     }
 }
 
+/// Results rows sorted by test, written as results files.
+fn by_test() -> (
+    &'static str,
+    fn() -> parquet::file::properties::WriterProperties,
+) {
+    ("test_num", props::results_props)
+}
+
 /// The writing itself (in one thread or the other).
 pub(crate) struct Inner {
     t: Target,
@@ -54,7 +62,7 @@ impl Inner {
     fn rows(&mut self, stream: u16, b: RecordBatch) -> Result<(), ArrowError> {
         if self.current.is_none() {
             let spill = self.t.tmp("spill", stream);
-            let sorter = SortedRows::new(self.t.schema.clone(), spill, self.t.run_rows);
+            let sorter = SortedRows::new(self.t.schema.clone(), by_test(), spill, self.t.run_rows);
             self.current = Some((stream, sorter));
         }
         let (_, cur) = self.current.as_mut().expect("just set");
@@ -64,7 +72,12 @@ impl Inner {
     fn end(&mut self, stream: u16, params: RecordBatch) -> Result<(), ArrowError> {
         let cur = match self.current.take() {
             Some((_, c)) => c,
-            None => SortedRows::new(self.t.schema.clone(), self.t.tmp("spill", stream), 1),
+            None => SortedRows::new(
+                self.t.schema.clone(),
+                by_test(),
+                self.t.tmp("spill", stream),
+                1,
+            ),
         };
         let results = self.t.tmp("results", stream);
         let result_params = self.t.tmp("result_params", stream);

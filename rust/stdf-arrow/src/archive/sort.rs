@@ -1,7 +1,8 @@
-//! One stream's results rows -> one Parquet file sorted by test_num, in bounded memory.
+//! One stream's results rows -> one Parquet file sorted by test_num, in bounded memory (and
+//! the same for its parts, sorted by wafer_index).
 //!
 //! Rows arrive in file order. They are gathered in runs of at most `run_rows` rows; a run is
-//! sorted by test_num (stable: file order within a test). When the stream ends with one run
+//! sorted by its key column (stable: file order within a key). When the stream ends with one run
 //! (most files), that run is the file. Otherwise every run is spilled, sorted, to an Arrow IPC
 //! file beside the target, and the runs are merged test by test: memory holds one run while
 //! reading, then one small batch per run while merging, whatever the stream's size.
@@ -10,14 +11,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::UInt32Type;
+use arrow_array::types::{UInt16Type, UInt32Type};
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{ArrowError, SchemaRef};
 use parquet::arrow::ArrowWriter;
-
-use super::props::results_props;
+use parquet::file::properties::WriterProperties;
 
 /// Rows per batch in a spilled run (the merge holds one per run).
 const SPILL_BATCH: usize = 4 * 1024;
@@ -27,6 +27,9 @@ const SORTED_BATCH: usize = 64 * 1024;
 /// The results of one stream being gathered.
 pub(crate) struct SortedRows {
     schema: SchemaRef,
+    /// the sort key: a UInt32 column, or a UInt16 one whose NULLs sort last
+    key: &'static str,
+    props: fn() -> WriterProperties,
     run: Vec<RecordBatch>,
     run_rows: usize,
     max_run_rows: usize,
@@ -36,16 +39,35 @@ pub(crate) struct SortedRows {
     pub rows: u64,
 }
 
-fn test_nums(b: &RecordBatch) -> Result<UInt32Array, ArrowError> {
-    b.column_by_name("test_num")
-        .and_then(|c| c.as_primitive_opt::<UInt32Type>().cloned())
-        .ok_or_else(|| ArrowError::SchemaError("results rows without test_num".into()))
+/// The sort key of every row of `b` (the values of column `key`; NULL: u32::MAX).
+fn keys(b: &RecordBatch, key: &str) -> Result<UInt32Array, ArrowError> {
+    let c = b
+        .column_by_name(key)
+        .ok_or_else(|| ArrowError::SchemaError(format!("rows without {key}")))?;
+    if let Some(k) = c.as_primitive_opt::<UInt32Type>() {
+        return Ok(k.clone());
+    }
+    match c.as_primitive_opt::<UInt16Type>() {
+        Some(k) => Ok(k
+            .iter()
+            .map(|v| Some(v.map_or(u32::MAX, u32::from)))
+            .collect()),
+        None => Err(ArrowError::SchemaError(format!("{key}: not a sort key"))),
+    }
 }
 
 impl SortedRows {
-    pub fn new(schema: SchemaRef, spill_prefix: PathBuf, max_run_rows: usize) -> Self {
+    /// Rows of `schema` sorted by column `key`, written with `props`.
+    pub fn new(
+        schema: SchemaRef,
+        (key, props): (&'static str, fn() -> WriterProperties),
+        spill_prefix: PathBuf,
+        max_run_rows: usize,
+    ) -> Self {
         SortedRows {
             schema,
+            key,
+            props,
             run: Vec::new(),
             run_rows: 0,
             max_run_rows: max_run_rows.max(1),
@@ -74,9 +96,9 @@ impl SortedRows {
     ) -> Result<(), ArrowError> {
         let run = std::mem::take(&mut self.run);
         self.run_rows = 0;
-        let mut keys: Vec<(u32, u32, u32)> = Vec::new(); // (test_num, batch, row)
+        let mut keys: Vec<(u32, u32, u32)> = Vec::new(); // (key, batch, row)
         for (bi, b) in run.iter().enumerate() {
-            let tn = test_nums(b)?;
+            let tn = self::keys(b, self.key)?;
             keys.extend(
                 tn.values()
                     .iter()
@@ -134,7 +156,7 @@ impl SortedRows {
     /// Write the stream's rows, sorted, to `target` (Parquet, zstd); the spills are removed.
     pub fn finish(mut self, target: &Path) -> Result<u64, ArrowError> {
         let out = File::create(target)?;
-        let mut w = ArrowWriter::try_new(out, self.schema.clone(), Some(results_props()))
+        let mut w = ArrowWriter::try_new(out, self.schema.clone(), Some((self.props)()))
             .map_err(parquet_err)?;
         let res = if self.spills.is_empty() {
             self.sorted_run(|b| w.write(b).map_err(parquet_err))
@@ -142,7 +164,7 @@ impl SortedRows {
             if self.run_rows > 0 {
                 self.spill()?;
             }
-            merge(&self.spills, &mut w)
+            merge(&self.spills, self.key, &mut w)
         };
         for p in &self.spills {
             let _ = std::fs::remove_file(p);
@@ -167,15 +189,17 @@ pub(crate) fn parquet_err(e: parquet::errors::ParquetError) -> ArrowError {
 /// A sorted run being read back.
 struct Cursor {
     reader: StreamReader<std::io::BufReader<File>>,
+    key: &'static str,
     batch: Option<(RecordBatch, UInt32Array)>,
     pos: usize,
 }
 
 impl Cursor {
-    fn open(path: &Path) -> Result<Self, ArrowError> {
+    fn open(path: &Path, key: &'static str) -> Result<Self, ArrowError> {
         let reader = StreamReader::try_new(std::io::BufReader::new(File::open(path)?), None)?;
         let mut c = Cursor {
             reader,
+            key,
             batch: None,
             pos: 0,
         };
@@ -190,7 +214,7 @@ impl Cursor {
         for b in self.reader.by_ref() {
             let b = b?;
             if b.num_rows() > 0 {
-                let tn = test_nums(&b)?;
+                let tn = keys(&b, self.key)?;
                 self.batch = Some((b, tn));
                 break;
             }
@@ -203,12 +227,16 @@ impl Cursor {
     }
 }
 
-/// Runs sorted by test_num -> one writer: for each test in order, its rows of run 0, then of run
-/// 1, ... (file order within a test, as the runs are in file order).
-fn merge(spills: &[PathBuf], w: &mut ArrowWriter<File>) -> Result<(), ArrowError> {
+/// Runs sorted by their key -> one writer: for each key in order, its rows of run 0, then of
+/// run 1, ... (file order within a key, as the runs are in file order).
+fn merge(
+    spills: &[PathBuf],
+    key: &'static str,
+    w: &mut ArrowWriter<File>,
+) -> Result<(), ArrowError> {
     let mut runs = spills
         .iter()
-        .map(|p| Cursor::open(p))
+        .map(|p| Cursor::open(p, key))
         .collect::<Result<Vec<_>, _>>()?;
     while let Some(t) = runs.iter().filter_map(Cursor::head).min() {
         for c in runs.iter_mut() {

@@ -14,17 +14,26 @@ use crate::records::{
 };
 use crate::scan::{Flow, RecCtx, ScanState, Scanner, Sink};
 use crate::{Cur, RawRecord};
+use std::path::PathBuf;
 
 mod rows;
 mod rules;
+mod store;
 
 use rows::MIR_TEXT_FIRST_FIELD;
 pub use rows::{
     Bin, FileInfo, Part, PartCounts, StreamSummary, TestEntry, Wafer, WaferConfig, HARD, MIR_TEXT,
     SOFT,
 };
-use rules::summarize;
-pub use rules::{count_bins, count_wafers, derive_part, inferred_pf, mark_retests, BinNames};
+pub use rules::{
+    count_bins, count_wafers, derive_part, inferred_pf, mark_retests, BinNames, Retests, Tally,
+};
+pub use store::{PartReader, SpilledParts};
+use store::{PartStore, SpillWriter};
+
+/// Closed parts held until every part before them is closed too (a few per site), released
+/// by batches of at least this many.
+const RELEASE_AT: usize = 1024;
 
 /// Collects a file's lot tables (see the module docs).
 #[derive(Default)]
@@ -33,8 +42,11 @@ pub struct Lot {
     pub with_tests: bool,
     /// Lot context of each stream.
     pub contexts: Vec<Context>,
-    /// Every part, by stream then part index.
+    /// Every part, by stream then part index (none of a stream whose parts were spilled).
     pub parts: Vec<Part>,
+    /// Per stream whose parts went to a file ([`Lot::spill_parts`]): its parts, derived, in
+    /// part order.
+    pub spilled: Vec<(u16, SpilledParts)>,
     /// Every bin.
     pub bins: Vec<Bin>,
     /// Every wafer, with its stream's WCR.
@@ -45,13 +57,23 @@ pub struct Lot {
     pub streams: Vec<StreamSummary>,
     /// The file (after [`Lot::finish_file`]).
     pub file: FileInfo,
+    /// Prefix of the files of spilled parts.
+    spill: Option<PathBuf>,
+    /// The first error writing or reading them.
+    error: Option<std::io::Error>,
     cur: StreamState,
 }
 
 /// What is gathered while a stream is read.
 #[derive(Default)]
 struct StreamState {
-    parts: Vec<Part>,
+    /// closed parts not yet released: some part before them is still open
+    pending: Vec<Part>,
+    /// the released parts, in part order, their retest_index marked
+    ordered: PartStore,
+    retests: Retests,
+    /// pending parts that trigger a release (grows while a part stays open long)
+    release_at: usize,
     /// per open part: (results, failed, first failing test number)
     open_counts: IntMap<u32, (u32, u32, Option<u32>)>,
     bins: Vec<Bin>,
@@ -153,7 +175,61 @@ impl Lot {
             row.part_txt = clean(r.part_txt);
             row.part_fix = r.part_fix.filter(|b| !b.is_empty()).map(|b| b.to_vec());
         }
-        self.cur.parts.push(row);
+        self.cur.pending.push(row);
+        if self.cur.pending.len() >= RELEASE_AT.max(self.cur.release_at) {
+            let below = st.parts.min_open().unwrap_or(st.parts.next_part);
+            self.release(st, below);
+        }
+    }
+
+    /// Keep every stream's parts in files `<prefix>-parts<stream>[.raw]` rather than in
+    /// [`Lot::parts`] (memory bounded whatever the stream's size); read them in
+    /// [`Lot::spilled`]. Errors: [`Lot::take_error`].
+    pub fn spill_parts(&mut self, prefix: PathBuf) {
+        self.spill = Some(prefix);
+    }
+
+    fn flow(&self) -> Flow {
+        if self.error.is_some() {
+            Flow::Pause
+        } else {
+            Flow::Continue
+        }
+    }
+
+    /// The first I/O error of the spilled parts (the scan was paused at it).
+    pub fn take_error(&mut self) -> Option<std::io::Error> {
+        self.error.take()
+    }
+
+    fn spill_path(&self, stream: u16, ext: &str) -> Option<PathBuf> {
+        let p = self.spill.as_ref()?;
+        Some(PathBuf::from(format!("{}-parts{stream}{ext}", p.display())))
+    }
+
+    /// Move the pending parts before part `below` to the stream's ordered parts.
+    fn release(&mut self, st: &ScanState, below: u32) {
+        self.cur.pending.sort_unstable_by_key(|p| p.part_index);
+        let n = self.cur.pending.partition_point(|p| p.part_index < below);
+        let fresh = matches!(&self.cur.ordered, PartStore::Memory(v) if v.is_empty());
+        if let Some(path) = self.spill_path(st.stream_index, ".raw").filter(|_| fresh) {
+            match SpillWriter::create(path) {
+                Ok(w) => self.cur.ordered = PartStore::File(w),
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                }
+            }
+        }
+        let cur = &mut self.cur;
+        for mut p in cur.pending.drain(..n) {
+            cur.retests.mark(&mut p);
+            if let Err(e) = cur.ordered.push(p) {
+                self.error.get_or_insert(e);
+            }
+        }
+        cur.retests.marked_below(below);
+        // a part left open for long holds the others back: release less often
+        cur.release_at = RELEASE_AT.max(cur.pending.len() * 2);
     }
 
     /// The end of a stream: derive what needs the whole stream, move its rows to the output.
@@ -161,24 +237,46 @@ impl Lot {
         for p in incomplete {
             self.close_part(st, p, None);
         }
+        self.release(st, u32::MAX);
         let ctx = self.contexts.len();
         self.contexts.push(st.context.clone());
         let mut cur = std::mem::take(&mut self.cur);
-        let mut parts = std::mem::take(&mut cur.parts);
-        parts.sort_by_key(|p| p.part_index);
-        mark_retests(&mut parts);
         let names = BinNames::of(&cur.bins);
-        for p in parts.iter_mut() {
+        let derive = |i: usize, p: &mut Part| {
+            cur.retests.settle(i, p);
             p.ctx = ctx;
             derive_part(p, &names, st);
+        };
+        let mut tally = Tally::default();
+        match std::mem::take(&mut cur.ordered) {
+            PartStore::Memory(mut parts) => {
+                for (i, p) in parts.iter_mut().enumerate() {
+                    derive(i, p);
+                    tally.add(p);
+                }
+                if self.parts.is_empty() {
+                    self.parts = parts; // the usual one stream: moved, not copied
+                } else {
+                    self.parts.extend(parts);
+                }
+            }
+            PartStore::File(raw) => {
+                let path = self.spill_path(st.stream_index, "");
+                match derive_spilled(raw, path, derive, &mut tally) {
+                    Ok(done) => self.spilled.push((st.stream_index, done)),
+                    Err(e) => {
+                        self.error.get_or_insert(e);
+                    }
+                }
+            }
         }
-        let mut bins = count_bins(std::mem::take(&mut cur.bins), &parts, st.stream_index);
+        let mut bins = tally.bins(std::mem::take(&mut cur.bins), st.stream_index);
         for b in bins.iter_mut() {
             b.ctx = ctx;
         }
         let mut wafers = std::mem::take(&mut cur.wafers);
         wafers.sort_by_key(|w| w.wafer_index);
-        count_wafers(&mut wafers, &parts);
+        tally.wafers(&mut wafers);
         if self.with_tests {
             self.collect_tests(st, ctx);
         }
@@ -186,17 +284,12 @@ impl Lot {
         s.stream_index = st.stream_index;
         s.ctx = ctx;
         s.n_records = st.records_in_stream;
-        summarize(&mut s, &parts, wafers.len(), st);
+        tally.summarize(&mut s, wafers.len(), st);
         s.complete = st.mrr_seen && incomplete.is_empty() && st.damage.is_none() && st.desyncs == 0;
         self.streams.push(s);
         for mut w in wafers {
             w.ctx = ctx;
             self.wafers.push((w, cur.wcr.clone()));
-        }
-        if self.parts.is_empty() {
-            self.parts = parts; // the usual one stream: moved, not copied
-        } else {
-            self.parts.extend(parts);
         }
         self.bins.extend(bins);
     }
@@ -362,6 +455,7 @@ impl Lot {
             }
             Wrr::CODE => {
                 let r = Wrr::decode(&mut c);
+                self.cur.retests.wafer_closed(w, st.parts.next_part);
                 let row = self.wafer_row(st, w, r.head_num.unwrap_or(0));
                 row.complete = true;
                 if row.site_grp.is_none() {
@@ -460,12 +554,12 @@ impl Sink for Lot {
             Wir::CODE | Wrr::CODE | Wcr::CODE => self.wafer_record(st, raw, ctx),
             _ => self.stream_record(raw),
         }
-        Flow::Continue
+        self.flow()
     }
 
     fn end_stream(&mut self, st: &mut ScanState, incomplete: &[OpenPart]) -> Flow {
         self.finish_stream(st, incomplete);
-        Flow::Continue
+        self.flow()
     }
 
     fn desync(&mut self, st: &mut ScanState, lost: &[OpenPart]) {
@@ -474,6 +568,26 @@ impl Sink for Lot {
             self.close_part(st, p, None);
         }
     }
+}
+
+/// The second pass over a stream's spilled parts: each read back, derived, tallied and written
+/// to the file at `path` (the raw file is removed).
+fn derive_spilled(
+    raw: SpillWriter,
+    path: Option<PathBuf>,
+    mut derive: impl FnMut(usize, &mut Part),
+    tally: &mut Tally,
+) -> std::io::Result<SpilledParts> {
+    let raw = raw.finish()?;
+    let path = path.ok_or(std::io::ErrorKind::NotFound)?;
+    let mut out = SpillWriter::create(path)?;
+    for (i, p) in raw.read()?.enumerate() {
+        let mut p = p?;
+        derive(i, &mut p);
+        tally.add(&p);
+        out.push(&p)?;
+    }
+    out.finish()
 }
 
 /// An HBR/SBR's common fields (name and P/F are the caller's).

@@ -151,6 +151,11 @@ impl PartTracker {
         parts
     }
 
+    /// The smallest part_index of the parts currently open (None: none is).
+    pub fn min_open(&self) -> Option<u32> {
+        self.open.iter().map(|p| p.part_index).min()
+    }
+
     /// Number of parts currently open.
     pub fn open_count(&self) -> usize {
         self.open.len()

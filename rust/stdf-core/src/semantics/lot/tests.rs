@@ -68,6 +68,26 @@ fn without_coordinates_a_part_id_is_the_identity_and_without_both_every_part_is_
     assert_eq!(parts[2].retest_index, 1);
 }
 
+/// A closed wafer's dice are forgotten only once every part opened before it closed was
+/// marked: a part of it closing late is still a retest.
+#[test]
+fn a_closed_wafer_is_forgotten_only_after_its_last_part() {
+    let mut r = Retests::default();
+    let mut parts = [part(0, Some((1, 1)), None), part(1, Some((1, 1)), None)];
+    r.mark(&mut parts[0]);
+    r.wafer_closed(0, 2); // part 1 is still open
+    r.marked_below(1);
+    r.mark(&mut parts[1]);
+    assert_eq!(parts[1].retest_index, 1);
+    r.marked_below(2);
+    assert!(r.by_xy.is_empty() && r.closed.is_empty());
+    for (i, p) in parts.iter_mut().enumerate() {
+        r.settle(i, p);
+    }
+    assert_eq!(parts[0].superseded_by, Some(1));
+    assert!(!parts[0].is_final && parts[1].is_final);
+}
+
 #[test]
 fn the_same_coordinates_on_two_wafers_are_two_dice() {
     let mut a = part(0, Some((1, 1)), None);
@@ -313,17 +333,30 @@ fn a_stream_read_through_the_scanner_gives_its_lot_rows() {
         }),
     ];
     let bytes = crate::writer::to_bytes(ByteOrder::Little, &recs);
-    let reader = crate::RecordReader::from_reader(
-        "mem.stdf",
-        Box::new(std::io::Cursor::new(bytes)),
-        crate::Compression::None,
-        0,
-    )
-    .unwrap();
-    let mut scanner = Scanner::new(reader, crate::scan::OnError::Raise);
+    let scan = |lot: &mut Lot| {
+        let reader = crate::RecordReader::from_reader(
+            "mem.stdf",
+            Box::new(std::io::Cursor::new(bytes.clone())),
+            crate::Compression::None,
+            0,
+        )
+        .unwrap();
+        let mut scanner = Scanner::new(reader, crate::scan::OnError::Raise);
+        while scanner.run(lot).unwrap() {}
+        lot.finish_file(&mut scanner);
+    };
     let mut lot = Lot::new("mem.stdf", false);
-    while scanner.run(&mut lot).unwrap() {}
-    lot.finish_file(&mut scanner);
+    scan(&mut lot);
+    // the same, its parts spilled to a file: the same rows, read back from the file
+    let mut spilled = Lot::new("mem.stdf", false);
+    let prefix = std::env::temp_dir().join(format!("stdf-core-lot-{}", std::process::id()));
+    spilled.spill_parts(prefix);
+    scan(&mut spilled);
+    assert!(spilled.take_error().is_none() && spilled.parts.is_empty());
+    let (stream, file) = &spilled.spilled[0];
+    let back: Vec<Part> = file.read().unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!((*stream, &back), (0, &lot.parts));
+    assert_eq!(spilled.bins, lot.bins);
     // (part_index, site, x, is_final, passed)
     type Row = (u32, u8, Option<i16>, bool, Option<bool>);
     let parts: Vec<Row> = lot
