@@ -21,7 +21,11 @@ CREATE OR REPLACE MACRO stdf_insertions(
 WITH f AS (
     SELECT file_id, stream_index, file_path, start_time, node_nam
     FROM query_table(src || 'files')
-    WHERE (date_from IS NULL OR CAST(start_time AS DATE) >= CAST(date_from AS DATE))
+    -- the partition columns filtered here too, so that an archive reads one lot's files only
+    WHERE (product IS NULL OR part_typ = product)
+      AND (stage IS NULL OR test_stage = stage)
+      AND (lot IS NULL OR lot_id = lot)
+      AND (date_from IS NULL OR CAST(start_time AS DATE) >= CAST(date_from AS DATE))
       AND (date_to IS NULL OR CAST(start_time AS DATE) <= CAST(date_to AS DATE))
 ), p AS (
     SELECT p.*, f.file_path, f.start_time, f.node_nam,

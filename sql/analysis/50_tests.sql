@@ -19,7 +19,11 @@ JOIN stdf_insertions(
     src := src, die_key := die_key, per := per, product := product, stage := stage, lot := lot,
     wafer := wafer, date_from := date_from, date_to := date_to
 ) AS d ON d.file_id = r.file_id AND d.part_index = r.part_index
-WHERE (NOT final_only OR d.is_final_lot) AND (site IS NULL OR d.site_num = site);
+WHERE (NOT final_only OR d.is_final_lot) AND (site IS NULL OR d.site_num = site)
+  -- the partition columns on the results too: an archive then reads one lot's results files only
+  AND (product IS NULL OR r.part_typ = product)
+  AND (stage IS NULL OR r.test_stage = stage)
+  AND (lot IS NULL OR r.lot_id = lot);
 
 -- Statistics per test (PTR; MPR per pin; FTR as fail counts) over the final dice, grouped by
 -- `per`. Population: results with result_valid and a finite value.
