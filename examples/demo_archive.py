@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 FIXTURE_LOTS = ["multisite_le.stdf", "no_pir.stdf", "concat.stdf"]
 
+
 def stdf_duck(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI (`python -m stdf_duck.cli` is the installed `stdf-duck` command)."""
     print("$ stdf-duck " + " ".join(shlex.quote(a) for a in args), flush=True)

@@ -140,4 +140,3 @@ def write_relation(con: Any, rel: Any, fmt: str, output: str | None, max_rows: i
         if fmt == "json":
             sys.stdout.buffer.write(b"\n")
         sys.stdout.buffer.flush()
-
