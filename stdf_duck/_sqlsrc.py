@@ -47,5 +47,11 @@ def analysis_sql() -> list[tuple[str, str]]:
 
 def macro_names() -> frozenset[str]:
     """The names of the analysis macros (lower case), e.g. stdf_yield."""
+    return _macro_names(os.environ.get("STDF_DUCK_SQL_DIR"))
+
+
+@cache
+def _macro_names(_source: str | None) -> frozenset[str]:
+    """macro_names() of one SQL source (the embedded text, or that folder): parsed once."""
     pat = re.compile(r"CREATE\s+OR\s+REPLACE\s+MACRO\s+(\w+)", re.I)
     return frozenset(m.lower() for _p, t in analysis_sql() for m in pat.findall(t))

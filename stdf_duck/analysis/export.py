@@ -22,14 +22,14 @@ it only when complete.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .._output import atomic_output
 from .reports import DIE_KEYS, TEST_KEYS, _filters
 from .source import Source, as_source, literal
 
@@ -113,7 +113,7 @@ def export(
     query = _Query.make(test_key, all_insertions, tests, _filters(dict(filters)))
     src, owned = as_source(source)
     try:
-        with _atomic(out) as tmp:
+        with atomic_output(out) as tmp:
             if shape == "long":
                 return _export_long(src, query, out, tmp, fmt)
             return _export_pivot(src, query, out, tmp, fmt)
@@ -132,18 +132,6 @@ def format_of(path: str, format: str | None = None) -> str:
     if suffix not in FORMATS:
         raise ValueError(f"cannot tell the format of {path!r}: name it .csv, .parquet or .xlsx")
     return FORMATS[suffix]
-
-
-@contextlib.contextmanager
-def _atomic(path: str) -> Iterator[str]:
-    """A temporary file next to `path`, renamed over it only when the block succeeds."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @dataclass(frozen=True)

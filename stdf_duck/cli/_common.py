@@ -47,6 +47,30 @@ def archive_option(required: bool = False, create: bool = False) -> Callable[[_F
     )
 
 
+#: the analysis filters every analysis command takes (report, plot, export), in this order; their
+#: parameter names are the stdf_duck.analysis keyword arguments
+_FILTERS: tuple[Callable[[_F], _F], ...] = (
+    click.option("--product", help="Only this product (MIR PART_TYP)."),
+    click.option("--stage", help="Only this test stage (MIR TEST_COD)."),
+    click.option("--lot", help="Only this lot."),
+    click.option("--wafer", help="Only this wafer (WIR WAFER_ID)."),
+    click.option("--site", type=int, help="Only the dice tested on this site."),
+    click.option(
+        "--from", "--date-from", "date_from", metavar="DATE", help="Files started on or after DATE (YYYY-MM-DD)."
+    ),
+    click.option(
+        "--until", "--date-to", "date_to", metavar="DATE", help="Files started on or before DATE (YYYY-MM-DD)."
+    ),
+)
+
+
+def filter_options(f: _F) -> _F:
+    """--product --stage --lot --wafer --site --from --until: the analysis filters."""
+    for option in reversed(_FILTERS):
+        f = option(f)
+    return f
+
+
 def one_archive(**given: str | None) -> str | None:
     """The archive named by one or more spellings (`--archive`, a positional ARCHIVE, `--db`):
     they must agree."""

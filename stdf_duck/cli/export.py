@@ -7,7 +7,7 @@ import datetime as _dt
 
 import click
 
-from ._common import CONTEXT, EXIT_OK, EXIT_USAGE, Failure, archive_option
+from ._common import CONTEXT, EXIT_OK, EXIT_USAGE, Failure, archive_option, filter_options
 
 
 def _date(value: str | None, option: str) -> _dt.date | None:
@@ -43,19 +43,7 @@ def _tests(values: tuple[str, ...]) -> list[str] | None:
     show_default=True,
     help="long: one row per result; pivot: one row per die, a column per test.",
 )
-@click.option("--product", help="Only this product (MIR PART_TYP).")
-@click.option("--stage", help="Only this test stage (MIR TEST_COD).")
-@click.option("--lot", help="Only this lot.")
-@click.option("--wafer", help="Only this wafer id.")
-@click.option("--site", type=int, help="Only the dice tested on this site.")
-@click.option("--from", "--date-from", "date_from", metavar="DATE", help="Files started on or after DATE (YYYY-MM-DD).")
-@click.option(
-    "--until",
-    "--date-to",
-    "date_to",
-    metavar="DATE",
-    help="Files started on or before DATE (YYYY-MM-DD); --to names the output here.",
-)
+@filter_options
 @click.option(
     "--test-key",
     type=click.Choice(["number", "name", "number_name"]),

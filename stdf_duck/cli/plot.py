@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._common import CONTEXT, EXIT_OK, EXIT_USAGE, Failure, archive_option, one_archive
+from ._common import CONTEXT, EXIT_OK, EXIT_USAGE, Failure, archive_option, filter_options, one_archive
 
 KINDS = ("wafermap", "stacked", "pareto", "histogram", "box", "trend", "scatter")
 NEEDS_TEST = ("histogram", "box", "scatter")
@@ -44,13 +44,7 @@ def _chart(kind: str, src: Any, test: tuple[str, ...], by: str | None, color: st
 @click.option("--by", help="histogram/box: site, wafer, lot, stage, file; trend: lot, wafer, day, ... (comma list).")
 @click.option("--color", help="wafermap: bin (default), pass, or a test_key.")
 @click.option("--bin-type", type=click.Choice(["H", "S", "h", "s"]), help="wafermap, pareto: hard or soft bins.")
-@click.option("--product", help="Only this product (MIR PART_TYP).")
-@click.option("--stage", help="Only this test stage (MIR TEST_COD).")
-@click.option("--lot", help="Only this lot.")
-@click.option("--wafer", help="Only this wafer (WIR WAFER_ID).")
-@click.option("--site", type=int, help="Only this site number.")
-@click.option("--from", "--date-from", "date_from", help="Files started on or after this date (YYYY-MM-DD).")
-@click.option("--until", "--date-to", "date_to", help="Files started on or before this date (YYYY-MM-DD).")
+@filter_options
 @click.option("--test-key", type=click.Choice(["number", "name", "number_name"]), help="How tests are told apart.")
 @click.option(
     "--scale", type=click.FloatRange(min=0.1, max=10), default=1.0, show_default=True, help="PNG: pixel scale."

@@ -7,11 +7,11 @@ import io
 import os
 import shutil
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import click
 
+from .._output import atomic_output
 from ..archive._sql import sql_literal
 from ._common import CONTEXT, EXIT_OK, EXIT_USAGE, Failure, archive_option, one_archive
 
@@ -44,18 +44,6 @@ def _read_sql(sql: str) -> str:
     if not sql.strip():
         raise Failure("empty SQL", EXIT_USAGE)
     return sql
-
-
-@contextlib.contextmanager
-def _atomic_output(path: str) -> Iterator[str]:
-    """A temporary file next to `path`, renamed over it only when the block succeeds."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @click.command(context_settings=CONTEXT)
@@ -114,7 +102,7 @@ def write_relation(con: Any, rel: Any, fmt: str, output: str | None, max_rows: i
             buf = io.StringIO()
             with contextlib.redirect_stdout(buf):
                 rel.show(max_rows=rows, max_width=10**6)
-            with _atomic_output(output) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            with atomic_output(output) as tmp, open(tmp, "w", encoding="utf-8") as f:
                 f.write(buf.getvalue())
         else:
             rel.show(max_rows=rows, max_width=width)
@@ -127,7 +115,7 @@ def write_relation(con: Any, rel: Any, fmt: str, output: str | None, max_rows: i
         "parquet": "FORMAT parquet, COMPRESSION zstd",
     }[fmt]
     if output:
-        with _atomic_output(output) as tmp:
+        with atomic_output(output) as tmp:
             con.execute(f"COPY (SELECT * FROM {view}) TO {sql_literal(tmp)} ({options})")
         return
     import tempfile

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ._common import CONTEXT, EXIT_OK, EXIT_USAGE, Failure, archive_option, one_archive
+from ._common import CONTEXT, EXIT_OK, EXIT_USAGE, Failure, archive_option, filter_options, one_archive
 from .query import write_relation
 
 #: report name -> stdf_duck.analysis function name (other analysis functions by their own name)
@@ -58,13 +58,7 @@ def _value(text: str) -> Any:
 @archive_option()
 @click.option("--db", "db", hidden=True, type=click.Path())
 @click.option("--by", "by", help="Grouping: lot, wafer, site, product, stage, file, tester, day, week (comma list).")
-@click.option("--product", help="Only this product (MIR PART_TYP).")
-@click.option("--stage", help="Only this test stage (MIR TEST_COD).")
-@click.option("--lot", help="Only this lot.")
-@click.option("--wafer", help="Only this wafer (WIR WAFER_ID).")
-@click.option("--site", type=int, help="Only this site number.")
-@click.option("--from", "--date-from", "date_from", help="Files started on or after this date (YYYY-MM-DD).")
-@click.option("--until", "--date-to", "date_to", help="Files started on or before this date (YYYY-MM-DD).")
+@filter_options
 @click.option("--test-key", type=click.Choice(["number", "name", "number_name"]), help="How tests are told apart.")
 @click.option("--die-key", type=click.Choice(["xy", "part_id", "none"]), help="How a die is matched across files.")
 @click.option("--bin-type", type=click.Choice(["H", "S", "h", "s"]), help="bins, binsites: hard or soft bins.")

@@ -9,12 +9,12 @@ import datetime as _dt
 import decimal
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import altair as alt
 
+from .._output import atomic_output
 from ..analysis.source import Source, as_source, literal
 
 #: passing bins get greens, failing bins these (no green), in bin-number order
@@ -135,17 +135,6 @@ def save(chart: alt.TopLevelMixin, path: str | os.PathLike[str], *, scale: float
         data = vlc.vegalite_to_html(spec, bundle=True).encode("utf-8")
     else:
         raise ValueError(f"cannot write {ext or 'a file without extension'}: use .png, .svg or .html")
-    folder = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(prefix=".plot-", suffix=ext, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_output(out) as tmp, open(tmp, "wb") as f:
+        f.write(data)
     return out
