@@ -1,8 +1,10 @@
 """The dashboard in a real browser: `stdf-duck web` serves an archive of the multisite fixture, and
-headless Chromium loads every page: the rendered DOM (--dump-dom) holds the page's expected text
+headless Chromium loads every page: the rendered DOM holds the page's expected text
 (tests/fixtures/README.md: lot MS4LOT 88 dice, 76 good, yield 86.4%; each wafer 44 dice, 38 good;
 hard bins 1: 76, 2: 10, 3: 2) and no error box, and a screenshot of the page is drawn (not blank,
-the sidebar there). Set STDF_DUCK_WEB_SHOTS=DIR to keep the screenshots.
+the sidebar there). Chromium is driven over its DevTools protocol (tests/cdp.py): each page is
+waited for until its texts are there and its script has finished. Set STDF_DUCK_WEB_SHOTS=DIR to
+keep the screenshots.
 
 Chromium comes from Debian (`make browser`, run by `make test` when it is absent). Without it
 these tests skip, unless STDF_DUCK_BROWSER=required (CI: .ci/run), where they fail.
@@ -10,6 +12,7 @@ these tests skip, unless STDF_DUCK_BROWSER=required (CI: .ci/run), where they fa
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -25,6 +28,7 @@ import pytest
 
 pytest.importorskip("streamlit")
 
+from cdp import Chromium  # noqa: E402
 from conftest import FIXTURES  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
@@ -35,10 +39,6 @@ if CHROMIUM is None:
 
 pytestmark = pytest.mark.slow
 
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--run-all-compositor-stages-before-draw",
-    "--virtual-time-budget=20000", "--hide-scrollbars",
-]  # fmt: skip
 #: page -> text its rendered DOM must hold (numbers in text elements: metrics, markdown, tables)
 EXPECTED = {
     "overview": ["first-pass yield", "86.4%", "88", "76", "yield trend across lots"],
@@ -103,25 +103,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def chromium(*args: str, height: int = 1000) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Chromium]:
     assert CHROMIUM is not None
-    return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--window-size=1400,{height}", *args], capture_output=True, text=True, timeout=120
+    b = Chromium(CHROMIUM, width=1400, height=1600)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def ready(want: list[str]) -> str:
+    """JavaScript: the page holds every text of `want` and Streamlit's script is not running."""
+    return (
+        f"(() => {{ const h = document.documentElement.outerHTML; return {json.dumps(want)}.every(w => h.includes(w))"
+        ' && !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')'
+        " && !h.includes('stSkeleton'); })()"
     )
-
-
-def dom(url: str, page: str, want: list[str], tries: int = 10) -> tuple[str, float]:
-    """The rendered DOM of a page once it holds every text of `want` (the first loads of a fresh
-    server or of a busy machine can come back before the script ran), and the seconds it took."""
-    text = ""
-    for _ in range(tries):
-        t0 = time.perf_counter()
-        text = chromium("--dump-dom", f"{url}/?page={page}").stdout
-        if all(w in text for w in want):
-            return text, time.perf_counter() - t0
-        time.sleep(1)
-    missing = [w for w in want if w not in text]
-    raise AssertionError(f"page {page}: {missing} not in the DOM after {tries} loads")
 
 
 def drawn(png: Path) -> bool:
@@ -137,19 +135,17 @@ def drawn(png: Path) -> bool:
 
 
 @pytest.mark.parametrize("page", list(EXPECTED))
-def test_page_renders_its_numbers_without_an_error(server: str, page: str, tmp_path: Path) -> None:
-    text, seconds = dom(server, page, EXPECTED[page])
+def test_page_renders_its_numbers_without_an_error(server: str, browser: Chromium, page: str, tmp_path: Path) -> None:
+    seconds = browser.load(f"{server}/?page={page}", ready(EXPECTED[page]))
+    text = browser.html()
     for mark in ERRORS:
         assert mark not in text, f"page {page} shows an error box ({mark})"
+    time.sleep(1.0)  # charts and tables draw after their data arrived
     png = tmp_path / f"{page}.png"
-    for _ in range(10):
-        chromium(f"--screenshot={png}", f"{server}/?page={page}", height=1600)
-        if png.exists() and drawn(png):
-            break
-    else:
-        raise AssertionError(f"page {page}: the screenshot stays blank")
+    browser.screenshot(png)
+    assert drawn(png), f"page {page}: the screenshot is blank"
     keep = os.environ.get("STDF_DUCK_WEB_SHOTS")
     if keep:
         os.makedirs(keep, exist_ok=True)
         shutil.copy(png, os.path.join(keep, png.name))
-    print(f"page {page}: rendered in {seconds:.2f} s (a Chromium start included)")
+    print(f"page {page}: rendered in {seconds:.2f} s")
