@@ -250,6 +250,67 @@ def test_the_catalog_holds_views_and_a_copy_of_the_ledger(first_archive: Path) -
     assert not [p for p in os.listdir(root) if ".tmp" in p]
 
 
+# ---- one schema per table: views without union_by_name -------------------------------------
+
+
+def view_sql(root: Path, name: str) -> str:
+    rows = q(root, f"SELECT sql FROM duckdb_views() WHERE view_name = '{name}'")
+    assert len(rows) == 1
+    return str(rows[0][0])
+
+
+def test_tables_of_one_schema_are_read_without_union_by_name(first_archive: Path) -> None:
+    from stdf_duck.archive import schemas
+
+    root = first_archive
+    assert materialize([fx("no_pir.stdf"), fx("mpr_ftr.stdf")], root, workers=1).ok
+    meta = dict(q(root, "SELECT key, value FROM archive_meta WHERE starts_with(key, 'schema:')"))
+    tables = ["bins", "files", "parts", "result_params", "results", "tests", "wafers", "warnings"]
+    assert sorted(meta) == [f"schema:{t}" for t in tables]
+    for t in tables:
+        prints = {schemas.fingerprint(str(p)) for p in (root / t).rglob("*.parquet")}
+        assert prints == {meta[f"schema:{t}"]}, t  # every file of the table, one schema
+    assert "union_by_name = false" in view_sql(root, "parts")
+    assert view_sql(root, "results").count("union_by_name = false") == 2
+    assert q(root, "SELECT count(*) FROM parts") == [(94 + 25 + 3,)]
+
+
+def test_a_table_of_two_schemas_is_read_by_name(tmp_path: Path) -> None:
+    """A file whose columns differ from the others' marks its table 'mixed' (a view without
+    union_by_name would fail on a missing column and drop an extra one without a word); an archive
+    without the row (older writers) is fingerprinted from its files on the first write."""
+    from stdf_duck.archive import catalog, schemas
+
+    root = tmp_path / "arch"
+    d = root / "parts" / "part_typ=P" / "test_stage=S" / "lot_id=L"
+    d.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE archive_meta (key VARCHAR, value VARCHAR)")
+    con.execute(f"COPY (SELECT 1::INT a, 'x' b) TO '{d / 'one.parquet'}'")
+    con.execute(f"COPY (SELECT 'y' b, 2::INT a) TO '{tmp_path / 'staged.parquet'}'")
+    schemas.update(con, [(str(tmp_path / "staged.parquet"), "parts")], lambda t: catalog.table_glob(str(root), t))
+    assert con.execute("SELECT value FROM archive_meta").fetchall() == [("mixed",)]  # column order differs
+
+    con.execute("DELETE FROM archive_meta")
+    con.execute(f"COPY (SELECT 3::INT a, 'z' b) TO '{tmp_path / 'same.parquet'}'")
+    schemas.update(con, [(str(tmp_path / "same.parquet"), "parts")], lambda t: catalog.table_glob(str(root), t))
+    assert con.execute("SELECT value FROM archive_meta").fetchall() == [(schemas.fingerprint(str(d / "one.parquet")),)]
+    assert catalog.create_views(con, str(root)) == ["parts"]
+    assert (
+        "union_by_name = false"
+        in con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'parts'").fetchall()[0][0]
+    )
+
+    con.execute(f"COPY (SELECT 4::INT a, 'w' b, 1.5 c) TO '{tmp_path / 'wider.parquet'}'")
+    schemas.update(con, [(str(tmp_path / "wider.parquet"), "parts")], lambda t: catalog.table_glob(str(root), t))
+    assert con.execute("SELECT value FROM archive_meta").fetchall() == [("mixed",)]
+    os.replace(tmp_path / "wider.parquet", d / "two.parquet")
+    catalog.create_views(con, str(root))
+    got = con.execute("SELECT a, b, c FROM parts ORDER BY a").fetchall()
+    assert got == [(1, "x", None), (4, "w", 1.5)]  # the column only the second file has: not dropped
+    con.close()
+
+
 # ---- the DuckDB CLI --------------------------------------------------------------------------
 
 
@@ -490,6 +551,10 @@ def test_older_archive_is_read_then_migrated_on_first_write(first_archive: Path,
         ("created_at", "2026-01-01T00:00:00"),
         ("format", "3"),
     ]
+    # the old results files have every column, the new ones the rows only: read by name
+    meta = dict(q(root, "SELECT key, value FROM archive_meta WHERE starts_with(key, 'schema:')"))
+    assert meta["schema:results"] == "mixed" and meta["schema:parts"] != "mixed"
+    assert "union_by_name = true" in view_sql(root, "results")
     assert q(root, "SELECT run_id, status, n_ok, n_unchanged FROM runs ORDER BY 1") == [
         (1, "complete", 1, 0),
         (2, "complete", 1, 1),

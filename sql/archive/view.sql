@@ -1,6 +1,7 @@
 -- One table of the archive: every Parquet file of ${glob}, the partition columns from the
 -- directory names (always VARCHAR: a lot '0012' stays '0012'; ${null}, the directory of a missing
--- value, reads back as NULL), files of older writers unified by name.
+-- value, reads back as NULL); ${union}: true (files of different schemas, unified by name) or
+-- false (every file has one schema: the ledger's archive_meta 'schema:<table>', archive/schemas.py).
 CREATE OR REPLACE VIEW ${name} AS
 SELECT * REPLACE (
     nullif(part_typ, ${null}) AS part_typ,
@@ -11,5 +12,5 @@ FROM read_parquet(
     ${glob},
     hive_partitioning = true,
     hive_types = {'part_typ': 'VARCHAR', 'test_stage': 'VARCHAR', 'lot_id': 'VARCHAR'},
-    union_by_name = true
+    union_by_name = ${union}
 );

@@ -40,6 +40,7 @@ from ._sql import column, render, scalar, sql_literal
 from .files import fsync_path, remove
 from .layout import ARCHIVE_TABLES, NULL_PARTITION
 from .ledger import LEGACY_TABLES, SNAPSHOT_TABLES, STORAGE_VERSION, is_lock_error
+from .schemas import single_schema_tables
 
 __all__ = [
     "DB_NAME",
@@ -74,14 +75,15 @@ def create_views(con: Any, root: str, schema: str = "") -> list[str]:
     made = []
     root = os.path.abspath(root)
     null = sql_literal(NULL_PARTITION)
+    single = single_schema_tables(con)
     for t in ARCHIVE_TABLES:
         if has_files(root, t):
             name = f"{schema}.{t}" if schema else t
             glob = sql_literal(table_glob(root, t))
             if t == "results" and has_files(root, "result_params"):
-                con.execute(_results_view(con, root, name, schema))
+                con.execute(_results_view(con, root, name, schema, single))
             else:
-                con.execute(render("view", name=name, glob=glob, null=null))
+                con.execute(render("view", name=name, glob=glob, null=null, union=_union(t, single)))
             made.append(t)
     return made
 
@@ -99,7 +101,12 @@ def create_macros(con: Any, schema: str) -> None:
         con.execute(f"USE {was}")
 
 
-def _results_view(con: Any, root: str, name: str, schema: str) -> str:
+def _union(table: str, single: set[str]) -> str:
+    """read_parquet's union_by_name for a table: false only when its files share one schema."""
+    return "false" if table in single else "true"
+
+
+def _results_view(con: Any, root: str, name: str, schema: str, single: set[str]) -> str:
     """The `results` view: rows joined to their parameter sets (view_results.sql)."""
     from .. import _native
 
@@ -120,6 +127,8 @@ def _results_view(con: Any, root: str, name: str, schema: str) -> str:
         join="LEFT JOIN" if legacy else "JOIN",
         glob=sql_literal(table_glob(root, "results")),
         params_glob=sql_literal(table_glob(root, "result_params")),
+        union=_union("results", single),
+        params_union=_union("result_params", single),
     )
 
 

@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from . import schemas
 from ._sql import named
 from .files import fsync_path, move_into_place, remove, unlink_output
 from .layout import ROW_COLUMNS
@@ -148,6 +149,8 @@ class Run:
         with self.a.ledger.open() as con:
             b = self._decide(batch, _Index.load(con, [r.path for r in batch]))
             con.execute("BEGIN TRANSACTION")
+            staged = [(tmp, rel.split("/", 1)[0]) for r, _ in b.publish for tmp, rel in r.outputs]
+            schemas.update(con, staged, self.a.glob)  # before any rename: no view meets an unknown schema
             Ledger.upsert(con, b.rows)
             if b.stale:  # duplicates of content that is now gone must be ingested again
                 con.execute(
