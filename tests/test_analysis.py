@@ -322,6 +322,43 @@ def test_filters_select_lots_sites_and_dates(tmp_path: Path) -> None:
         analysis.yield_(f, by="nope")
 
 
+def test_an_archive_reads_one_lot_from_its_partition_directories(tmp_path: Path) -> None:
+    """On an archive, Source replaces stdf_relation with the views' SQL over the directories of
+    the lot asked (catalog.relation_macro): the same rows as the files give, per lot; a lot the
+    archive lacks is empty, not an error; a value a glob would read specially reads every lot."""
+    f, g = FIXTURES / "multisite_le.stdf", real_file("lot2.stdf.gz")
+    arch = tmp_path / "arch"
+    assert main(["materialize", str(f), str(g), "--archive", str(arch), "-q"]) == 0
+
+    def numbers(src: analysis.Source, **kw: Any) -> list[Any]:
+        return [
+            sorted(map(repr, rows(analysis.yield_(src, by="wafer", **kw)))),
+            sorted(map(repr, rows(analysis.bin_pareto(src, **kw)))),
+            sorted(repr((r["test_key"], r["n"], r["mean"], r["fails"])) for r in rows(analysis.test_stats(src, **kw))),
+            sorted(map(repr, rows(analysis.first_fail(src, **kw)))),
+            sorted(
+                repr((r["wafer_id"], r["x_coord"], r["y_coord"], r["hard_bin"]))
+                for r in rows(analysis.wafer_map(src, **kw))
+            ),
+            sorted(repr((r["wafer_id"], r["dice"], r["wf_flat"])) for r in rows(analysis.wafer_info(src, **kw))),
+        ]
+
+    with analysis.Source([f, g]) as files, analysis.Source(arch) as archive:
+        rel = "SELECT stdf_relation('', ?, NULL, NULL, ?)"
+        assert "/lot_id=MS4LOT/*.parquet" in archive.con.execute(rel, ["parts", "MS4LOT"]).fetchall()[0][0]
+        assert "/lot_id=*/*.parquet" in archive.con.execute(rel, ["results", "MS*"]).fetchall()[0][0]
+        assert archive.con.execute("SELECT stdf_relation('a.', 'parts', NULL, NULL, 'L')").fetchall() == [
+            ("SELECT * FROM a.parts",)
+        ]
+        for lot in ("MS4LOT", "GAL-LOT"):
+            want = numbers(files, lot=lot)
+            assert all(want), lot  # every report has rows for the lot
+            assert numbers(archive, lot=lot) == want, lot
+        assert numbers(archive, lot="NO-SUCH-LOT") == [[]] * 6
+        assert numbers(archive, lot="MS4LOT", stage="NO-SUCH-STAGE") == [[]] * 6
+        assert numbers(archive) == numbers(files)
+
+
 def test_report_json_has_the_documented_keys(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     f = str(FIXTURES / "multisite_le.stdf")
     assert main(["report", "yield", f, "--by", "wafer", "-f", "json"]) == 0

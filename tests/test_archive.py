@@ -426,7 +426,9 @@ def test_sql_templates_are_embedded() -> None:
     from stdf_duck import _native
 
     names = sorted(p for p, _ in _native.sql_files() if p.startswith("archive/"))
-    assert names == sorted(f"archive/{n}" for n in ["ledger.sql", "sync.sql", "view.sql", "view_results.sql"])
+    assert names == sorted(
+        f"archive/{n}" for n in ["ledger.sql", "relation.sql", "scan.sql", "sync.sql", "view.sql", "view_results.sql"]
+    )
     # stdf_duck.connect() runs sql/analysis/*.sql only: the templates are not run on connections
     assert all(p.startswith(("archive/", "analysis/")) for p, _ in _native.sql_files())
 

@@ -20,7 +20,7 @@ CREATE OR REPLACE MACRO stdf_insertions(
 ) AS TABLE
 WITH f AS (
     SELECT file_id, stream_index, file_path, start_time, node_nam
-    FROM query_table(src || 'files')
+    FROM query(stdf_relation(src, 'files', product, stage, lot))
     -- the partition columns filtered here too, so that an archive reads one lot's files only
     WHERE (product IS NULL OR part_typ = product)
       AND (stage IS NULL OR test_stage = stage)
@@ -33,7 +33,7 @@ WITH f AS (
                stdf_die_id(die_key, p.file_id, p.wafer_index, p.wafer_id, p.x_coord, p.y_coord, p.part_id),
                'part:' || p.file_id || ':' || p.part_index
            ) AS die_id
-    FROM query_table(src || 'parts') AS p
+    FROM query(stdf_relation(src, 'parts', product, stage, lot)) AS p
     JOIN f ON f.file_id = p.file_id AND f.stream_index IS NOT DISTINCT FROM p.stream_index
     WHERE p.complete
       AND (product IS NULL OR p.part_typ = product)

@@ -14,7 +14,7 @@ SELECT r.* REPLACE (coalesce(nullif(r.test_txt, ''), r.test_name) AS test_name),
     COLUMNS('^g_'), d.die_id, d.wafer_index, d.wafer_id, d.x_coord, d.y_coord, d.part_id,
     d.hard_bin, d.soft_bin, d.passed AS part_passed, d.insertion, d.n_insertions,
     d.is_final_lot, d.first_pass_passed, d.file_path, d.start_time
-FROM query_table(src || 'results') AS r
+FROM query(stdf_relation(src, 'results', product, stage, lot)) AS r
 JOIN stdf_insertions(
     src := src, die_key := die_key, per := per, product := product, stage := stage, lot := lot,
     wafer := wafer, date_from := date_from, date_to := date_to

@@ -62,7 +62,7 @@ WITH d AS (
         mode(CASE WHEN isfinite(g.die_wid) THEN g.die_wid END) AS die_wid,
         mode(CASE WHEN isfinite(g.wafr_siz) THEN g.wafr_siz END) AS wafr_siz,
         mode(g.wf_units) AS wf_units
-    FROM d JOIN query_table(src || 'wafers') AS g
+    FROM d JOIN query(stdf_relation(src, 'wafers', product, stage, lot)) AS g
         ON list_contains(d.file_ids, g.file_id)
        AND g.part_typ IS NOT DISTINCT FROM d.part_typ AND g.test_stage IS NOT DISTINCT FROM d.test_stage
        AND g.lot_id IS NOT DISTINCT FROM d.lot_id

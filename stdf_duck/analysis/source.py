@@ -9,6 +9,8 @@ makes temporary views of those names over `stdf_<table>([paths])`.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -57,6 +59,10 @@ class Source:
         self.archive = os.fspath(archive) if archive is not None else None
         self.paths = items
         self.con: StdfConnection = _open(self.archive, items, on_error)
+        # what DuckDB spills (a pivot under its memory limit, a sort larger than memory) goes to a
+        # folder of this Source, removed on close (DuckDB's default is ./.tmp of the working directory)
+        self._spill = tempfile.mkdtemp(prefix="stdf-duck-spill-")
+        self.con.execute(f"SET temp_directory = {sql_literal(self._spill)}")
 
     @property
     def kind(self) -> str:
@@ -71,6 +77,7 @@ class Source:
 
     def close(self) -> None:
         self.con.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     def __enter__(self) -> Source:
         return self
@@ -88,7 +95,7 @@ def _open(archive: str | None, paths: list[str], on_error: str) -> StdfConnectio
 
     if archive is not None:
         from ..archive import Archive
-        from ..archive.catalog import attach_archive
+        from ..archive.catalog import attach_archive, relation_macro
 
         con = stdf_duck.connect()
         try:
@@ -98,6 +105,9 @@ def _open(archive: str | None, paths: list[str], on_error: str) -> StdfConnectio
             raise
         attach_archive(con, root)
         _missing_views(con)
+        macro = relation_macro(con, root)  # one lot's analyses read that lot's files only
+        if macro is not None:
+            con.execute(macro)
         return con
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn', not {on_error!r}")

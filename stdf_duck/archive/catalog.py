@@ -38,7 +38,7 @@ from .._errors import ArchiveBusyError
 from .._sqlsrc import analysis_sql
 from ._sql import column, render, scalar, sql_literal
 from .files import fsync_path, remove
-from .layout import ARCHIVE_TABLES, NULL_PARTITION
+from .layout import ARCHIVE_TABLES, NULL_PARTITION, PARTITION_COLUMNS
 from .ledger import LEGACY_TABLES, SNAPSHOT_TABLES, STORAGE_VERSION, is_lock_error
 from .schemas import single_schema_tables
 
@@ -52,6 +52,7 @@ __all__ = [
     "has_files",
     "publish",
     "reader",
+    "relation_macro",
     "table_glob",
 ]
 
@@ -74,16 +75,11 @@ def create_views(con: Any, root: str, schema: str = "") -> list[str]:
     attached database); returns their names."""
     made = []
     root = os.path.abspath(root)
-    null = sql_literal(NULL_PARTITION)
     single = single_schema_tables(con)
     for t in ARCHIVE_TABLES:
         if has_files(root, t):
             name = f"{schema}.{t}" if schema else t
-            glob = sql_literal(table_glob(root, t))
-            if t == "results" and has_files(root, "result_params"):
-                con.execute(_results_view(con, root, name, schema, single))
-            else:
-                con.execute(render("view", name=name, glob=glob, null=null, union=_union(t, single)))
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {_select(con, root, t, schema, single, None)}")
             made.append(t)
     return made
 
@@ -101,34 +97,83 @@ def create_macros(con: Any, schema: str) -> None:
         con.execute(f"USE {was}")
 
 
+#: the partition directories of a narrowed glob, replaced by the relation macro's arguments
+_MARKS = ("@@product@@", "@@stage@@", "@@lot@@")
+
+
+def relation_macro(con: Any, root: str) -> str | None:
+    """CREATE MACRO stdf_relation (sql/analysis/05_source.sql) for the archive at `root`: each
+    table whose files share one schema read over the partition directories of the product, stage
+    and lot asked (relation.sql), the others by their view. None when the DuckDB of `con` has no
+    read_parquet(allow_empty) (before 2.0): the views' stdf_relation stays."""
+    have = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'read_parquet' "
+        "AND list_contains(parameters, 'allow_empty')"
+    ).fetchall()
+    if not have[0][0]:
+        return None
+    root = os.path.abspath(root)
+    single = single_schema_tables(con)
+    cases = []
+    for t in ARCHIVE_TABLES:
+        if t == "result_params" or t not in single or not has_files(root, t):
+            continue
+        if t == "results" and "result_params" not in single:
+            continue
+        cases.append(f"WHEN {sql_literal(t)} THEN {sql_literal(_select(con, root, t, '', single, _MARKS))}")
+    if not cases:
+        return None
+    narrowed = f"CASE tbl {' '.join(cases)} END"
+    for mark, arg in zip(_MARKS, ("product", "stage", "lot"), strict=True):
+        narrowed = f"replace({narrowed}, {sql_literal(mark)}, stdf_glob_value({arg}))"
+    return (
+        "CREATE OR REPLACE MACRO stdf_relation(src, tbl, product, stage, lot) AS "
+        f"coalesce(CASE WHEN src = '' THEN {narrowed} END, 'SELECT * FROM ' || src || tbl)"
+    )
+
+
 def _union(table: str, single: set[str]) -> str:
     """read_parquet's union_by_name for a table: false only when its files share one schema."""
     return "false" if table in single else "true"
 
 
-def _results_view(con: Any, root: str, name: str, schema: str, single: set[str]) -> str:
-    """The `results` view: rows joined to their parameter sets (view_results.sql)."""
+def _scan(root: str, table: str, single: set[str], marks: tuple[str, ...] | None) -> str:
+    """A FROM item of the table's files (scan.sql): all of them, or (`marks`) those of the
+    partition directories named by the marks, after zero rows of one file (relation.sql)."""
+    if marks is None:
+        return render("scan", glob=sql_literal(table_glob(root, table)), union=_union(table, single), options="")
+    dirs = "/".join(f"{c}={m}" for c, m in zip(PARTITION_COLUMNS, marks, strict=True))
+    glob = os.path.join(root, table, *dirs.split("/"), "*.parquet")
+    anchor = next(_glob.iglob(table_glob(root, table)))
+    return render(
+        "relation",
+        anchor=render("scan", glob=sql_literal(anchor), union="false", options=""),
+        scan=render("scan", glob=sql_literal(glob), union="false", options=", allow_empty = true"),
+    )
+
+
+def _select(con: Any, root: str, table: str, schema: str, single: set[str], marks: tuple[str, ...] | None) -> str:
+    """The SELECT of a table's view (view.sql; results: view_results.sql)."""
+    null = sql_literal(NULL_PARTITION)
+    if table != "results" or not has_files(root, "result_params"):
+        return render("view", scan=_scan(root, table, single, marks), null=null)
     from .. import _native
 
     legacy = _has_legacy_results(con, root, schema)
-    null = sql_literal(NULL_PARTITION)
     cols = []
-    for c, table in _native.archive_result_columns():
-        if table == "partition":
+    for c, where in _native.archive_result_columns():
+        if where == "partition":
             cols.append(f"nullif(r.{c}, {null}) AS {c}")
-        elif table == "results":
+        elif where == "results":
             cols.append(f"r.{c}")
         else:
             cols.append(f"coalesce(r.{c}, p.{c}) AS {c}" if legacy else f"p.{c}")
     return render(
         "view_results",
-        name=name,
         columns=", ".join(cols),
         join="LEFT JOIN" if legacy else "JOIN",
-        glob=sql_literal(table_glob(root, "results")),
-        params_glob=sql_literal(table_glob(root, "result_params")),
-        union=_union("results", single),
-        params_union=_union("result_params", single),
+        scan=_scan(root, "results", single, marks),
+        params_scan=_scan(root, "result_params", single, marks),
     )
 
 
