@@ -77,7 +77,7 @@ def duck_sql(spec: dict):
     con.register("r", t)
 
     def run() -> dict:
-        n, s = con.execute("select count(*), sum(result) from r").fetchone()
+        n, s = con.execute("select count(*), sum(result) from r").fetchall()[0]
         return {"rows": int(n), "sum": float(s) if s is not None else None}
 
     return run
@@ -100,11 +100,11 @@ def duck_native(spec: dict):
 
     def run() -> dict:
         if kind == "parquet":
-            n = con.execute(f"COPY (SELECT * FROM {src}) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)").fetchone()
+            n = con.execute(f"COPY (SELECT * FROM {src}) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)").fetchall()[0]
             size = os.path.getsize(out_path)
             os.remove(out_path)
             return {"rows": int(n[0]) if n else None, "parquet_mb": round(size / 1e6, 1), "route": route}
-        n, s = con.execute(f"select count(*), sum(result) from {src}").fetchone()
+        n, s = con.execute(f"select count(*), sum(result) from {src}").fetchall()[0]
         return {"rows": int(n), "sum": float(s) if s is not None else None, "route": route}
 
     return run

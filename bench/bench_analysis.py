@@ -180,7 +180,7 @@ def check_archive() -> tuple[int, int]:
     from stdf_duck.analysis import Source
 
     with Source(str(ARCHIVE)) as s:
-        row = s.con.execute("SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM parts)").fetchone()
+        row = s.con.execute("SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM parts)").fetchall()[0]
     assert row is not None
     return int(row[0]), int(row[1])
 
@@ -200,7 +200,7 @@ def scopes(con: Any) -> dict[str, dict[str, str]]:
     """The filters of each scope: the first lot of the first product that has a retest file,
     and its first wafer (re-probed in the retest file: two insertions per die)."""
     lot = lot_name(0, 0)
-    wafer = con.execute("SELECT min(wafer_id) FROM parts WHERE lot_id = ? AND wafer_id IS NOT NULL", [lot]).fetchone()
+    wafer = con.execute("SELECT min(wafer_id) FROM parts WHERE lot_id = ? AND wafer_id IS NOT NULL", [lot]).fetchall()[0]
     assert wafer is not None and wafer[0] is not None, f"no wafer in lot {lot}"
     return {"archive": {}, "lot": {"lot": lot}, "wafer": {"lot": lot, "wafer": str(wafer[0])}}
 

@@ -129,6 +129,30 @@ def test_pivot_csv_round_trip(lot2: Path, raw: Raw, tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["pivot.csv"], "no temporary file left"
 
 
+def test_pivot_runs_under_a_memory_limit(
+    lot2: Path, raw: Raw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pivot's aggregation and sort run under PIVOT_MEMORY (here far below what they hold in
+    memory otherwise; lower still it runs out): the same cells, no file left behind, the
+    connection's default limit back."""
+    import importlib
+
+    from stdf_duck.analysis import Source
+
+    monkeypatch.setattr(importlib.import_module("stdf_duck.analysis.export"), "PIVOT_MEMORY", "64MB")
+    out = tmp_path / "pivot.csv"
+    with Source(lot2) as src:
+        before = src.con.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchall()
+        export(src, out, "pivot", test_key="number")
+        after = src.con.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchall()
+        assert after == before
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    n = 1 + len(HEADER_ROWS)
+    _check_pivot(rows[:n], rows[n:], raw)
+    assert os.listdir(tmp_path) == ["pivot.csv"], "no temporary file left"
+
+
 def test_pivot_xlsx_round_trip(lot2: Path, raw: Raw, tmp_path: Path) -> None:
     import openpyxl
 

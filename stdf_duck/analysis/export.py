@@ -16,7 +16,9 @@
   `parquet_kv_metadata(f)`), one object per test column with the keys of `TestColumn`.
 
 Limits and units of a pivot column are the most frequent ones of its results (as in
-stdf_test_stats). Every output is written to a temporary file next to the target, renamed over
+stdf_test_stats). A pivot is a hash aggregation of every die's results and a sort: it runs under a
+DuckDB memory limit (`PIVOT_MEMORY`, env STDF_DUCK_PIVOT_MEMORY; the Source spills to a folder of
+its own), so that a pivot larger than memory goes to disk instead of growing the process. Every output is written to a temporary file next to the target, renamed over
 it only when complete.
 """
 
@@ -25,7 +27,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -55,6 +58,8 @@ EXCEL_ROWS = 1_048_576
 EXCEL_COLUMNS = 16_384
 _FLOATS = ("lo_limit", "hi_limit", "result")
 _COLS_TABLE = "__stdf_duck_export_cols"
+#: DuckDB's memory limit while a pivot runs (its aggregation and sort spill beyond it)
+PIVOT_MEMORY = os.environ.get("STDF_DUCK_PIVOT_MEMORY", "512MB")
 _BATCH = 8192
 
 
@@ -212,7 +217,7 @@ def _copy(src: Source, sql: str, tmp: str, fmt: str, header: bool, kv: dict[str,
 
 
 def _scalar(src: Source, sql: str) -> int:
-    row = src.con.execute(sql).fetchone()
+    row = (src.con.execute(sql).fetchall() or [None])[0]
     return int(row[0]) if row else 0
 
 
@@ -301,7 +306,28 @@ def _text(v: Any) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
+@contextmanager
+def _bounded(src: Source) -> Iterator[None]:
+    """DuckDB's memory limit PIVOT_MEMORY on `src`'s connection (which spills to the Source's
+    own folder); afterwards the default again, or the limit it had when one was set."""
+    sql = "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
+    (was,) = src.con.execute(sql).fetchall()[0]
+    src.con.execute("RESET memory_limit")
+    (default,) = src.con.execute(sql).fetchall()[0]
+    src.con.execute(f"SET memory_limit = {literal(PIVOT_MEMORY)}")
+    try:
+        yield
+    finally:
+        # a limit that was set comes back as DuckDB shows it (to 0.1 GiB); the default exactly
+        src.con.execute("RESET memory_limit" if was == default else f"SET memory_limit = {literal(was)}")
+
+
 def _export_pivot(src: Source, q: _Query, out: str, tmp: str, fmt: str) -> ExportResult:
+    with _bounded(src):
+        return _pivot_to(src, q, out, tmp, fmt)
+
+
+def _pivot_to(src: Source, q: _Query, out: str, tmp: str, fmt: str) -> ExportResult:
     try:
         cols = _columns(src, q)
         sql = _pivot_sql(q, cols, fmt)

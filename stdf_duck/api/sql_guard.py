@@ -58,7 +58,7 @@ def check_sql(con: Any, sql: str, macros: frozenset[str]) -> None:
 
 def _tree(raw: Any, sql: str) -> Any:
     """The parsed statement as DuckDB serializes it (json_serialize_sql)."""
-    text = raw.execute("SELECT json_serialize_sql($1)", [sql]).fetchone()[0]
+    text = raw.execute("SELECT json_serialize_sql($1)", [sql]).fetchall()[0][0]
     tree = json.loads(text)
     if tree.get("error"):  # a syntax error, or a statement it cannot render (PIVOT): not checked, not run
         raise SqlRefused(f"cannot run this SQL here: {tree.get('error_message', 'unknown error')}")
