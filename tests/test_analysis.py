@@ -350,6 +350,8 @@ def test_an_archive_reads_one_lot_from_its_partition_directories(tmp_path: Path)
         assert archive.con.execute("SELECT stdf_relation('a.', 'parts', NULL, NULL, 'L')").fetchall() == [
             ("SELECT * FROM a.parts",)
         ]
+        # the whole archive: the view
+        assert archive.con.execute(rel, ["parts", None]).fetchall() == [("SELECT * FROM parts",)]
         for lot in ("MS4LOT", "GAL-LOT"):
             want = numbers(files, lot=lot)
             assert all(want), lot  # every report has rows for the lot

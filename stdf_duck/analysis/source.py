@@ -77,7 +77,9 @@ class Source:
 
     def close(self) -> None:
         self.con.close()
-        shutil.rmtree(self._spill, ignore_errors=True)
+        spill = getattr(self, "_spill", None)  # a Source made over another's connection has none
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
 
     def __enter__(self) -> Source:
         return self

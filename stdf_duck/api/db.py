@@ -55,7 +55,7 @@ class Database:
         self.timeout = float(timeout)
         self.max_rows = int(max_rows)
         self.scratch = tempfile.mkdtemp(prefix="stdf-duck-api-")
-        src = Source(archive=self.root)
+        self._src = src = Source(archive=self.root)
         self.con: StdfConnection = src.con
         try:
             self._confine()
@@ -136,7 +136,7 @@ class Database:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.con.close()
+            self._src.close()  # its connection and its spill folder
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 

@@ -104,7 +104,7 @@ _MARKS = ("@@product@@", "@@stage@@", "@@lot@@")
 def relation_macro(con: Any, root: str) -> str | None:
     """CREATE MACRO stdf_relation (sql/analysis/05_source.sql) for the archive at `root`: each
     table whose files share one schema read over the partition directories of the product, stage
-    and lot asked (relation.sql), the others by their view. None when the DuckDB of `con` has no
+    and lot asked (relation.sql), the others (and every table when none is asked) by their view. None when the DuckDB of `con` has no
     read_parquet(allow_empty) (before 2.0): the views' stdf_relation stays."""
     have = con.execute(
         "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'read_parquet' "
@@ -128,7 +128,8 @@ def relation_macro(con: Any, root: str) -> str | None:
         narrowed = f"replace({narrowed}, {sql_literal(mark)}, stdf_glob_value({arg}))"
     return (
         "CREATE OR REPLACE MACRO stdf_relation(src, tbl, product, stage, lot) AS "
-        f"coalesce(CASE WHEN src = '' THEN {narrowed} END, 'SELECT * FROM ' || src || tbl)"
+        "coalesce(CASE WHEN src = '' AND (product IS NOT NULL OR stage IS NOT NULL OR lot IS NOT NULL) "
+        f"THEN {narrowed} END, 'SELECT * FROM ' || src || tbl)"
     )
 
 

@@ -94,6 +94,7 @@ class Backend:
         from stdf_duck.archive._sql import sql_literal
 
         dirs = sorted({os.path.join(d, "") for d in (self.scratch, os.path.realpath(self.scratch))})
+        src.con.execute(f"SET temp_directory = {sql_literal(os.path.join(self.scratch, 'spill'))}")
         src.con.execute(f"SET allowed_directories = [{', '.join(sql_literal(d) for d in dirs)}]")
         src.con.execute("SET enable_external_access = false")
         src.con.execute("SET lock_configuration = true")
