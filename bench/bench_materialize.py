@@ -12,6 +12,9 @@ Measured, each in a fresh process with the page cache warm, best of --repeat:
                   ledger and atomic renames included (what `stdf-duck materialize` does)
   rust/3 tables   `stdf_duck.parse_to_parquet` (parts, tests, results with every column; the direct
                   writer of `stdf-duck convert`), for comparison
+  stdf-convert+pa the PyPI peer stdf-convert decoding every record type into pyarrow Tables and
+                  pyarrow writing each as a zstd Parquet file (bench/.peers-venv, as bench/run.py;
+                  --no-peers leaves it out), 1 file, its own process
   stdf2pq ingest  with `--stdf2pq PATH` (a checkout of github.com/Kei0bb/STDF, the pure-Python
                   pipeline stdf_duck replaces): `stdf ingest FILE -p BENCH` in a throwaway venv
                   (bench/data/stdf2pq-venv, `pip install PATH`), 1 file, its own process
@@ -119,13 +122,17 @@ def warm(paths: list[Path]) -> None:
 
 
 def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str, Any]:
-    import stdf_duck
-    from stdf_duck import archive as arc
-
     out = tempfile.mkdtemp(prefix="bench-mat-", dir=str(DATA))
     t0 = time.perf_counter()
     route = ""
     try:
+        if kind == PEER:  # in the peers' venv (bench/run.py: stdf-convert, pyarrow), no stdf_duck
+            route = peer_write(files, out)
+            wall = time.perf_counter() - t0
+            return _usage(wall, route)
+        import stdf_duck
+        from stdf_duck import archive as arc
+
         if kind == "materialize":
             rep = arc.materialize(files, out, workers=workers, threads=threads)
             assert rep.ok and rep.count("ok") == len(files), [o.error for o in rep.failed]
@@ -158,6 +165,28 @@ def measure(kind: str, workers: int, threads: int, files: list[str]) -> dict[str
         wall = time.perf_counter() - t0
     finally:
         shutil.rmtree(out, ignore_errors=True)
+    return _usage(wall, route)
+
+
+#: stdf-convert decoding every record type into pyarrow Tables, pyarrow writing each as zstd Parquet
+PEER = "stdf-convert+pa"
+
+
+def peer_write(files: list[str], out: str) -> str:
+    """The peers' way to an archive of the same rows: stdf_convert.tables() (every record type of
+    the file as a pyarrow Table), each written by pyarrow.parquet as one zstd file."""
+    import pyarrow.parquet as pq
+    import stdf_convert
+
+    rows = 0
+    for i, f in enumerate(files):
+        for typ, t in stdf_convert.tables(f).items():
+            pq.write_table(t, os.path.join(out, f"{i}_{typ}.parquet"), compression="zstd")
+            rows += t.num_rows
+    return f"{rows} rows"
+
+
+def _usage(wall: float, route: str) -> dict[str, Any]:
     ru_s, ru_c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = ru_s.ru_utime + ru_s.ru_stime + ru_c.ru_utime + ru_c.ru_stime
     rss = max(ru_s.ru_maxrss, ru_c.ru_maxrss) / 1024  # KiB -> MiB (Linux)
@@ -211,12 +240,14 @@ def run_stdf2pq(exe: Path, file: Path, repeat: int, data: str) -> dict[str, Any]
     }
 
 
-def run_child(kind: str, workers: int, threads: int, files: list[Path], repeat: int, data: str) -> dict[str, Any]:
+def run_child(
+    kind: str, workers: int, threads: int, files: list[Path], repeat: int, data: str, python: str = sys.executable
+) -> dict[str, Any]:
     best: dict[str, Any] | None = None
     env = dict(os.environ)
     for _ in range(repeat):
         p = subprocess.run(
-            [sys.executable, __file__, "--measure", kind, str(workers), str(threads), *map(str, files)],
+            [python, __file__, "--measure", kind, str(workers), str(threads), *map(str, files)],
             capture_output=True,
             text=True,
             cwd=REPO,
@@ -251,6 +282,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="20 MiB files, one repeat")
     ap.add_argument("--big", action="store_true", help="also one 400 MiB and one 2 GiB file (memory bound)")
     ap.add_argument("--stdf2pq", type=Path, help="a checkout of stdf2pq (github.com/Kei0bb/STDF): measured beside")
+    ap.add_argument("--no-peers", action="store_true", help="without stdf-convert + pyarrow (bench/.peers-venv)")
     ap.add_argument("--json", type=Path, default=BENCH / "data" / "materialize_results.json")
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     args, unknown = ap.parse_known_args()  # `make bench BENCH_ARGS=...` may carry options of bench/run.py
@@ -271,6 +303,13 @@ def main() -> None:
     big: list[tuple[str, list[Path]]] = []
     if args.big:
         big = [(f"stdf-gen {mb} MiB", [lot(mb, 900 + mb)]) for mb in (400, 2048)]
+    peer_py = None
+    if not args.no_peers:
+        sys.path.insert(0, str(BENCH))
+        from run import PEERS_PY, ensure_peers
+
+        ensure_peers()
+        peer_py = str(PEERS_PY)
     rows = []
     for data, files in sets + big:
         warm(files)
@@ -285,6 +324,9 @@ def main() -> None:
             for workers, threads, fs in shapes:
                 log(f"{data}: {kind}, {workers} worker(s), {len(fs)} file(s) ...")
                 rows.append(run_child(kind, workers, threads, fs, args.repeat, data))
+        if peer_py is not None and not data.startswith("stdf-gen "):  # the big files are for memory
+            log(f"{data}: {PEER}, 1 file ...")
+            rows.append(run_child(PEER, 1, 1, files[:1], args.repeat, data, python=peer_py))
         if args.stdf2pq and not data.startswith("stdf-gen "):  # not on the big files: minutes each
             log(f"{data}: stdf2pq ingest, 1 file ...")
             rows.append(run_stdf2pq(stdf2pq_venv(args.stdf2pq), files[0], 1, data))
@@ -357,7 +399,7 @@ def ratios(rows: list[dict[str, Any]]) -> None:
     lines = []
     for (data, kind), r in by.items():
         m = by.get((data, "materialize"))
-        if m is None or kind not in ("rust/3 tables", "stdf2pq ingest"):
+        if m is None or kind not in ("rust/3 tables", PEER, "stdf2pq ingest"):
             continue
         lines.append(f"  {data:<22} materialize is {r['wall'] / m['wall']:5.1f}x {kind} (1 worker, 1 file)")
     if lines:
