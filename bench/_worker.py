@@ -100,7 +100,9 @@ def duck_native(spec: dict):
 
     def run() -> dict:
         if kind == "parquet":
-            n = con.execute(f"COPY (SELECT * FROM {src}) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)").fetchall()[0]
+            n = con.execute(
+                f"COPY (SELECT * FROM {src}) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)"
+            ).fetchall()[0]
             size = os.path.getsize(out_path)
             os.remove(out_path)
             return {"rows": int(n[0]) if n else None, "parquet_mb": round(size / 1e6, 1), "route": route}

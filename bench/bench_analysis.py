@@ -200,7 +200,9 @@ def scopes(con: Any) -> dict[str, dict[str, str]]:
     """The filters of each scope: the first lot of the first product that has a retest file,
     and its first wafer (re-probed in the retest file: two insertions per die)."""
     lot = lot_name(0, 0)
-    wafer = con.execute("SELECT min(wafer_id) FROM parts WHERE lot_id = ? AND wafer_id IS NOT NULL", [lot]).fetchall()[0]
+    wafer = con.execute("SELECT min(wafer_id) FROM parts WHERE lot_id = ? AND wafer_id IS NOT NULL", [lot]).fetchall()[
+        0
+    ]
     assert wafer is not None and wafer[0] is not None, f"no wafer in lot {lot}"
     return {"archive": {}, "lot": {"lot": lot}, "wafer": {"lot": lot, "wafer": str(wafer[0])}}
 

@@ -129,9 +129,7 @@ def test_pivot_csv_round_trip(lot2: Path, raw: Raw, tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["pivot.csv"], "no temporary file left"
 
 
-def test_pivot_runs_under_a_memory_limit(
-    lot2: Path, raw: Raw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pivot_runs_under_a_memory_limit(lot2: Path, raw: Raw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pivot's aggregation and sort run under PIVOT_MEMORY (here far below what they hold in
     memory otherwise; lower still it runs out): the same cells, no file left behind, the
     connection's default limit back."""
