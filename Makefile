@@ -72,11 +72,12 @@ lint: develop ## clippy -D warnings, rustfmt --check, ruff check + format --chec
 	$(PY) -m mypy --strict --ignore-missing-imports stdf_duck
 	$(PY) -m mypy.stubtest stdf_duck._native
 
-bench: develop ## benchmarks: peers (bench/run.py), materialize (bench_materialize.py), sync from FTP (bench_sync.py), analysis latency (bench_analysis.py); BENCH_ARGS=--quick, STDF2PQ=<checkout of stdf2pq>
+bench: develop ## benchmarks: peers (bench/run.py), materialize (bench_materialize.py), sync from FTP (bench_sync.py), analysis latency (bench_analysis.py), dashboard and API latency (bench_web.py); BENCH_ARGS=--quick, STDF2PQ=<checkout of stdf2pq>
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/bench_materialize.py $(BENCH_ARGS) $(if $(STDF2PQ),--stdf2pq $(STDF2PQ))
 	$(PY) bench/bench_sync.py $(BENCH_ARGS)
 	$(PY) bench/bench_analysis.py $(BENCH_ARGS)
+	$(PY) bench/bench_web.py
 
 demo: develop extension ## write a sample lot with stdf-gen, query it with DuckDB, materialize it into an archive
 	$(PY) examples/demo.py

@@ -309,7 +309,12 @@ def _text(v: Any) -> str:
 @contextmanager
 def _bounded(src: Source) -> Iterator[None]:
     """DuckDB's memory limit PIVOT_MEMORY on `src`'s connection (which spills to the Source's
-    own folder); afterwards the default again, or the limit it had when one was set."""
+    own folder); afterwards the default again, or the limit it had when one was set. A connection
+    whose configuration is locked (the API's, the dashboard's) keeps the limit it has."""
+    locked = src.con.execute("SELECT value FROM duckdb_settings() WHERE name = 'lock_configuration'").fetchall()
+    if locked and str(locked[0][0]).lower() == "true":  # the API's and the dashboard's own limits hold
+        yield
+        return
     sql = "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
     (was,) = src.con.execute(sql).fetchall()[0]
     src.con.execute("RESET memory_limit")
