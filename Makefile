@@ -14,7 +14,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 DEV_STAMP := $(VENV)/.dev-deps
 
 .DEFAULT_GOAL := help
-.PHONY: help develop extension test test-rust test-python lint bench demo golden clean distclean browser
+.PHONY: help develop extension test test-rust test-python lint bench demo golden clean distclean browser tour
 .PHONY: fuzz fuzz-smoke
 
 help: ## list the targets
@@ -82,6 +82,9 @@ bench: develop ## benchmarks: peers (bench/run.py), materialize (bench_materiali
 demo: develop extension ## write a sample lot with stdf-gen, query it with DuckDB, materialize it into an archive
 	$(PY) examples/demo.py
 	$(PY) examples/demo_archive.py
+
+tour: demo browser ## the README's dashboard pictures: docs/tour/<page>.png of the demo lot (examples/web_tour.py)
+	$(PY) examples/web_tour.py
 
 # fuzzing (rust/fuzz/fuzz.sh): libFuzzer on the stable toolchain, its own target dir rust/fuzz/target
 FUZZ_SECONDS ?= 600

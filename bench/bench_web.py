@@ -33,18 +33,6 @@ sys.path[:0] = [str(BENCH), str(REPO / "tests")]
 
 from bench_analysis import ARCHIVE, DATA, build_archive, cli, log  # noqa: E402
 
-#: page -> texts drawn once its analyses are done (as tests/test_web_browser.py waits for them)
-PAGES = {
-    "overview": ["first-pass yield", "yield trend across lots"],
-    "lot": ["stacked fail map"],
-    "wafer": ["flat/notch", "die (x, y)"],
-    "tests": ["Cpk", "trend across lots"],
-    "bins": ["hard bin Pareto", "site 1/"],
-    "files": ["ledger", "warnings ("],
-    "sql": ["row limit"],
-    "export": ["prepare the file"],
-}
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -75,13 +63,12 @@ def pages(url: str) -> list[dict[str, Any]]:
     if not os.path.exists(chromium):
         log("no Chromium (make browser): the pages are skipped")
         return []
-    from cdp import Chromium
-    from test_web_browser import ready
+    from cdp import PAGE_TEXTS, Chromium, ready
 
     b = Chromium(chromium)
     try:
         out = []
-        for page, want in PAGES.items():
+        for page, want in PAGE_TEXTS.items():
             first, again = (b.load(f"{url}/?page={page}", ready(want), timeout=900) for _ in range(2))
             out.append({"page": page, "first_s": round(first, 2), "again_s": round(again, 2)})
             log(f"  page {page}: {first:.2f} s, again {again:.2f} s")
@@ -104,7 +91,14 @@ def endpoints(url: str, lot: str, wafer: str) -> list[dict[str, Any]]:
             except urllib.error.HTTPError as e:
                 status = e.code
             times.append(time.perf_counter() - t0)
-        out.append({"endpoint": ep, "status": status, "first_ms": round(times[0] * 1e3), "then_ms": round(min(times[1:]) * 1e3)})
+        out.append(
+            {
+                "endpoint": ep,
+                "status": status,
+                "first_ms": round(times[0] * 1e3),
+                "then_ms": round(min(times[1:]) * 1e3),
+            }
+        )
         log(f"  {ep}: {status}, {times[0] * 1e3:.0f} ms, then {min(times[1:]) * 1e3:.0f} ms")
     return out
 
@@ -115,7 +109,9 @@ def main() -> None:
     from stdf_duck.analysis import Source
 
     with Source(ARCHIVE) as s:
-        lot, wafer = s.con.execute("SELECT lot_id, min(wafer_id) FROM parts GROUP BY 1 ORDER BY 1 LIMIT 1").fetchall()[0]
+        lot, wafer = s.con.execute("SELECT lot_id, min(wafer_id) FROM parts GROUP BY 1 ORDER BY 1 LIMIT 1").fetchall()[
+            0
+        ]
     web, web_url = start("web")
     api, api_url = start("serve")
     try:

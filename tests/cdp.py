@@ -20,6 +20,28 @@ from typing import Any
 
 from websockets.sync.client import connect
 
+#: the dashboard's pages -> texts each shows once its analyses are done (bench/bench_web.py and
+#: examples/web_tour.py wait for them; tests/test_web_browser.py also checks the numbers)
+PAGE_TEXTS = {
+    "overview": ["first-pass yield", "yield trend across lots"],
+    "lot": ["stacked fail map"],
+    "wafer": ["flat/notch", "die (x, y)"],
+    "tests": ["Cpk", "trend across lots"],
+    "bins": ["hard bin Pareto", "site 1/"],
+    "files": ["ledger", "warnings ("],
+    "sql": ["row limit"],
+    "export": ["prepare the file"],
+}
+
+
+def ready(want: list[str]) -> str:
+    """JavaScript: a Streamlit page holds every text of `want` and Streamlit's script is not running."""
+    return (
+        f"(() => {{ const h = document.documentElement.outerHTML; return {json.dumps(want)}.every(w => h.includes(w))"
+        ' && !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')'
+        " && !h.includes('stSkeleton'); })()"
+    )
+
 
 class Chromium:
     def __init__(self, binary: str, width: int = 1400, height: int = 1600) -> None:

@@ -184,7 +184,8 @@ def test_trend_per_wafer_of_a_real_lot() -> None:
         assert (r.n, r["mean"], r.stddev, r["yield"]) == (n, pytest.approx(m, rel=1e-12), pytest.approx(s, rel=1e-9), y)
     cl, lcl, ucl = i_mr([m for _, m, _ in means])
     assert (rows.mean_cl[0], rows.mean_lcl[0], rows.mean_ucl[0]) == pytest.approx((cl, lcl, ucl), rel=1e-12)
-    assert (rows.yield_lcl[0], rows.yield_ucl[0]) == pytest.approx(i_mr(yields)[1:], rel=1e-12)
+    y_lcl, y_ucl = i_mr(yields)[1:]
+    assert (rows.yield_lcl[0], rows.yield_ucl[0]) == pytest.approx((max(y_lcl, 0.0), min(y_ucl, 1.0)), rel=1e-12)
     assert not rows.out_of_control.any()
 
 

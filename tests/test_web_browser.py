@@ -12,7 +12,6 @@ these tests skip, unless STDF_DUCK_BROWSER=required (CI: .ci/run), where they fa
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -28,7 +27,7 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from cdp import Chromium  # noqa: E402
+from cdp import Chromium, ready  # noqa: E402
 from conftest import FIXTURES  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
@@ -111,15 +110,6 @@ def browser() -> Iterator[Chromium]:
         yield b
     finally:
         b.close()
-
-
-def ready(want: list[str]) -> str:
-    """JavaScript: the page holds every text of `want` and Streamlit's script is not running."""
-    return (
-        f"(() => {{ const h = document.documentElement.outerHTML; return {json.dumps(want)}.every(w => h.includes(w))"
-        ' && !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')'
-        " && !h.includes('stSkeleton'); })()"
-    )
 
 
 def drawn(png: Path) -> bool:

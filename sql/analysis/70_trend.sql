@@ -9,7 +9,8 @@
 -- and control limits over the groups, as an individuals (I-MR) chart of the group statistic:
 --   mean_cl = the average of the groups' means, mean_sigma = (the average moving range between
 --   consecutive groups' means) / 1.128 (d2 of ranges of 2), mean_lcl/mean_ucl = mean_cl -/+ 3
---   mean_sigma; the same for yield (yield_cl, yield_sigma, yield_lcl, yield_ucl). A group is
+--   mean_sigma; the same for yield (yield_cl, yield_sigma, yield_lcl, yield_ucl, the limits clipped
+--   to 0..1: a yield cannot leave them). A group is
 --   mean_ooc / yield_ooc when its statistic lies outside its limits, out_of_control when either.
 --   The moving range, not the standard deviation of the groups, estimates sigma, so that one bad
 --   group does not widen its own limits; with one group (or one group with a mean) there are no
@@ -57,7 +58,7 @@ SELECT COLUMNS('^g_(.*)') AS '\1', seq, first_start,
     dice, good, yield_ AS "yield", test AS test_key, n, mean, stddev,
     mean_cl, mean_cl - 3 * mean_sigma AS mean_lcl, mean_cl + 3 * mean_sigma AS mean_ucl,
     coalesce(mean NOT BETWEEN mean_cl - 3 * mean_sigma AND mean_cl + 3 * mean_sigma, false) AS mean_ooc,
-    yield_cl, yield_cl - 3 * yield_sigma AS yield_lcl, yield_cl + 3 * yield_sigma AS yield_ucl,
+    yield_cl, greatest(yield_cl - 3 * yield_sigma, 0.0) AS yield_lcl, least(yield_cl + 3 * yield_sigma, 1.0) AS yield_ucl,
     coalesce(yield_ NOT BETWEEN yield_cl - 3 * yield_sigma AND yield_cl + 3 * yield_sigma, false) AS yield_ooc,
     coalesce(mean NOT BETWEEN mean_cl - 3 * mean_sigma AND mean_cl + 3 * mean_sigma, false)
         OR coalesce(yield_ NOT BETWEEN yield_cl - 3 * yield_sigma AND yield_cl + 3 * yield_sigma, false) AS out_of_control

@@ -46,6 +46,6 @@ def render(f: Filters) -> None:
     with left:
         show("histogram", f, test=test)
     with right:
-        show("box", f, test=test, by="site")
+        show("box", f, test=test, by="site", width=400)  # its axis titles beside it fit half the page
     st.subheader("trend across lots")
     show("trend", f, test=test, by="lot")
