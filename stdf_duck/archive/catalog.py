@@ -138,17 +138,20 @@ def _union(table: str, single: set[str]) -> str:
     return "false" if table in single else "true"
 
 
-def _scan(root: str, table: str, single: set[str], marks: tuple[str, ...] | None) -> str:
+def _scan(con: Any, root: str, table: str, single: set[str], marks: tuple[str, ...] | None) -> str:
     """A FROM item of the table's files (scan.sql): all of them, or (`marks`) those of the
-    partition directories named by the marks, after zero rows of one file (relation.sql)."""
+    partition directories named by the marks, after zero rows of the table's columns and types
+    (relation.sql; a constant relation: no file it names can go away while a reader holds it)."""
     if marks is None:
         return render("scan", glob=sql_literal(table_glob(root, table)), union=_union(table, single), options="")
     dirs = "/".join(f"{c}={m}" for c, m in zip(PARTITION_COLUMNS, marks, strict=True))
     glob = os.path.join(root, table, *dirs.split("/"), "*.parquet")
-    anchor = next(_glob.iglob(table_glob(root, table)))
+    one = render("scan", glob=sql_literal(next(_glob.iglob(table_glob(root, table)))), union="false", options="")
+    columns = con.execute(f"DESCRIBE SELECT * FROM {one}").fetchall()
+    typed = ", ".join(f'CAST(NULL AS {c[1]}) AS "{str(c[0]).replace(chr(34), chr(34) * 2)}"' for c in columns)
     return render(
         "relation",
-        anchor=render("scan", glob=sql_literal(anchor), union="false", options=""),
+        anchor=f"(SELECT {typed})",
         scan=render("scan", glob=sql_literal(glob), union="false", options=", allow_empty = true"),
     )
 
@@ -157,7 +160,7 @@ def _select(con: Any, root: str, table: str, schema: str, single: set[str], mark
     """The SELECT of a table's view (view.sql; results: view_results.sql)."""
     null = sql_literal(NULL_PARTITION)
     if table != "results" or not has_files(root, "result_params"):
-        return render("view", scan=_scan(root, table, single, marks), null=null)
+        return render("view", scan=_scan(con, root, table, single, marks), null=null)
     from .. import _native
 
     legacy = _has_legacy_results(con, root, schema)
@@ -173,8 +176,8 @@ def _select(con: Any, root: str, table: str, schema: str, single: set[str], mark
         "view_results",
         columns=", ".join(cols),
         join="LEFT JOIN" if legacy else "JOIN",
-        scan=_scan(root, "results", single, marks),
-        params_scan=_scan(root, "result_params", single, marks),
+        scan=_scan(con, root, "results", single, marks),
+        params_scan=_scan(con, root, "result_params", single, marks),
     )
 
 
