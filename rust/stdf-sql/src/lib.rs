@@ -31,7 +31,8 @@ mod tests {
 
     #[test]
     fn the_archive_templates_and_the_analysis_are_embedded() {
-        assert!(file("archive/view.sql").is_some_and(|t| t.contains("read_parquet")));
+        assert!(file("archive/scan.sql").is_some_and(|t| t.contains("read_parquet")));
+        assert!(file("archive/view.sql").is_some_and(|t| t.contains("${scan}")));
         assert!(analysis().count() > 0);
         assert!(analysis().all(|(_, t)| t.contains("CREATE OR REPLACE MACRO")));
     }
