@@ -18,8 +18,8 @@
 Limits and units of a pivot column are the most frequent ones of its results (as in
 stdf_test_stats). A pivot is a hash aggregation of every die's results and a sort: it runs under a
 DuckDB memory limit (`PIVOT_MEMORY`, env STDF_DUCK_PIVOT_MEMORY; the Source spills to a folder of
-its own), so that a pivot larger than memory goes to disk instead of growing the process. Every output is written to a temporary file next to the target, renamed over
-it only when complete.
+its own), so that a pivot larger than memory goes to disk instead of growing the process. Every
+output is written to a temporary file next to the target, renamed over it only when complete.
 """
 
 from __future__ import annotations
@@ -311,20 +311,23 @@ def _bounded(src: Source) -> Iterator[None]:
     """DuckDB's memory limit PIVOT_MEMORY on `src`'s connection (which spills to the Source's
     own folder); afterwards the default again, or the limit it had when one was set. A connection
     whose configuration is locked (the API's, the dashboard's) keeps the limit it has."""
-    locked = src.con.execute("SELECT value FROM duckdb_settings() WHERE name = 'lock_configuration'").fetchall()
-    if locked and str(locked[0][0]).lower() == "true":  # the API's and the dashboard's own limits hold
+    if _setting(src, "lock_configuration").lower() == "true":  # the API's and the dashboard's own limits hold
         yield
         return
-    sql = "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
-    (was,) = src.con.execute(sql).fetchall()[0]
+    was = _setting(src, "memory_limit")
     src.con.execute("RESET memory_limit")
-    (default,) = src.con.execute(sql).fetchall()[0]
+    default = _setting(src, "memory_limit")
     src.con.execute(f"SET memory_limit = {literal(PIVOT_MEMORY)}")
     try:
         yield
     finally:
         # a limit that was set comes back as DuckDB shows it (to 0.1 GiB); the default exactly
         src.con.execute("RESET memory_limit" if was == default else f"SET memory_limit = {literal(was)}")
+
+
+def _setting(src: Source, name: str) -> str:
+    """A DuckDB setting of `src`'s connection, as duckdb_settings() shows it."""
+    return str(src.con.execute("SELECT value FROM duckdb_settings() WHERE name = ?", [name]).fetchall()[0][0])
 
 
 def _export_pivot(src: Source, q: _Query, out: str, tmp: str, fmt: str) -> ExportResult:

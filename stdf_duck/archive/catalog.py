@@ -104,8 +104,9 @@ _MARKS = ("@@product@@", "@@stage@@", "@@lot@@")
 def relation_macro(con: Any, root: str) -> str | None:
     """CREATE MACRO stdf_relation (sql/analysis/05_source.sql) for the archive at `root`: each
     table whose files share one schema read over the partition directories of the product, stage
-    and lot asked (relation.sql), the others (and every table when none is asked) by their view. None when the DuckDB of `con` has no
-    read_parquet(allow_empty) (before 2.0): the views' stdf_relation stays."""
+    and lot asked (relation.sql), the others (and every table when none is asked) by their view.
+    None when the DuckDB of `con` has no read_parquet(allow_empty) (before 2.0): the views'
+    stdf_relation stays."""
     have = con.execute(
         "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'read_parquet' "
         "AND list_contains(parameters, 'allow_empty')"
@@ -144,8 +145,8 @@ def _scan(con: Any, root: str, table: str, single: set[str], marks: tuple[str, .
     (relation.sql; a constant relation: no file it names can go away while a reader holds it)."""
     if marks is None:
         return render("scan", glob=sql_literal(table_glob(root, table)), union=_union(table, single), options="")
-    dirs = "/".join(f"{c}={m}" for c, m in zip(PARTITION_COLUMNS, marks, strict=True))
-    glob = os.path.join(root, table, *dirs.split("/"), "*.parquet")
+    dirs = (f"{c}={m}" for c, m in zip(PARTITION_COLUMNS, marks, strict=True))
+    glob = os.path.join(root, table, *dirs, "*.parquet")
     one = render("scan", glob=sql_literal(next(_glob.iglob(table_glob(root, table)))), union="false", options="")
     columns = con.execute(f"DESCRIBE SELECT * FROM {one}").fetchall()
     typed = ", ".join(f'CAST(NULL AS {c[1]}) AS "{str(c[0]).replace(chr(34), chr(34) * 2)}"' for c in columns)

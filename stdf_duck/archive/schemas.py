@@ -47,14 +47,13 @@ def update(con: Any, staged: Iterable[tuple[str, str]], table_glob: Any) -> None
     """Record the schemas of files about to enter the archive, on the ledger connection `con`
     (inside the caller's transaction). `staged`: (file to fingerprint, table); `table_glob(t)`: the
     glob of table t's files in place (read when t has no row yet)."""
+    known = _known(con)
     new: dict[str, set[str]] = {}
     for path, table in staged:
-        new.setdefault(table, set()).add(fingerprint(path))
-    known = _known(con)
+        if known.get(table) != MIXED:  # a mixed table stays mixed: its files' footers are not read
+            new.setdefault(table, set()).add(fingerprint(path))
     for table, fps in new.items():
         was = known.get(table)
-        if was == MIXED:
-            continue
         if was is None:  # no row: the files already there count too
             fps = fps | {fingerprint(p) for p in _glob.iglob(table_glob(table))}
         else:
