@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -233,7 +234,10 @@ def test_the_catalog_holds_views_and_a_copy_of_the_ledger(first_archive: Path) -
     views = ["bins", "files", "parts", "result_params", "results", "tests", "wafers", "warnings"]
     tables = ["archive_meta", "ingest", "runs", "sync_files", "syncs"]
     assert kinds == sorted([(v, "VIEW") for v in views] + [(t, "BASE TABLE") for t in tables])
-    assert os.listdir(root / "_ledger") == ["ledger.duckdb"]
+    # the ledger, and the macros-only catalog every publish starts from (catalog.macro_template)
+    ledger_dir = sorted(os.listdir(root / "_ledger"))
+    assert len(ledger_dir) == 2 and ledger_dir[1] == "ledger.duckdb", ledger_dir
+    assert re.fullmatch(r"catalog-macros-[0-9a-f]{16}\.duckdb", ledger_dir[0]), ledger_dir
     # every run writes a new catalog (a new file renamed over the old: a new inode), never in place;
     # the old file is held open so that its inode number cannot be reused by the new one
     with open(root / "archive.duckdb", "rb") as old:
@@ -251,6 +255,23 @@ def test_the_catalog_holds_views_and_a_copy_of_the_ledger(first_archive: Path) -
 
 
 # ---- one schema per table: views without union_by_name -------------------------------------
+
+
+def test_each_catalog_starts_from_the_macro_template_of_its_sql(first_archive: Path) -> None:
+    """A missing template is made again and an older one (another SQL text or DuckDB) removed; the
+    catalog published from it has every analysis macro, and they answer over its views."""
+    from stdf_duck._sqlsrc import macro_names
+
+    root, ledger = first_archive, first_archive / "_ledger"
+    (current,) = [p for p in os.listdir(ledger) if p.startswith("catalog-macros-")]
+    os.remove(ledger / current)
+    (ledger / "catalog-macros-0123456789abcdef.duckdb").write_bytes(b"an older template")
+    assert materialize([fx("multisite_be.stdf")], root, workers=1).ok
+    assert [p for p in os.listdir(ledger) if p.startswith("catalog-macros-")] == [current]
+    have = {r[0] for r in q(root, "SELECT function_name FROM duckdb_functions() WHERE function_type LIKE '%macro'")}
+    assert macro_names() <= have and {"stdf_yield", "stdf_bin_pareto", "stdf_test_stats"} <= have
+    # both files' dice (94 parts each, no retest across them: different lots or dice)
+    assert q(root, "SELECT sum(insertions) FROM stdf_yield()") == [(188,)]
 
 
 def view_sql(root: Path, name: str) -> str:
