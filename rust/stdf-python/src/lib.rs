@@ -14,6 +14,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyList};
 use stdf_arrow::{OnError, ParamValue, ReadOptions, StdfError, TableReader};
 
+/// The module's allocator: mimalloc returns the memory of a phase that ends (a sorted run, a
+/// merge) to the system, where the C allocator kept it as a high-water mark (a 2 GiB file peaked
+/// at 260 MiB of RSS for 105 MiB of live allocations), and it is faster on the many small ones.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 create_exception!(
     _native,
     NativeError,

@@ -10,7 +10,7 @@ use arrow_schema::SchemaRef;
 use stdf_core::semantics::lot::{Lot, Part, SpilledParts};
 use stdf_core::{ErrorKind, StdfError};
 
-use super::props::table_props;
+use super::props::parts_props;
 use super::sort::SortedRows;
 use super::{micros, micros_schema, TableFile, Writer};
 use crate::into_stdf;
@@ -77,7 +77,7 @@ impl Writer<'_> {
         let tmp = self.tmp("parts", stream);
         let spill = self.tmp("parts-runs", stream);
         let written = micros_schema(schema);
-        let by_wafer = ("wafer_index", table_props as fn() -> _);
+        let by_wafer = ("wafer_index", parts_props as fn() -> _);
         let mut sorter = SortedRows::new(written.clone(), by_wafer, spill, PARTS_RUN);
         let schemas = (schema, &written);
         let r = fill(lot, schemas, from_file, kept, |b| sorter.push(b), path);

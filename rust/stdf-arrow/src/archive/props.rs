@@ -17,9 +17,20 @@ fn base() -> WriterPropertiesBuilder {
         .set_coerce_types(true)
 }
 
-/// The small tables (parts, tests, bins, wafers, files, warnings, result_params).
+/// Rows per row group of a parts file: the writer holds one row group's encoded pages, so a
+/// file of millions of parts is written in bounded memory (and read by several threads).
+pub(crate) const PARTS_ROW_GROUP: usize = 128 * 1024;
+
+/// The small tables (tests, bins, wafers, files, warnings, result_params).
 pub(crate) fn table_props() -> WriterProperties {
     base().build()
+}
+
+/// The parts rows.
+pub(crate) fn parts_props() -> WriterProperties {
+    base()
+        .set_max_row_group_row_count(Some(PARTS_ROW_GROUP))
+        .build()
 }
 
 /// The results rows: values and ordinals without dictionaries (they rarely repeat), ordinals
