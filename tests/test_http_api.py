@@ -397,3 +397,39 @@ def test_the_openapi_schema_fuzzed_gives_no_server_error(archive: Path) -> None:
         fuzz()
     assert len(seen) > 100
     assert 200 in seen
+
+
+# ---- a live archive -----------------------------------------------------------------------------
+
+
+def test_the_database_follows_what_a_writer_adds(tmp_path: Path) -> None:
+    """A writer publishes a new catalog at each commit: the next request reads it (the ledger, a
+    table that had no files, the new lot), while a request in flight keeps its own connection."""
+    from conftest import FIXTURES
+
+    from stdf_duck import connect
+    from stdf_duck.api.db import Database
+    from stdf_duck.archive import materialize
+
+    root = tmp_path / "arch"
+    hand, multisite = FIXTURES / "mpr_ftr.stdf", FIXTURES / "multisite_le.stdf"
+    assert materialize([str(hand)], root, workers=1).ok  # no wafer (tests/fixtures/README.md)
+    db = Database(root, refresh=0)
+    try:
+        with db.cursor() as held:
+            assert held.execute("SELECT count(*) FROM ingest").fetchall() == [(1,)]
+            assert held.execute("SELECT count(*) FROM wafers").fetchall() == [(0,)]
+            assert materialize([str(multisite)], root, workers=1).ok
+            with connect() as con:
+                n_wafers = con.execute(f"SELECT count(*) FROM stdf_wafers('{multisite}')").fetchall()[0][0]
+            assert n_wafers > 0
+            with db.source() as src:
+                assert src.con.execute("SELECT count(*) FROM ingest").fetchall() == [(2,)]
+                assert src.con.execute("SELECT count(*) FROM parts").fetchall() == [(3 + 94,)]
+                assert src.con.execute("SELECT count(*) FROM wafers").fetchall() == [(n_wafers,)]
+                lots = analysis.yield_(src, by=["lot"]).df()
+                assert dict(zip(lots["lot_id"], lots["dice"], strict=True)) == {"MPRFTR": 3, "MS4LOT": 88}
+            # the request that began before the write answers from the catalog it began with
+            assert held.execute("SELECT count(*) FROM ingest").fetchall() == [(1,)]
+    finally:
+        db.close()

@@ -272,3 +272,23 @@ def test_web_command_line(tmp_path: Path) -> None:
     assert res.exit_code == 2
     argv = streamlit_argv(8999, "127.0.0.1")
     assert argv[argv.index("run") + 1] == APP and "8999" in argv
+
+
+def test_a_running_dashboard_shows_what_a_writer_adds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answers are cached per generation of the archive's catalog: files materialized after the
+    dashboard opened show at its next run (the catalog is looked at every REFRESH seconds)."""
+    from stdf_duck.api.db import REFRESH
+    from stdf_duck.archive import materialize
+
+    root = tmp_path / "arch"
+    assert materialize([str(FIXTURE)], root, workers=1).ok
+    overview, files = page([root], "overview", monkeypatch), page([root], "files", monkeypatch)
+    assert metrics(overview)["dice"] == "88" and metrics(files) == {"files": "1", "ok": "1"}
+    assert materialize([str(FIXTURES / "mpr_ftr.stdf")], root, workers=1).ok
+    time.sleep(REFRESH + 0.2)
+    overview.run()
+    files.run()
+    # + the parts "1" to "3" of lot MPRFTR, one insertion each (tests/fixtures/README.md)
+    assert metrics(overview)["dice"] == "91"
+    assert sorted(overview.dataframe[0].value["lot_id"]) == ["MPRFTR", "MS4LOT"]
+    assert metrics(files) == {"files": "2", "ok": "2"}

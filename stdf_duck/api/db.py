@@ -7,6 +7,11 @@ and a private scratch folder (`allowed_directories`: spilling, export files), ex
 off (no other file, no network, no INSTALL/LOAD) and the configuration is locked (no SET undoes
 it). Every request takes its own `cursor()` of that connection (DuckDB cursors of one database
 run in parallel) and a query that runs longer than `timeout` seconds is interrupted.
+
+A writer (materialize, sync) publishes a new archive.duckdb as it commits: a request that finds
+the catalog replaced (at most every `refresh` seconds) opens it anew, so that the ledger tables,
+the views of tables that had no files yet and the analyses' partition reads follow the archive; the
+connection it replaces is closed once its last cursor is.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -45,50 +51,130 @@ class CursorSource(Source):
         self.con = con
 
 
+#: seconds between two looks at the archive's catalog (a new one is opened when it was replaced)
+REFRESH = 2.0
+
+
+def catalog_signature(root: str) -> tuple[int, int, int]:
+    """What changes when a writer publishes DIR/archive.duckdb (a new file renamed into place)."""
+    from ..archive.catalog import DB_NAME
+
+    st = os.stat(os.path.join(root, DB_NAME))
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class _Opened:
+    """The archive as one catalog had it: its confined connection and the cursors using it."""
+
+    def __init__(self, src: Source, signature: tuple[int, int, int], macros: frozenset[str]) -> None:
+        self.src = src
+        self.con: StdfConnection = src.con
+        self.signature = signature
+        self.macros = macros
+        self.users = 0
+        self.retired = False
+
+
 class Database:
     """The locked-down connection of one archive (see the module doc)."""
 
-    def __init__(self, archive: str | os.PathLike[str], *, timeout: float = TIMEOUT, max_rows: int = MAX_ROWS) -> None:
+    def __init__(
+        self,
+        archive: str | os.PathLike[str],
+        *,
+        timeout: float = TIMEOUT,
+        max_rows: int = MAX_ROWS,
+        refresh: float = REFRESH,
+    ) -> None:
         from ..archive import Archive
 
         self.root = Archive.locate(os.fspath(archive)).root
         self.timeout = float(timeout)
         self.max_rows = int(max_rows)
+        self.refresh = float(refresh)
         self.scratch = tempfile.mkdtemp(prefix="stdf-duck-api-")
-        self._src = src = Source(archive=self.root)
-        self.con: StdfConnection = src.con
+        self._lock = threading.Lock()
         try:
-            self._confine()
-            self.macros = frozenset(
+            self._open = self._load()
+        except BaseException:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
+        self._looked = time.monotonic()
+
+    @property
+    def macros(self) -> frozenset[str]:
+        """The analysis macros of the connection (the SQL guard's allowed functions)."""
+        return self._open.macros
+
+    def _load(self) -> _Opened:
+        signature = catalog_signature(self.root)  # before opening: a publish meanwhile is seen next time
+        src = Source(archive=self.root)
+        try:
+            self._confine(src.con)
+            macros = frozenset(
                 r[0]
-                for r in self.con.execute(
+                for r in src.con.execute(
                     "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type LIKE '%macro'"
                 ).fetchall()
             )
         except BaseException:
-            self.close()
+            src.close()
             raise
+        return _Opened(src, signature, macros)
 
-    def _confine(self) -> None:
+    def _confine(self, con: StdfConnection) -> None:
         """Only the archive and the scratch folder, no external access, the configuration locked."""
         from ..archive._sql import sql_literal
 
         dirs = sorted({os.path.join(d, "") for p in (self.root, self.scratch) for d in (p, os.path.realpath(p))})
         allowed = "[" + ", ".join(sql_literal(d) for d in dirs) + "]"
-        self.con.execute(f"SET temp_directory = {sql_literal(os.path.join(self.scratch, 'spill'))}")
-        self.con.execute(f"SET allowed_directories = {allowed}")
-        self.con.execute("SET allowed_paths = []")
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
+        con.execute(f"SET temp_directory = {sql_literal(os.path.join(self.scratch, 'spill'))}")
+        con.execute(f"SET allowed_directories = {allowed}")
+        con.execute("SET allowed_paths = []")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+
+    def generation(self) -> tuple[int, int, int]:
+        """The catalog the next request reads (a new one once a writer published it)."""
+        with self._lock:
+            self._follow()
+            return self._open.signature
+
+    def _follow(self) -> None:
+        """Open the archive anew when its catalog was replaced (under the lock)."""
+        now = time.monotonic()
+        if now - self._looked < self.refresh:
+            return
+        self._looked = now
+        try:
+            if catalog_signature(self.root) == self._open.signature:
+                return
+            new = self._load()
+        except Exception:  # the catalog being replaced right now, say: keep the one we have
+            return
+        old, self._open = self._open, new
+        old.retired = True
+        if old.users == 0:
+            old.src.close()
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[StdfConnection]:
         """A cursor of the connection for one request, closed after it."""
-        cur = self.con.cursor()
+        with self._lock:
+            self._follow()
+            opened = self._open
+            opened.users += 1
         try:
-            yield cur
+            cur = opened.con.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
         finally:
-            cur.close()
+            with self._lock:
+                opened.users -= 1
+                if opened.retired and opened.users == 0:
+                    opened.src.close()
 
     @contextlib.contextmanager
     def source(self) -> Iterator[CursorSource]:
@@ -136,7 +222,7 @@ class Database:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._src.close()  # its connection and its spill folder
+            self._open.src.close()  # its connection and its spill folder
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 

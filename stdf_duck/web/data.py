@@ -1,6 +1,7 @@
 """The dashboard's data: the source opened once per process (`backend`, st.cache_resource) and
-the answers of the analysis functions and figures of the plots cached per filters (`table`,
-`figure`, st.cache_data). Nothing here computes a number: each cached call is one function of
+the answers of the analysis functions and figures of the plots cached per filters and per
+generation of the source (`table`, `figure`, st.cache_data: a running dashboard shows what a sync
+adds). Nothing here computes a number: each cached call is one function of
 `stdf_duck.analysis` or `stdf_duck.plots` fetched as a DataFrame or a Vega-Lite spec.
 
 An archive is read through the HTTP API's confined connection (`stdf_duck.api.db.Database`:
@@ -13,6 +14,7 @@ take turns (a lock).
 from __future__ import annotations
 
 import contextlib
+import glob as _glob
 import json
 import os
 import shutil
@@ -87,6 +89,19 @@ class Backend:
     @property
     def kind(self) -> str:
         return "archive" if self.db is not None else "files"
+
+    def generation(self) -> tuple[Any, ...]:
+        """What the cached answers are of: the archive's catalog (a writer publishes a new one at
+        each commit), or the files' sizes and modification times; part of every cache key."""
+        if self.db is not None:
+            return self.db.generation()
+        out = []
+        for item in self.items:
+            for p in sorted(_glob.glob(item, recursive=True)) or [item]:
+                with contextlib.suppress(OSError):
+                    st = os.stat(p)
+                    out.append((p, st.st_mtime_ns, st.st_size))
+        return tuple(out)
 
     def _confine(self, src: Source) -> None:
         """No file access but the scratch folder (exports), the configuration locked; the stdf_*
@@ -163,18 +178,23 @@ def _kw(kw: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _table(key: str, name: str, f: Filters, wafer: bool, kw: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+def _table(
+    key: str, gen: tuple[Any, ...], name: str, f: Filters, wafer: bool, kw: tuple[tuple[str, Any], ...]
+) -> pd.DataFrame:
     with _open(key).source() as src:
         return getattr(analysis, name)(src, **dict(kw), **f.kwargs(wafer=wafer)).df()
 
 
 def table(name: str, f: Filters, *, wafer: bool = True, **kw: Any) -> pd.DataFrame:
     """The DataFrame of `stdf_duck.analysis.<name>(source, **filters, **kw)`, cached."""
-    return _table(backend().key, name, f, wafer, _kw(kw))
+    b = backend()
+    return _table(b.key, b.generation(), name, f, wafer, _kw(kw))
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _figure(key: str, name: str, f: Filters, wafer: bool, kw: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+def _figure(
+    key: str, gen: tuple[Any, ...], name: str, f: Filters, wafer: bool, kw: tuple[tuple[str, Any], ...]
+) -> dict[str, Any]:
     with _open(key).source() as src:
         spec: dict[str, Any] = getattr(plots, name)(src, **dict(kw), **f.kwargs(wafer=wafer)).to_dict()
         return spec
@@ -182,7 +202,8 @@ def _figure(key: str, name: str, f: Filters, wafer: bool, kw: tuple[tuple[str, A
 
 def figure(name: str, f: Filters, *, wafer: bool = True, **kw: Any) -> dict[str, Any]:
     """The Vega-Lite spec of `stdf_duck.plots.<name>(source, **filters, **kw)`, cached."""
-    return _figure(backend().key, name, f, wafer, _kw(kw))
+    b = backend()
+    return _figure(b.key, b.generation(), name, f, wafer, _kw(kw))
 
 
 def show(name: str, f: Filters, *, wafer: bool = True, key: str | None = None, **kw: Any) -> Any:
@@ -203,7 +224,7 @@ def show(name: str, f: Filters, *, wafer: bool = True, key: str | None = None, *
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _die_results(key: str, f: Filters, x: int, y: int) -> pd.DataFrame:
+def _die_results(key: str, gen: tuple[Any, ...], f: Filters, x: int, y: int) -> pd.DataFrame:
     with _open(key).source() as src:
         rel = analysis.test_results(src, **f.kwargs())
         return rel.filter(f"x_coord = {int(x)} AND y_coord = {int(y)}").order("part_index, test_num, pin_index").df()
@@ -211,18 +232,20 @@ def _die_results(key: str, f: Filters, x: int, y: int) -> pd.DataFrame:
 
 def die_results(f: Filters, x: int, y: int) -> pd.DataFrame:
     """The results of the final die at (x, y) of the selection (stdf_test_results), cached."""
-    return _die_results(backend().key, f, x, y)
+    b = backend()
+    return _die_results(b.key, b.generation(), f, x, y)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _query(key: str, sql: str) -> pd.DataFrame:
+def _query(key: str, gen: tuple[Any, ...], sql: str) -> pd.DataFrame:
     with _open(key).source() as src:
         return src.sql(sql).df()
 
 
 def query(sql: str) -> pd.DataFrame:
     """A fixed query of the dashboard on the source's views (the files ledger), cached."""
-    return _query(backend().key, sql)
+    b = backend()
+    return _query(b.key, b.generation(), sql)
 
 
 def pct(v: Any) -> str:
