@@ -23,7 +23,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -31,6 +31,9 @@ import streamlit as st
 from stdf_duck import analysis, plots
 from stdf_duck.analysis.source import Source
 from stdf_duck.web import SOURCE_ENV
+
+if TYPE_CHECKING:
+    from stdf_duck.api.db import Database
 
 #: the default and the largest row limit of the SQL page
 SQL_ROWS = 1_000
@@ -66,7 +69,7 @@ class Backend:
     def __init__(self, items: list[str]) -> None:
         self.items = items
         self.key = json.dumps(items)
-        self.db: Any = None
+        self.db: Database | None = None
         self.files: Source | None = None
         self.lock = threading.RLock()
         if len(items) == 1 and analysis.is_archive(items[0]):
