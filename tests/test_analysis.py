@@ -297,6 +297,55 @@ def test_test_key_policy_on_a_program_that_numbers_every_test_zero() -> None:
     assert ff and all(r["test_key"] is None or r["test_key"] in keys for r in ff)
 
 
+def test_a_test_selection_reads_the_rows_of_those_test_keys(tmp_path: Path) -> None:
+    """`tests` of stdf_test_results / stdf_test_stats keeps exactly the rows whose test_key is
+    listed, under every policy, on files and on an archive (where the key's number also narrows
+    the scan: the plan filters test_num in the results read), on a program numbering every test
+    0 (ayad_ws) and one with MPR pins (lot2)."""
+    a, b = real_file("ayad_ws.stdf"), real_file("lot2.stdf.gz")
+    arch = tmp_path / "arch"
+    assert main(["materialize", str(a), str(b), "--archive", str(arch), "-q"]) == 0
+    cols = "file_id, part_index, record_index, element_index, pin_index, test_key, result, passed"
+    with analysis.Source([a, b]) as files, analysis.Source(arch) as archive:
+        for policy in ("number_name", "number", "name"):
+            keys = [k for (k,) in analysis.test_stats(files, test_key=policy).project("test_key").fetchall()]
+            picked = [keys[0], keys[len(keys) // 2], keys[-1], "0:no such test", "no such test"]
+            for src in (files, archive):
+                every = analysis.test_results(src, test_key=policy)
+                want = every.filter(f"list_contains({picked!r}, test_key)").project(cols).order(cols).fetchall()
+                got = analysis.test_results(src, test_key=policy, tests=picked).project(cols).order(cols).fetchall()
+                assert want and got == want, (policy, src)
+                for key in picked[:3]:
+                    one = analysis.test_stats(src, test_key=policy, tests=[key]).order("pin_index").fetchall()
+                    all_ = analysis.test_stats(src, test_key=policy).filter(f"test_key = '{key}'").order("pin_index")
+                    assert len(one) == len(all_.fetchall()) > 0, (policy, key)
+                    for x, y in zip(one, all_.fetchall(), strict=True):  # sums in another order: last bits
+                        assert [v if not isinstance(v, float) else pytest.approx(v, rel=1e-12) for v in x] == list(y)
+                assert analysis.test_results(src, test_key=policy, tests=[]).count("*").fetchall() == (
+                    every.count("*").fetchall()
+                )
+        two = [k for (k,) in analysis.test_stats(archive).project("test_key").limit(2).fetchall()]
+        plan = archive.sql(f"EXPLAIN SELECT count(*) FROM stdf_test_results(tests := {two!r})").fetchall()[0][1]
+        assert "test_num = " in plan or "test_num IN " in plan, plan
+
+
+def test_a_name_written_two_ways_in_equal_numbers_is_named_the_same_on_every_run() -> None:
+    """stdf_mode (the name, units and limits of a test, the name of a bin) is the most frequent
+    value and the smallest on a tie, whatever the threads' order (DuckDB's mode() is not)."""
+    con = stdf_duck.connect()
+    rows = con.sql(
+        "SELECT g, stdf_mode(histogram(v)) FROM (SELECT i % 3 AS g, CASE WHEN i % 3 = 2 THEN NULL "
+        "WHEN i % 2 = 0 THEN 'b_' || (i // 2) % 2 ELSE 'a' END AS v FROM range(600000) t(i)) GROUP BY g ORDER BY g"
+    ).fetchall()
+    # g 0: i even -> 'b_0'/'b_1' (50,000 each), i odd -> 'a' (100,000); g 1 alike; g 2 all NULL
+    assert rows == [(0, "a"), (1, "a"), (2, None)]
+    tie = "SELECT stdf_mode(histogram(v)) FROM (SELECT CASE WHEN i % 2 = 0 THEN 'x' ELSE 'w' END AS v FROM range(400000) t(i))"
+    assert {con.sql(tie).fetchall()[0][0] for _ in range(5)} == {"w"}
+    assert con.sql("SELECT stdf_mode(histogram(v)) FROM (VALUES (2.5), (1.5), (2.5), (1.5)) t(v)").fetchall() == [
+        (1.5,)
+    ]
+
+
 def test_first_fail_pareto_covers_every_failing_die() -> None:
     path = real_file("lot2.stdf.gz")
     dice = raw_dice(path)

@@ -33,3 +33,10 @@ CREATE OR REPLACE MACRO stdf_die_id(policy, file_id, wafer_index, wafer_id, x, y
         WHEN part_id IS NOT NULL AND part_id <> '' THEN 'p:' || part_id
         ELSE NULL
     END;
+
+-- the most frequent non-NULL value of a column, the smallest one on a tie (NULL when all are
+-- NULL): `stdf_mode(histogram(x))`. DuckDB's mode() breaks ties by the order its threads meet
+-- the rows, so a test named two ways in equal numbers would be named differently run to run.
+CREATE OR REPLACE MACRO stdf_mode(h) AS
+    list_sort(list_transform(map_entries(h),
+        lambda e: {'n': -CAST(e.value AS BIGINT), 'v': e.key}))[1].v;

@@ -19,7 +19,8 @@ WITH d AS (
     SELECT COLUMNS('^g_'), 'S' AS b_type, soft_bin AS b_num, sbin_name AS b_name, sbin_pf AS b_pf FROM d
     WHERE bin_type IS NULL OR bin_type = 'S'
 ), c AS (
-    SELECT COLUMNS('^g_'), b_type, b_num, mode(b_name) AS b_name, mode(b_pf) AS b_pf, count(*) AS n
+    SELECT COLUMNS('^g_'), b_type, b_num, stdf_mode(histogram(b_name)) AS b_name,
+        stdf_mode(histogram(b_pf)) AS b_pf, count(*) AS n
     FROM b GROUP BY ALL
 )
 SELECT COLUMNS('^g_(.*)') AS '\1',
@@ -54,7 +55,8 @@ WITH p AS (
     FROM p
 ), bins AS (
     SELECT p.part_typ, p.test_stage, p.lot_id, p.wafer_id, p.file_path, p.node_nam, p.day, p.week,
-        p.bin_type, p.bin_num, mode(p.bin_name) AS bin_name, mode(p.bin_pf) AS bin_pf
+        p.bin_type, p.bin_num, stdf_mode(histogram(p.bin_name)) AS bin_name,
+        stdf_mode(histogram(p.bin_pf)) AS bin_pf
     FROM p GROUP BY ALL
 ), cells AS (
     SELECT s.part_typ, s.test_stage, s.lot_id, s.wafer_id, s.head_num, s.site_num, s.file_path,

@@ -3,10 +3,13 @@
 -- and the `test_key` of the policy (stdf_test_key). test_name is the record's own TEST_TXT when
 -- it has one, else the test's name in its file (the first TEST_TXT): programs that write one
 -- TEST_NUM for many tests (V93000: 0) tell them apart by that text only. final_only (default)
--- keeps the results of each die's final insertion.
+-- keeps the results of each die's final insertion. tests (a list of test_key values; NULL or
+-- empty: all) keeps those tests' results; under 'number' and 'number_name' the key's number is
+-- also a condition on test_num that reaches the scan, so that the results files sorted by
+-- test_num are read in the row groups of those numbers only.
 CREATE OR REPLACE MACRO stdf_test_results(
     src := '', test_key := 'number_name', per := [], die_key := 'xy', final_only := true,
-    product := NULL, stage := NULL, lot := NULL, wafer := NULL, site := NULL, date_from := NULL,
+    tests := NULL, product := NULL, stage := NULL, lot := NULL, wafer := NULL, site := NULL, date_from := NULL,
     date_to := NULL
 ) AS TABLE
 SELECT r.* REPLACE (coalesce(nullif(r.test_txt, ''), r.test_name) AS test_name),
@@ -23,10 +26,18 @@ WHERE (NOT final_only OR d.is_final_lot) AND (site IS NULL OR d.site_num = site)
   -- the partition columns on the results too: an archive then reads one lot's results files only
   AND (product IS NULL OR r.part_typ = product)
   AND (stage IS NULL OR r.test_stage = stage)
-  AND (lot IS NULL OR r.lot_id = lot);
+  AND (lot IS NULL OR r.lot_id = lot)
+  AND (tests IS NULL OR len(tests) = 0
+       OR list_contains(tests, stdf_test_key(test_key, r.test_num, coalesce(nullif(r.test_txt, ''), r.test_name))))
+  -- implied by the condition above (a key of these policies starts with the decimal TEST_NUM of
+  -- its results); a CASE, not an OR, so that it folds into a plain filter on the scan
+  AND CASE WHEN tests IS NULL OR len(tests) = 0 OR test_key NOT IN ('number', 'number_name') THEN true
+           ELSE list_contains(list_transform(tests, lambda k: try_cast(split_part(k, ':', 1) AS UINTEGER)), r.test_num)
+      END;
 
 -- Statistics per test (PTR; MPR per pin; FTR as fail counts) over the final dice, grouped by
--- `per`. Population: results with result_valid and a finite value.
+-- `per` (`tests`: of those test_key values only, as in stdf_test_results). Population: results
+-- with result_valid and a finite value.
 --   n, mean, stddev (n-1), min, max, p1, p50, p99   of that population
 --   lo_limit, hi_limit, units                       the most frequent ones of the test
 --   cp  = (hi - lo) / (6 stddev)                    both limits needed
@@ -34,20 +45,21 @@ WHERE (NOT final_only OR d.is_final_lot) AND (site IS NULL OR d.site_num = site)
 --   executions, fails (passed = false), fail_rate = fails / executions
 CREATE OR REPLACE MACRO stdf_test_stats(
     src := '', test_key := 'number_name', per := [], die_key := 'xy', final_only := true,
-    product := NULL, stage := NULL, lot := NULL, wafer := NULL, site := NULL, date_from := NULL,
+    tests := NULL, product := NULL, stage := NULL, lot := NULL, wafer := NULL, site := NULL, date_from := NULL,
     date_to := NULL
 ) AS TABLE
 WITH t AS (
     SELECT * FROM stdf_test_results(
         src := src, test_key := test_key, per := per, die_key := die_key, final_only := final_only,
-        product := product, stage := stage, lot := lot, wafer := wafer, site := site,
+        tests := tests, product := product, stage := stage, lot := lot, wafer := wafer, site := site,
         date_from := date_from, date_to := date_to
     )
 ), a AS (
     SELECT COLUMNS('^g_'), t.rec_type, t.test_key AS k,
         CASE WHEN t.rec_type = 'MPR' THEN t.pin_index END AS pin_index,
         CASE WHEN t.rec_type = 'MPR' THEN t.pin_name END AS pin_name,
-        min(t.test_num) AS test_num, mode(t.test_name) AS test_name, mode(t.units) AS units,
+        min(t.test_num) AS test_num, stdf_mode(histogram(t.test_name)) AS test_name,
+        stdf_mode(histogram(t.units)) AS units,
         count(t.result) FILTER (WHERE t.result_valid AND isfinite(t.result)) AS n,
         avg(t.result) FILTER (WHERE t.result_valid AND isfinite(t.result)) AS mean,
         stddev_samp(t.result) FILTER (WHERE t.result_valid AND isfinite(t.result)) AS stddev,
@@ -56,7 +68,7 @@ WITH t AS (
         quantile_cont(t.result, 0.01) FILTER (WHERE t.result_valid AND isfinite(t.result)) AS p1,
         quantile_cont(t.result, 0.5) FILTER (WHERE t.result_valid AND isfinite(t.result)) AS p50,
         quantile_cont(t.result, 0.99) FILTER (WHERE t.result_valid AND isfinite(t.result)) AS p99,
-        mode(t.lo_limit) AS lo_limit, mode(t.hi_limit) AS hi_limit,
+        stdf_mode(histogram(t.lo_limit)) AS lo_limit, stdf_mode(histogram(t.hi_limit)) AS hi_limit,
         count(*) AS executions,
         count(*) FILTER (WHERE t.passed = false) AS fails
     FROM t
@@ -104,7 +116,7 @@ WITH f AS (
     LEFT JOIN f ON f.file_id = x.file_id AND f.part_index = x.part_index
     WHERE x.passed = false AND (site IS NULL OR x.site_num = site)
 ), c AS (
-    SELECT COLUMNS('^g_'), k, min(num) AS test_num, mode(name) AS test_name, count(*) AS n
+    SELECT COLUMNS('^g_'), k, min(num) AS test_num, stdf_mode(histogram(name)) AS test_name, count(*) AS n
     FROM d GROUP BY ALL
 )
 SELECT COLUMNS('^g_(.*)') AS '\1',

@@ -25,11 +25,10 @@ SELECT COLUMNS('^g_'), t.file_id, t.part_index, t.test_key AS test_key,
     arg_min(CAST(t.hi_limit AS DOUBLE), t.record_index) AS hi_limit
 FROM stdf_test_results(
     src := src, test_key := test_key, per := per, die_key := die_key, final_only := true,
-    product := product, stage := stage, lot := lot, wafer := wafer, site := site,
+    tests := tests, product := product, stage := stage, lot := lot, wafer := wafer, site := site,
     date_from := date_from, date_to := date_to
 ) AS t
 WHERE t.result_valid AND isfinite(t.result)
-  AND (tests IS NULL OR len(tests) = 0 OR list_contains(tests, t.test_key))
 GROUP BY ALL;
 
 -- What a wafer-map picture needs of each wafer (one row per product, stage, lot and wafer):
@@ -56,12 +55,13 @@ WITH d AS (
     GROUP BY ALL
 ), w AS (
     SELECT d.part_typ, d.test_stage, d.lot_id, d.wafer_id, d.w_file_id, d.w_wafer_index,
-        mode(g.wf_flat) AS wf_flat, mode(g.center_x) AS center_x, mode(g.center_y) AS center_y,
-        mode(g.pos_x) AS pos_x, mode(g.pos_y) AS pos_y,
-        mode(CASE WHEN isfinite(g.die_ht) THEN g.die_ht END) AS die_ht,
-        mode(CASE WHEN isfinite(g.die_wid) THEN g.die_wid END) AS die_wid,
-        mode(CASE WHEN isfinite(g.wafr_siz) THEN g.wafr_siz END) AS wafr_siz,
-        mode(g.wf_units) AS wf_units
+        stdf_mode(histogram(g.wf_flat)) AS wf_flat, stdf_mode(histogram(g.center_x)) AS center_x,
+        stdf_mode(histogram(g.center_y)) AS center_y,
+        stdf_mode(histogram(g.pos_x)) AS pos_x, stdf_mode(histogram(g.pos_y)) AS pos_y,
+        stdf_mode(histogram(CASE WHEN isfinite(g.die_ht) THEN g.die_ht END)) AS die_ht,
+        stdf_mode(histogram(CASE WHEN isfinite(g.die_wid) THEN g.die_wid END)) AS die_wid,
+        stdf_mode(histogram(CASE WHEN isfinite(g.wafr_siz) THEN g.wafr_siz END)) AS wafr_siz,
+        stdf_mode(histogram(g.wf_units)) AS wf_units
     FROM d JOIN query(stdf_relation(src, 'wafers', product, stage, lot)) AS g
         ON list_contains(d.file_ids, g.file_id)
        AND g.part_typ IS NOT DISTINCT FROM d.part_typ AND g.test_stage IS NOT DISTINCT FROM d.test_stage

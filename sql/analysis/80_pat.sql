@@ -33,11 +33,13 @@ WITH t AS (
 ), q AS (
     SELECT t.g_part_typ, t.g_test_stage, t.g_lot_id, t.g_wafer_id, t.rec_type, t.test_key AS tk,
         CASE WHEN t.rec_type = 'MPR' THEN t.pin_index END AS pin,
-        min(t.test_num) AS test_num, mode(t.test_name) AS test_name, mode(t.units) AS units,
+        min(t.test_num) AS test_num, stdf_mode(histogram(t.test_name)) AS test_name,
+        stdf_mode(histogram(t.units)) AS units,
         count(*) FILTER (WHERE t.part_passed AND t.result_valid AND isfinite(t.result)) AS n,
         quantile_cont(CAST(t.result AS DOUBLE), [0.25, 0.5, 0.75])
             FILTER (WHERE t.part_passed AND t.result_valid AND isfinite(t.result)) AS qs,
-        CAST(mode(t.lo_limit) AS DOUBLE) AS lo_limit, CAST(mode(t.hi_limit) AS DOUBLE) AS hi_limit
+        CAST(stdf_mode(histogram(t.lo_limit)) AS DOUBLE) AS lo_limit,
+        CAST(stdf_mode(histogram(t.hi_limit)) AS DOUBLE) AS hi_limit
     FROM t
     GROUP BY ALL
 ), r AS (

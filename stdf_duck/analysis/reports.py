@@ -162,20 +162,45 @@ def bin_sites(source: Any, by: By = None, *, bin_type: str = "H", **filters: Any
 
 
 def test_stats(
-    source: Any, by: By = None, *, test_key: str = "number_name", final_only: bool = True, **filters: Any
+    source: Any,
+    by: By = None,
+    *,
+    test_key: str = "number_name",
+    final_only: bool = True,
+    tests: Sequence[str] | None = None,
+    **filters: Any,
 ) -> StdfRelation:
-    """Per test n, mean, stddev, min, max, p1/p50/p99, limits, Cp, Cpk, fails (stdf_test_stats)."""
-    return run("test_stats", source, by, test_key=test_key, final_only=final_only, **_filters(filters))
+    """Per test n, mean, stddev, min, max, p1/p50/p99, limits, Cp, Cpk, fails (stdf_test_stats);
+    `tests`: of these test_key values only."""
+    return run(
+        "test_stats", source, by, test_key=test_key, final_only=final_only, tests=_tests(tests), **_filters(filters)
+    )
 
 
 def test_results(
-    source: Any, by: By = None, *, test_key: str = "number_name", final_only: bool = True, **filters: Any
+    source: Any,
+    by: By = None,
+    *,
+    test_key: str = "number_name",
+    final_only: bool = True,
+    tests: Sequence[str] | None = None,
+    **filters: Any,
 ) -> StdfRelation:
-    """Every result of the final dice with the die's columns and the test_key (stdf_test_results)."""
+    """Every result of the final dice with the die's columns and the test_key (stdf_test_results);
+    `tests`: of these test_key values only (read from the row groups of their numbers)."""
     return run(
         "test_results", source, by, keys=False, per=_by(by), test_key=test_key, final_only=final_only,
-        **_filters(filters),
+        tests=_tests(tests), **_filters(filters),
     )  # fmt: skip
+
+
+def _tests(tests: Sequence[str] | None) -> list[str] | None:
+    """A list of test_key values for the macros (None: every test)."""
+    if tests is None:
+        return None
+    if isinstance(tests, str):
+        return [tests]
+    return [str(t) for t in tests]
 
 
 def first_fail(source: Any, by: By = None, *, test_key: str = "number_name", **filters: Any) -> StdfRelation:

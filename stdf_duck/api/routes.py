@@ -233,9 +233,9 @@ def _distribution(db: Database, test: str, test_key: str, n_bins: int, per_site:
     with db.source() as src:
         filters = f.kwargs()
         key = sql_literal(test)
-        stats = analysis.test_stats(src, test_key=test_key, **filters).filter(f"test_key = {key}")
+        stats = analysis.test_stats(src, test_key=test_key, tests=[test], **filters).filter(f"test_key = {key}")
         s_cols, s_rows, _ = db.fetch(src.con, stats, 1000)
-        values = analysis.test_results(src, test_key=test_key, **filters)
+        values = analysis.test_results(src, test_key=test_key, tests=[test], **filters)
         site = "head_num, site_num" if per_site else "NULL::UTINYINT AS head_num, NULL::UTINYINT AS site_num"
         hist = values.query(
             "r",

@@ -18,7 +18,7 @@ _LIMIT_COLORS = {"LO": "#d62728", "HI": "#d62728"}
 
 def _test_meta(src: Any, test: str, test_key: str, filters: dict[str, Any]) -> dict[str, Any]:
     """The test's name, units and limits (stdf_test_stats: the most frequent limits; an MPR's first pin)."""
-    stats = analysis.test_stats(src, test_key=test_key, **filters)
+    stats = analysis.test_stats(src, test_key=test_key, tests=[test], **filters)
     rows = values(
         sql_on(
             stats,
@@ -61,7 +61,9 @@ def histogram_data(
     gcol = group_column(by)
     with (
         opened(source) as src,
-        frozen(src, sql_on(analysis.test_results(src, test_key=test_key, **filters), _values_sql(test, gcol))) as vals,
+        frozen(
+            src, sql_on(analysis.test_results(src, test_key=test_key, tests=[test], **filters), _values_sql(test, gcol))
+        ) as vals,
     ):
         meta = _test_meta(src, test, test_key, filters)
         row = vals.aggregate("min(v), max(v), count(*)").fetchall()[0]
@@ -150,7 +152,9 @@ def box_data(
     gcol = group_column(by)
     with (
         opened(source) as src,
-        frozen(src, sql_on(analysis.test_results(src, test_key=test_key, **filters), _values_sql(test, gcol))) as vals,
+        frozen(
+            src, sql_on(analysis.test_results(src, test_key=test_key, tests=[test], **filters), _values_sql(test, gcol))
+        ) as vals,
     ):
         meta = _test_meta(src, test, test_key, filters)
         q = (

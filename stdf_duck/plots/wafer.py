@@ -194,7 +194,7 @@ def wafer_map(
 def _value_scale(src: Any, test: str, test_key: str, filters: dict[str, Any]) -> alt.Scale:
     """viridis over p1..p99 of the test (stdf_test_stats), clamped: a few wild dice do not wash
     out the map."""
-    stats = analysis.test_stats(src, test_key=test_key, **filters)
+    stats = analysis.test_stats(src, test_key=test_key, tests=[test], **filters)
     row = values(
         sql_on(stats, f"SELECT p1, p99 FROM t WHERE test_key = {lit(test)} ORDER BY pin_index NULLS FIRST LIMIT 1")
     )
