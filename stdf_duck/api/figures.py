@@ -83,7 +83,7 @@ def figures_router(db: Database) -> APIRouter:
         with db.source() as src, db.time_limit(src.con):
             chart = getattr(plots, name)(src, **kwargs)
         if format == "json":
-            return JSONResponse(chart.to_dict())
+            return JSONResponse(plots.spec(chart))
         path = db.scratch_path(f".{format}")
         plots.save(chart, path, scale=scale)
         return FileResponse(path, media_type=MEDIA[format], background=BackgroundTask(_remove, path))

@@ -42,6 +42,12 @@ def serve(archive: str | None, archive_dir: str | None, host: str, port: int, ma
         check_bind(host, token)
     except ValueError as e:
         raise Failure(str(e), EXIT_USAGE) from None
+    try:  # the figures' endpoints, when the plots extra is installed
+        from ..plots import served
+
+        served()
+    except ImportError:
+        pass
     app = create_app(root, token, public=not is_loopback(host), timeout=timeout, max_rows=max_rows)
     auth = "a bearer token required" if token else "no token"
     click.echo(f"stdf-duck: serving {root} on http://{host}:{port} ({auth}); docs at /docs", err=True)

@@ -14,7 +14,7 @@ DuckDB (histogram bins, box quantiles, one row per die of a map), never millions
 
 from __future__ import annotations
 
-from ._base import save
+from ._base import save, served, spec
 from .charts import bin_pareto, box, box_data, histogram, histogram_data, scatter, trend
 from .wafer import stacked_map, wafer_map
 
@@ -25,6 +25,8 @@ __all__ = [
     "histogram",
     "histogram_data",
     "save",
+    "served",
+    "spec",
     "scatter",
     "stacked_map",
     "trend",

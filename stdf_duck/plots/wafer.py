@@ -137,7 +137,8 @@ def wafer_map(
         legend = values(
             sql_on(
                 dice,
-                "SELECT bin_num, mode(bin_name) AS bin_name, coalesce(mode(bin_pf) = 'P', bool_and(passed)) AS passing, "
+                "SELECT bin_num, stdf_mode(histogram(bin_name)) AS bin_name, "
+                "coalesce(stdf_mode(histogram(bin_pf)) = 'P', bool_and(passed)) AS passing, "
                 "count(*) AS n FROM t GROUP BY bin_num ORDER BY bin_num NULLS LAST",
             )
         )

@@ -35,6 +35,8 @@ from stdf_duck.web import SOURCE_ENV
 if TYPE_CHECKING:
     from stdf_duck.api.db import Database
 
+plots.served()
+
 #: the default and the largest row limit of the SQL page
 SQL_ROWS = 1_000
 SQL_MAX_ROWS = 10_000
@@ -199,8 +201,7 @@ def _figure(
     key: str, gen: tuple[Any, ...], name: str, f: Filters, wafer: bool, kw: tuple[tuple[str, Any], ...]
 ) -> dict[str, Any]:
     with _open(key).source() as src:
-        spec: dict[str, Any] = getattr(plots, name)(src, **dict(kw), **f.kwargs(wafer=wafer)).to_dict()
-        return spec
+        return plots.spec(getattr(plots, name)(src, **dict(kw), **f.kwargs(wafer=wafer)))
 
 
 def figure(name: str, f: Filters, *, wafer: bool = True, **kw: Any) -> dict[str, Any]:
