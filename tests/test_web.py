@@ -260,6 +260,41 @@ def test_every_page_answers_quickly_on_the_fixture_archive(archive: Path, monkey
     assert max(times.values()) < 2.0, times
 
 
+def test_warming_draws_each_page_s_first_view_into_the_cache(
+    archive: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stdf_duck.web.warm draws every page outside a session: a visitor's first view of each page
+    afterwards asks the analysis layer nothing (without warming it does)."""
+    import streamlit as st
+
+    from stdf_duck import analysis
+    from stdf_duck.web import warm
+
+    monkeypatch.setenv(SOURCE_ENV, json.dumps([str(archive)]))
+    calls: list[str] = []
+    for name in ("yield_", "bin_pareto", "test_stats", "wafer_map", "insertions"):
+        real = getattr(analysis, name)
+        monkeypatch.setattr(
+            analysis, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k)
+        )
+
+    def visit_every_page() -> None:
+        for name in PAGES:
+            page([archive], name, monkeypatch)
+
+    st.cache_data.clear()
+    visit_every_page()
+    assert {"yield_", "bin_pareto", "test_stats"} <= set(calls), calls
+    st.cache_data.clear()
+    calls.clear()
+    took = warm.warm()
+    assert list(took) == list(PAGES) and calls
+    assert "failed" not in capsys.readouterr().err
+    calls.clear()
+    visit_every_page()
+    assert calls == []
+
+
 def test_web_command_line(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

@@ -78,6 +78,10 @@ def _healthy(url: str, seconds: float) -> bool:
     return False
 
 
+#: the server's log (stdout and stderr)
+LOG: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`stdf-duck web ARCHIVE --port N` in a subprocess of its own group; its URL."""
@@ -85,7 +89,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cli = [sys.executable, "-m", "stdf_duck.cli"]
     subprocess.run([*cli, "materialize", str(FIXTURES / "multisite_le.stdf"), "--archive", str(root), "-q"], check=True)
     port = _free_port()
-    log = open(root.parent / "web.log", "wb")  # noqa: SIM115 - closed below
+    LOG["web"] = root.parent / "web.log"
+    log = open(LOG["web"], "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([*cli, "web", str(root), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -139,3 +144,16 @@ def test_page_renders_its_numbers_without_an_error(server: str, browser: Chromiu
         os.makedirs(keep, exist_ok=True)
         shutil.copy(png, os.path.join(keep, png.name))
     print(f"page {page}: rendered in {seconds:.2f} s")
+
+
+def test_the_server_warms_every_page_and_says_so(server: str) -> None:
+    """`stdf-duck web` draws every page once at its start (stdf_duck.web.warm) and logs it, no page
+    failing; the pages' Streamlit warnings of bare mode are not in the log."""
+    from stdf_duck.web import PAGES
+
+    end = time.monotonic() + 120
+    while "pages warmed" not in (text := LOG["web"].read_text(errors="replace")) and time.monotonic() < end:
+        time.sleep(0.2)
+    line = next(x for x in text.splitlines() if "pages warmed" in x)
+    assert [w.split()[0] for w in line.split("(", 1)[1].rstrip(")").split(", ")] == list(PAGES), line
+    assert "failed" not in text and "ScriptRunContext" not in text, text[-2000:]

@@ -1,5 +1,6 @@
 """`stdf-duck web [ARCHIVE | FILES...]`: the Streamlit dashboard (stdf_duck.web; the `web` extra)
-on an archive or on STDF files, run by `streamlit run` in this process's place."""
+on an archive or on STDF files, run by Streamlit's command line in this process's place (with the
+pages warmed beside it: stdf_duck.web.warm)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def streamlit_argv(port: int, host: str) -> list[str]:
     from ..web import APP
 
     return [
-        sys.executable, "-m", "streamlit", "run", APP,
+        sys.executable, "-m", "stdf_duck.web.warm", "run", APP,
         "--server.port", str(port), "--server.address", host, "--server.headless", "true",
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal", "--global.developmentMode", "false",
@@ -29,7 +30,11 @@ def streamlit_argv(port: int, host: str) -> list[str]:
 @archive_option()
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-def web(sources: tuple[str, ...], archive_dir: str | None, port: int, host: str) -> int:
+@click.option(
+    "--warm/--no-warm", default=True, show_default=True,
+    help="Draw every page ahead of its first visitor, at the start and after each sync.",
+)  # fmt: skip
+def web(sources: tuple[str, ...], archive_dir: str | None, port: int, host: str, warm: bool) -> int:
     """The web dashboard: overview, lot, wafer, tests, bins, files, SQL and export pages.
 
     \b
@@ -48,9 +53,11 @@ def web(sources: tuple[str, ...], archive_dir: str | None, port: int, host: str)
     except ImportError as e:
         raise Failure(f"web needs Streamlit: pip install 'stdf-duck[web]' ({e})", EXIT_USAGE) from None
     from ..web import SOURCE_ENV
+    from ..web.warm import WARM_ENV
 
     env = dict(os.environ)
     env[SOURCE_ENV] = json.dumps([os.path.abspath(p) for p in items])
+    env[WARM_ENV] = "1" if warm else "0"
     click.echo(f"stdf-duck: dashboard of {', '.join(items)} on http://{host}:{port}", err=True)
     argv = streamlit_argv(port, host)
     sys.stdout.flush()
