@@ -365,6 +365,10 @@ def test_figures_are_the_plots_functions_rendered(client: TestClient, archive: P
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
     w, h = struct.unpack(">II", png.content[16:24])  # IHDR
     assert (w, h) == (round(2 * width), round(2 * height))
+    lots = get(client, "/figures/lotmaps", format="json", color="pass")
+    with analysis.Source(archive) as src:
+        assert lots == json.loads(json.dumps(plots.lot_maps(src, color="pass").to_dict()))
+    assert get(client, "/figures/lotmaps", 400, color="1050:VREF")["error"].startswith("lotmaps: color")
     assert get(client, "/figures/histogram", 400)["error"].startswith("a histogram needs test=")
     assert get(client, "/figures/nope", 422)["error"]
 

@@ -253,6 +253,29 @@ def test_stacked_map(tmp_path: Path) -> None:
     assert lum[0] > lum[1] > lum[2]
 
 
+def test_lot_maps_one_map_per_wafer_headed_by_its_yield(tmp_path: Path) -> None:
+    """Each wafer of the lot alone: its dice where the raw PRRs put them, in the colour of their
+    final hard bin (the same check as a single wafer map); both: one map each, headed by the
+    wafer's yield from the raw PRRs, and pass/fail colours counting the raw failures."""
+    pos = raw_wcr(MULTI)
+    for i, wafer in enumerate(("MS4LOT-01", "MS4LOT-02")):
+        bins = raw_final_bins(MULTI, i)
+        svg, _png, img = render(plots.lot_maps(MULTI, wafer=wafer, size=300), tmp_path, f"lm{i}")
+        check_bin_colours(svg, img, bins, pos)
+    both = [raw_final_bins(MULTI, i) for i in (0, 1)]
+    svg, _png, _img = render(plots.lot_maps(MULTI, color="pass", columns=2), tmp_path, "lm")
+    rects = marks(svg, "dice_marks")
+    assert len(rects) == sum(len(b) for b in both) == 88
+    for wafer, bins in zip(("MS4LOT-01", "MS4LOT-02"), both, strict=True):
+        good = sum(p for _, p in bins.values())
+        assert f"{wafer}: {100 * good / len(bins):.1f}%" in texts(svg)
+    colours = legend(svg)
+    fails = sum(not p for b in both for _, p in b.values())
+    assert [r[4] for r in rects].count(colours["fail"]) == fails > 0
+    with pytest.raises(ValueError, match="color"):
+        plots.lot_maps(MULTI, color="1050:VREF")
+
+
 # ---------------------------------------------------------------- distributions, Pareto, trend
 
 
@@ -352,6 +375,8 @@ def test_cli_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--test" in capsys.readouterr().err
     assert main(["plot", "wafermap", str(MULTI), "--out", str(tmp_path / "w2.png")]) == 2
     assert "2 wafers" in capsys.readouterr().err
+    assert main(["plot", "lotmaps", str(MULTI), "--color", "pass", "--out", str(out)]) == 0
+    assert len(marks(out, "dice_marks")) == len(raw_final_bins(MULTI, 0)) + len(raw_final_bins(MULTI, 1))
     png = tmp_path / "s.png"
     assert main(["plot", "scatter", str(MULTI), "-t", "1020:IDD_ACTIVE", "-t", "1050:VREF", "--out", str(png)]) == 0
     assert PIL.open(png).size[0] > 100

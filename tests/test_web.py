@@ -111,15 +111,31 @@ def test_overview_kpis_of_the_fixture_lot(archive: Path, monkeypatch: pytest.Mon
     assert lots[["lot_id", "dice", "good"]].values.tolist() == [["MS4LOT", 88, 76]]
 
 
-def test_lot_page_yield_of_every_wafer(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lot_page_yield_and_map_of_every_wafer(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wafers table and the lot's maps (one figure, a map per wafer headed by its yield): every
+    die drawn at its x, y in its wafer with the hard bin of its final PRR."""
     at = page([archive], "lot", monkeypatch)
-    text = texts(at)
-    assert "**MS4LOT**: 88 dice, 76 good, yield 86.4%" in text
-    for w in ("MS4LOT-01", "MS4LOT-02"):
-        assert f"**{w}**: 44 dice, 38 good, yield 86.4%" in text
+    assert "**MS4LOT**: 88 dice, 76 good, yield 86.4%" in texts(at)
+    dice = raw_dice(FIXTURE)
+    wafers = at.table[0].value.reset_index()
+    want = sorted(
+        (w, sum(1 for k in dice if k[0] == w), sum(1 for k, d in dice.items() if k[0] == w and d["passed"]))
+        for w in {k[0] for k in dice}
+    )
+    assert want == [("MS4LOT-01", 44, 38), ("MS4LOT-02", 44, 38)]
+    assert [tuple(r) for r in wafers[["wafer_id", "dice", "good"]].values.tolist()] == want
+    assert wafers["yield"].tolist() == [pct(38, 44), pct(38, 44)] == ["86.4%", "86.4%"]
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     titles = [s["title"]["text"] for s in specs]
-    assert titles == ["MS4LOT / MS4LOT-01", "MS4LOT / MS4LOT-02", "MS4LOT: stacked fails", "bin Pareto"]
+    assert titles == ["MS4LOT: wafers", "MS4LOT: stacked fails", "bin Pareto"]
+    import pyarrow as pa  # Streamlit ships a figure's datasets as Arrow IPC, out of its spec
+
+    proto = at.get("vega_lite_chart")[0].proto
+    sets = [pa.ipc.open_stream(d.data.data).read_all() for d in [*proto.datasets, proto]]
+    (rows,) = [t.to_pylist() for t in sets if "w" in t.column_names]
+    heads = {f"{w}: {100 * g / n:.1f}%": w for w, n, g in want}
+    drawn = {(heads[r["w"]], r["x"], r["y"]): int(r["bin"].split()[0]) for r in rows}
+    assert drawn == {k: d["hard_bin"] for k, d in dice.items()}
 
 
 def test_wafer_page_and_a_die_s_bins(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:

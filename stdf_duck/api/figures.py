@@ -17,7 +17,7 @@ from starlette.background import BackgroundTask
 from .db import Database
 from .routes import F, TestKey
 
-Kind = Literal["wafermap", "stacked", "pareto", "histogram", "box", "trend", "scatter"]
+Kind = Literal["wafermap", "lotmaps", "stacked", "pareto", "histogram", "box", "trend", "scatter"]
 MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
 
 
@@ -36,6 +36,10 @@ def _call(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     tk = p["test_key"]
     if kind == "wafermap":
         return "wafer_map", {"color": p["color"], "bin_type": p["bin_type"], "test_key": tk, **f}
+    if kind == "lotmaps":
+        if p["color"] not in ("bin", "pass"):
+            raise ValueError("lotmaps: color must be bin or pass")
+        return "lot_maps", {"color": p["color"], "bin_type": p["bin_type"], **f}
     if kind == "stacked":
         return "stacked_map", f
     if kind == "pareto":

@@ -1,5 +1,5 @@
-"""`stdf-duck plot KIND SOURCE... --out FILE`: a figure of stdf_duck.plots (wafer map, stacked
-fail map, bin Pareto, histogram, box plot, trend, scatter) written as PNG, SVG or HTML."""
+"""`stdf-duck plot KIND SOURCE... --out FILE`: a figure of stdf_duck.plots (wafer map, the maps
+of a lot's wafers, stacked fail map, bin Pareto, histogram, box plot, trend, scatter) written as PNG, SVG or HTML."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 
 from ._common import CONTEXT, EXIT_OK, EXIT_USAGE, Failure, archive_option, filter_options, one_archive
 
-KINDS = ("wafermap", "stacked", "pareto", "histogram", "box", "trend", "scatter")
+KINDS = ("wafermap", "lotmaps", "stacked", "pareto", "histogram", "box", "trend", "scatter")
 NEEDS_TEST = ("histogram", "box", "scatter")
 
 
@@ -20,6 +20,8 @@ def _chart(kind: str, src: Any, test: tuple[str, ...], by: str | None, color: st
         raise Failure(f"plot {kind} needs --test KEY" + (" twice (x, then y)" if kind == "scatter" else ""), EXIT_USAGE)
     if kind == "wafermap":
         return plots.wafer_map(src, color=color or (test[0] if test else "bin"), **opts)
+    if kind == "lotmaps":
+        return plots.lot_maps(src, color=color or "bin", **opts)
     if kind == "stacked":
         return plots.stacked_map(src, **opts)
     if kind == "pareto":
@@ -42,8 +44,10 @@ def _chart(kind: str, src: Any, test: tuple[str, ...], by: str | None, color: st
 @click.option("--out", "-o", "out", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .html.")
 @click.option("--test", "-t", "test", multiple=True, metavar="KEY", help="A test_key (scatter: twice, x then y).")
 @click.option("--by", help="histogram/box: site, wafer, lot, stage, file; trend: lot, wafer, day, ... (comma list).")
-@click.option("--color", help="wafermap: bin (default), pass, or a test_key.")
-@click.option("--bin-type", type=click.Choice(["H", "S", "h", "s"]), help="wafermap, pareto: hard or soft bins.")
+@click.option("--color", help="wafermap: bin (default), pass, or a test_key; lotmaps: bin or pass.")
+@click.option(
+    "--bin-type", type=click.Choice(["H", "S", "h", "s"]), help="wafermap, lotmaps, pareto: hard or soft bins."
+)
 @filter_options
 @click.option("--test-key", type=click.Choice(["number", "name", "number_name"]), help="How tests are told apart.")
 @click.option(
@@ -62,12 +66,13 @@ def plot(
 ) -> int:
     """Draw a figure of STDF files or of an archive into FILE.png, .svg or .html.
 
-    KIND is one of wafermap, stacked, pareto, histogram, box, trend, scatter
+    KIND is one of wafermap, lotmaps, stacked, pareto, histogram, box, trend, scatter
     (the functions of stdf_duck.plots over stdf_duck.analysis).
 
     \b
       stdf-duck plot wafermap lot.stdf.gz --wafer W01 --out w01.png
       stdf-duck plot wafermap -a arch --lot L1 --wafer 3 --color pass --out w3.svg
+      stdf-duck plot lotmaps -a arch --lot L1 --out l1.png        every wafer of the lot
       stdf-duck plot histogram -a arch --test 1000:VDD_LEAK --by site --out vdd.png
       stdf-duck plot scatter -a arch -t 1000:VDD_LEAK -t 1010:IDDQ --out corr.html
       stdf-duck plot trend -a arch --by lot --test 1000:VDD_LEAK --out trend.png
@@ -84,11 +89,11 @@ def plot(
         raise Failure("no source: give STDF files or --archive DIR", EXIT_USAGE)
     params: dict[str, Any] = {k: v for k, v in opts.items() if v is not None}
     if "bin_type" in params:
-        if kind not in ("wafermap", "pareto"):
-            raise Failure("--bin-type is for wafermap and pareto", EXIT_USAGE)
+        if kind not in ("wafermap", "lotmaps", "pareto"):
+            raise Failure("--bin-type is for wafermap, lotmaps and pareto", EXIT_USAGE)
         params["bin_type"] = str(params["bin_type"]).upper()
-    if color is not None and kind != "wafermap":
-        raise Failure("--color is for wafermap", EXIT_USAGE)
+    if color is not None and kind not in ("wafermap", "lotmaps"):
+        raise Failure("--color is for wafermap and lotmaps", EXIT_USAGE)
     src = Source(list(sources)) if archive is None else Source(archive=archive)
     try:
         try:

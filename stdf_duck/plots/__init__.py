@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ._base import save, served, spec
 from .charts import bin_pareto, box, box_data, histogram, histogram_data, scatter, trend
-from .wafer import stacked_map, wafer_map
+from .wafer import lot_maps, stacked_map, wafer_map
 
 __all__ = [
     "bin_pareto",
@@ -24,6 +24,7 @@ __all__ = [
     "box_data",
     "histogram",
     "histogram_data",
+    "lot_maps",
     "save",
     "served",
     "spec",

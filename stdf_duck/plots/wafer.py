@@ -272,4 +272,107 @@ def stacked_map(
     )
 
 
-__all__ = ["stacked_map", "wafer_map"]
+def lot_maps(
+    source: Any,
+    *,
+    color: str = "bin",
+    bin_type: str = "H",
+    columns: int = 4,
+    cell: float | None = None,
+    size: int = 200,
+    title: str | None = None,
+    **filters: Any,
+) -> Figure:
+    """Every wafer of one lot (name it with lot= when the source has several) as a small map, in a
+    grid of `columns`, each headed by its wafer and yield: `color` "bin" (hard or soft by
+    `bin_type`, one legend for the lot) or "pass". One die grid, frame and outline for the lot
+    (the extent of all its wafers, the WCR most of its wafers carry); `size` the side of each
+    map in px. One query for the lot (stdf_wafer_map) instead of one per wafer."""
+    if color not in ("bin", "pass"):
+        raise ValueError("color must be 'bin' or 'pass' (a test's value: wafer_map of one wafer)")
+    if bin_type.upper() not in _BIN_COLUMNS:
+        raise ValueError("bin_type must be 'H' or 'S'")
+    if columns < 1:
+        raise ValueError("columns must be at least 1")
+    num, name, pf = _BIN_COLUMNS[bin_type.upper()]
+    with opened(source) as src, frozen(src, analysis.wafer_map(src, **filters)) as rel:
+        lots = values(sql_on(rel, "SELECT DISTINCT part_typ, test_stage, lot_id FROM t ORDER BY ALL NULLS LAST"))
+        if len(lots) != 1:
+            names = ", ".join(f"{r['lot_id']}" for r in lots[:6])
+            raise ValueError(
+                f"{len(lots)} lots match ({names}): name lot= (and product=, stage=)" if lots else "no dice"
+            )
+        wafer = "coalesce(wafer_id, '(no wafer id) ' || file_path)"
+        heads = values(
+            sql_on(
+                rel,
+                f"SELECT {wafer} AS w, count(*) AS dice, count(*) FILTER (WHERE passed) AS good FROM t "
+                "GROUP BY ALL ORDER BY w",
+            )
+        )
+        dice = sql_on(
+            rel,
+            f"SELECT {wafer} AS w, x_coord AS x, y_coord AS y, {num} AS bin_num, {name} AS bin_name, "
+            f"{pf} AS bin_pf, passed, CASE WHEN passed THEN 'pass' WHEN NOT passed THEN 'fail' ELSE 'unknown' END AS pf "
+            "FROM t WHERE x_coord IS NOT NULL AND y_coord IS NOT NULL",
+        )
+        ext = _extent(dice)
+        legend = values(
+            sql_on(
+                dice,
+                "SELECT bin_num, stdf_mode(histogram(bin_name)) AS bin_name, "
+                "coalesce(stdf_mode(histogram(bin_pf)) = 'P', bool_and(passed)) AS passing "
+                "FROM t GROUP BY bin_num ORDER BY bin_num NULLS LAST",
+            )
+        )
+        rows = values(sql_on(dice, "SELECT w, x, y, bin_num, pf FROM t"))
+        key = lots[0]
+        keep = {k: v for k, v in (("product", key["part_typ"]), ("stage", key["test_stage"])) if v is not None}
+        keep.update({k: v for k, v in filters.items() if k in ("die_key", "date_from", "date_to")})
+        infos = values(analysis.wafer_info(src, lot=key["lot_id"], **keep))
+    geometry = {
+        g: Counter(i[g] for i in infos if i.get(g)).most_common(1)[0][0]
+        for g in _GEOMETRY
+        if any(i.get(g) for i in infos)
+    }
+    labels = {r["bin_num"]: bin_label(r["bin_num"], r["bin_name"]) for r in legend}
+    header = {h["w"]: f"{h['w']}: {100 * h['good'] / h['dice']:.1f}%" if h["dice"] else h["w"] for h in heads}
+    for r in rows:
+        r["bin"] = labels[r.pop("bin_num")]
+        r["w"] = header[r["w"]]
+    x, y, layers, side = _frame(ext, geometry, cell, size)
+    if color == "pass":
+        dom = [k for k in ("pass", "fail", "unknown") if any(r["pf"] == k for r in rows)]
+        fill = alt.Color(
+            "pf:N", scale=alt.Scale(domain=dom, range=[PASS_FAIL.get(k, NO_VALUE) for k in dom]),
+            legend=alt.Legend(title="die"),
+        )  # fmt: skip
+    else:
+        dom = [labels[r["bin_num"]] for r in legend]
+        fill = alt.Color(
+            "bin:N", sort=dom,
+            scale=alt.Scale(domain=dom, range=bin_colors([(r["bin_num"], bool(r["passing"])) for r in legend])),
+            legend=alt.Legend(title="hard bin" if bin_type.upper() == "H" else "soft bin", symbolLimit=0, labelLimit=220),
+        )  # fmt: skip
+    stroke = {"stroke": "white", "strokeWidth": 0.3} if side / max(1.0, 2 * ext["r"]) >= 6 else {"strokeWidth": 0}
+    dice_layer = (
+        alt.Chart(name="dice")
+        .mark_rect(**stroke)
+        .transform_calculate(x0="datum.x - 0.5", x1="datum.x + 0.5", y0="datum.y - 0.5", y1="datum.y + 0.5")
+        .encode(x=x, x2="x1:Q", y=y, y2="y1:Q", fill=fill, tooltip=["w:N", "x:Q", "y:Q", "bin:N", "pf:N"])
+    )
+    order = [header[h["w"]] for h in heads]
+    sub = f"{len(heads)} wafers | {len(rows)} dice | flat/notch {geometry.get('wf_flat') or '? (no WCR)'}"
+    return (
+        alt.layer(layers[0], dice_layer, *layers[1:])
+        .properties(width=side, height=side)
+        .facet(
+            facet=alt.Facet("w:N", sort=order, title=None, header=alt.Header(labelFontSize=12, labelFontWeight="bold")),
+            columns=columns,
+            data=data(values=rows),
+        )
+        .properties(title=alt.TitleParams(title or f"{key['lot_id']}: wafers", subtitle=[sub], anchor="start"))
+    )
+
+
+__all__ = ["lot_maps", "stacked_map", "wafer_map"]

@@ -1,5 +1,6 @@
-"""Lot: a mini wafer map of every wafer of the lot with its yield (stdf_wafer_map, stdf_yield per
-wafer), the lot's stacked fail map (stdf_stacked_map) and its hard bin Pareto (stdf_bin_pareto)."""
+"""Lot: the yield of every wafer of the lot (stdf_yield per wafer), a small map of each wafer headed
+by its yield (plots.lot_maps: one query for the lot), the lot's stacked fail map (stdf_stacked_map)
+and its hard bin Pareto (stdf_bin_pareto)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import streamlit as st
 
 from stdf_duck.web.data import Filters, pct, query, show, table
 
-#: the mini maps drawn per page, in a grid of this many columns
-MAX_WAFERS = 25
-COLUMNS = 2
+#: the mini maps: side in px, maps to a row
+MAP_SIZE = 180
+COLUMNS = 4
+#: the wafers table
+WAFER_COLUMNS = ["wafer_id", "insertions", "dice", "good", "yield", "first_pass_yield", "retest_recovery"]
+PERCENT = ("yield", "first_pass_yield", "retest_recovery")
 #: the lots to choose from (names from the files' rows)
 LOTS = "SELECT DISTINCT part_typ, test_stage, lot_id FROM files ORDER BY lot_id, part_typ, test_stage"
 
@@ -43,17 +47,12 @@ def render(f: Filters) -> None:
         st.markdown(f"**{lot}**: {int(r['dice'])} dice, {int(r['good'])} good, yield {pct(r['yield'])}")
     wafers = table("yield_", lf, by="wafer")
     st.subheader(f"wafers ({len(wafers)})")
-    rows = wafers.head(MAX_WAFERS).to_dict("records")
-    if len(wafers) > MAX_WAFERS:
-        st.caption(f"the first {MAX_WAFERS} wafers of {len(wafers)}")
-    for start in range(0, len(rows), COLUMNS):
-        cols = st.columns(COLUMNS)
-        for col, w in zip(cols, rows[start : start + COLUMNS], strict=False):
-            with col:
-                st.markdown(
-                    f"**{w['wafer_id']}**: {int(w['dice'])} dice, {int(w['good'])} good, yield {pct(w['yield'])}"
-                )
-                show("wafer_map", lf.but(wafer=w["wafer_id"]), size=200)
+    show("lot_maps", lf, size=MAP_SIZE, columns=COLUMNS)
+    shown = wafers[[c for c in WAFER_COLUMNS if c in wafers.columns]].copy()
+    for c in PERCENT:
+        if c in shown.columns:
+            shown[c] = shown[c].map(pct)
+    st.table(shown.set_index("wafer_id"))  # a static table: every wafer's numbers in the page's text
     left, right = st.columns(2)
     with left:
         st.subheader("stacked fail map")
