@@ -101,6 +101,41 @@ def _info(src: Any, key: dict[str, Any], die_key: str | None) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
+_PF = "CASE WHEN passed THEN 'pass' WHEN NOT passed THEN 'fail' ELSE 'unknown' END AS pf"
+
+
+def _bin_legend(dice: Any) -> tuple[list[dict[str, Any]], dict[Any, str]]:
+    """The bins of the dice (bin_num, its most frequent name, passing by its P/F or its dice) in
+    number order, and each bin number's legend label."""
+    legend = values(
+        sql_on(
+            dice,
+            "SELECT bin_num, stdf_mode(histogram(bin_name)) AS bin_name, "
+            "coalesce(stdf_mode(histogram(bin_pf)) = 'P', bool_and(passed)) AS passing, "
+            "count(*) AS n FROM t GROUP BY bin_num ORDER BY bin_num NULLS LAST",
+        )
+    )
+    return legend, {r["bin_num"]: bin_label(r["bin_num"], r["bin_name"]) for r in legend}
+
+
+def _pass_fill(rows: list[dict[str, Any]]) -> alt.Color:
+    dom = [k for k in ("pass", "fail", "unknown") if any(r["pf"] == k for r in rows)]
+    return alt.Color(
+        "pf:N", scale=alt.Scale(domain=dom, range=[PASS_FAIL.get(k, NO_VALUE) for k in dom]),
+        legend=alt.Legend(title="die"),
+    )  # fmt: skip
+
+
+def _bin_fill(legend: list[dict[str, Any]], labels: dict[Any, str], bin_type: str) -> alt.Color:
+    dom = [labels[r["bin_num"]] for r in legend]
+    rng = bin_colors([(r["bin_num"], bool(r["passing"])) for r in legend])
+    kind = "hard bin" if bin_type.upper() == "H" else "soft bin"
+    return alt.Color(
+        "bin:N", scale=alt.Scale(domain=dom, range=rng), sort=dom,
+        legend=alt.Legend(title=kind, symbolLimit=0, labelLimit=220, columns=1 if len(dom) <= 24 else 2),
+    )  # fmt: skip
+
+
 def wafer_map(
     source: Any,
     *,
@@ -128,21 +163,12 @@ def wafer_map(
             rel,
             f"SELECT x_coord AS x, y_coord AS y, x_coord - 0.5 AS x0, x_coord + 0.5 AS x1, y_coord - 0.5 AS y0, "
             f"y_coord + 0.5 AS y1, {num} AS bin_num, {name} AS bin_name, {pf} AS bin_pf, passed, "
-            "CASE WHEN passed THEN 'pass' WHEN NOT passed THEN 'fail' ELSE 'unknown' END AS pf, "
-            "head_num, site_num, part_id, n_insertions, value, units, test_name FROM t "
+            f"{_PF}, head_num, site_num, part_id, n_insertions, value, units, test_name FROM t "
             "WHERE x_coord IS NOT NULL AND y_coord IS NOT NULL",
         )
         scale = _value_scale(src, test, test_key, filters) if test is not None else None
         ext = _extent(dice)
-        legend = values(
-            sql_on(
-                dice,
-                "SELECT bin_num, stdf_mode(histogram(bin_name)) AS bin_name, "
-                "coalesce(stdf_mode(histogram(bin_pf)) = 'P', bool_and(passed)) AS passing, "
-                "count(*) AS n FROM t GROUP BY bin_num ORDER BY bin_num NULLS LAST",
-            )
-        )
-        labels = {r["bin_num"]: bin_label(r["bin_num"], r["bin_name"]) for r in legend}
+        legend, labels = _bin_legend(dice)
         rows = values(dice)
         no_xy = sql_on(rel, "SELECT count(*) FROM t WHERE x_coord IS NULL OR y_coord IS NULL").fetchall()[0]
         info = _info(src, key, filters.get("die_key"))
@@ -161,20 +187,10 @@ def wafer_map(
         tooltip.append("value:Q")
         opacity: Any = alt.value(1)
     elif color == "pass":
-        dom = [k for k in ("pass", "fail", "unknown") if any(r["pf"] == k for r in rows)]
-        fill = alt.Color(
-            "pf:N", scale=alt.Scale(domain=dom, range=[PASS_FAIL.get(k, NO_VALUE) for k in dom]),
-            legend=alt.Legend(title="die"),
-        )  # fmt: skip
+        fill = _pass_fill(rows)
         opacity = alt.value(1)
     else:
-        dom = [labels[r["bin_num"]] for r in legend]
-        rng = bin_colors([(r["bin_num"], bool(r["passing"])) for r in legend])
-        kind = "hard bin" if bin_type.upper() == "H" else "soft bin"
-        fill = alt.Color(
-            "bin:N", scale=alt.Scale(domain=dom, range=rng), sort=dom,
-            legend=alt.Legend(title=kind, symbolLimit=0, labelLimit=220, columns=1 if len(dom) <= 24 else 2),
-        )  # fmt: skip
+        fill = _bin_fill(legend, labels, bin_type)
         bins_sel = alt.selection_point(name="bins", fields=["bin"], bind="legend")
         params.append(bins_sel)
         opacity = alt.condition(bins_sel, alt.value(1), alt.value(0.2))
@@ -313,18 +329,10 @@ def lot_maps(
         dice = sql_on(
             rel,
             f"SELECT {wafer} AS w, x_coord AS x, y_coord AS y, {num} AS bin_num, {name} AS bin_name, "
-            f"{pf} AS bin_pf, passed, CASE WHEN passed THEN 'pass' WHEN NOT passed THEN 'fail' ELSE 'unknown' END AS pf "
-            "FROM t WHERE x_coord IS NOT NULL AND y_coord IS NOT NULL",
+            f"{pf} AS bin_pf, passed, {_PF} FROM t WHERE x_coord IS NOT NULL AND y_coord IS NOT NULL",
         )
         ext = _extent(dice)
-        legend = values(
-            sql_on(
-                dice,
-                "SELECT bin_num, stdf_mode(histogram(bin_name)) AS bin_name, "
-                "coalesce(stdf_mode(histogram(bin_pf)) = 'P', bool_and(passed)) AS passing "
-                "FROM t GROUP BY bin_num ORDER BY bin_num NULLS LAST",
-            )
-        )
+        legend, labels = _bin_legend(dice)
         rows = values(sql_on(dice, "SELECT w, x, y, bin_num, pf FROM t"))
         key = lots[0]
         keep = {k: v for k, v in (("product", key["part_typ"]), ("stage", key["test_stage"])) if v is not None}
@@ -335,25 +343,12 @@ def lot_maps(
         for g in _GEOMETRY
         if any(i.get(g) for i in infos)
     }
-    labels = {r["bin_num"]: bin_label(r["bin_num"], r["bin_name"]) for r in legend}
     header = {h["w"]: f"{h['w']}: {100 * h['good'] / h['dice']:.1f}%" if h["dice"] else h["w"] for h in heads}
     for r in rows:
         r["bin"] = labels[r.pop("bin_num")]
         r["w"] = header[r["w"]]
     x, y, layers, side = _frame(ext, geometry, cell, size)
-    if color == "pass":
-        dom = [k for k in ("pass", "fail", "unknown") if any(r["pf"] == k for r in rows)]
-        fill = alt.Color(
-            "pf:N", scale=alt.Scale(domain=dom, range=[PASS_FAIL.get(k, NO_VALUE) for k in dom]),
-            legend=alt.Legend(title="die"),
-        )  # fmt: skip
-    else:
-        dom = [labels[r["bin_num"]] for r in legend]
-        fill = alt.Color(
-            "bin:N", sort=dom,
-            scale=alt.Scale(domain=dom, range=bin_colors([(r["bin_num"], bool(r["passing"])) for r in legend])),
-            legend=alt.Legend(title="hard bin" if bin_type.upper() == "H" else "soft bin", symbolLimit=0, labelLimit=220),
-        )  # fmt: skip
+    fill = _pass_fill(rows) if color == "pass" else _bin_fill(legend, labels, bin_type)
     stroke = {"stroke": "white", "strokeWidth": 0.3} if side / max(1.0, 2 * ext["r"]) >= 6 else {"strokeWidth": 0}
     dice_layer = (
         alt.Chart(name="dice")
