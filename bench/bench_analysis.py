@@ -76,6 +76,8 @@ HINTS: dict[str, Any] = {
     "test_b": "1040:IDDQ",
     "limits": [{"test_key": "1030:IDD_ACTIVE", "lo": 0.011, "hi": 0.014}],
 }
+#: reports timed on every test and on the `tests` selection of HINTS (one test's histogram or box)
+SELECTIONS = {"stdf_test_stats", "stdf_test_results"}
 #: macros this archive cannot feed
 SKIP = {"stdf_stage_pairs": "needs two test stages; the archive has one"}
 
@@ -233,13 +235,15 @@ def reports(con: Any) -> tuple[list[dict[str, Any]], list[str]]:
                 if len(args) != len(filters):
                     notes.append(f"{name}: no {' or '.join(set(filters) - set(args))} filter, skipped on {scope}")
                     continue
-                args.update({k: v for k, v in HINTS.items() if k in params})
-                if per is not None:
-                    args["per"] = per
-                call = f"{name}({', '.join(f'{k} := {lit(v)}' for k, v in args.items())})"
-                sql = f"SELECT count(*) FROM {call}" if name in BLOCKS else f"SELECT * FROM {call}"
-                label = name + (f" per {','.join(per)}" if per else "") + (" count(*)" if name in BLOCKS else "")
-                out.append({"report": label, "macro": name, "scope": scope, "sql": sql})
+                hints = {k: v for k, v in HINTS.items() if k in params}
+                every = {k: v for k, v in hints.items() if k != "tests"}
+                for extra in [every, hints] if name in SELECTIONS else [hints]:
+                    call_args = {**args, **extra, **({"per": per} if per is not None else {})}
+                    call = f"{name}({', '.join(f'{k} := {lit(v)}' for k, v in call_args.items())})"
+                    sql = f"SELECT count(*) FROM {call}" if name in BLOCKS else f"SELECT * FROM {call}"
+                    label = name + (f" per {','.join(per)}" if per else "") + (" count(*)" if name in BLOCKS else "")
+                    label += " (1 test)" if name in SELECTIONS and "tests" in extra else ""
+                    out.append({"report": label, "macro": name, "scope": scope, "sql": sql})
     return out, notes
 
 
