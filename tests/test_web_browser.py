@@ -158,3 +158,27 @@ def test_the_server_warms_every_page_and_says_so(server: str) -> None:
     line = next(x for x in text.splitlines() if "pages warmed" in x)
     assert [w.split()[0] for w in line.split("(", 1)[1].rstrip(")").split(", ")] == list(PAGES), line
     assert "failed" not in text and "ScriptRunContext" not in text, text[-2000:]
+
+
+def test_the_server_stops_cleanly_while_it_warms(tmp_path: Path) -> None:
+    """SIGTERM while the warming thread is inside DuckDB: the thread's query is interrupted and
+    joined before the interpreter ends (a thread still in DuckDB then aborts the process:
+    'terminate called ...', exit 134)."""
+    root = tmp_path / "arch"
+    cli = [sys.executable, "-m", "stdf_duck.cli"]
+    subprocess.run([*cli, "materialize", str(FIXTURES / "multisite_le.stdf"), "--archive", str(root), "-q"], check=True)
+    for delay in (0.0, 0.5, 1.5):
+        port = _free_port()
+        with open(tmp_path / "web.log", "wb") as log:
+            proc = subprocess.Popen([*cli, "web", str(root), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            try:
+                assert _healthy(f"http://127.0.0.1:{port}", 90)
+                time.sleep(delay)
+                proc.send_signal(signal.SIGTERM)
+                rc = proc.wait(30)
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        text = (tmp_path / "web.log").read_text(errors="replace")
+        assert rc == 0 and "terminate called" not in text and "failed" not in text, (delay, rc, text[-2000:])

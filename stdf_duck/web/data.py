@@ -74,6 +74,9 @@ class Backend:
         self.db: Database | None = None
         self.files: Source | None = None
         self.lock = threading.RLock()
+        #: the Source each thread is reading through now (`stop` interrupts them)
+        self.running: dict[int, Source] = {}
+        self.stopping = False
         if len(items) == 1 and analysis.is_archive(items[0]):
             from stdf_duck.api.db import Database
 
@@ -122,13 +125,32 @@ class Backend:
     @contextlib.contextmanager
     def source(self) -> Iterator[Source]:
         """An analysis Source for one call (fetch inside the block)."""
+        if self.stopping:
+            raise RuntimeError("the dashboard is stopping")
         if self.db is not None:
-            with self.db.source() as src:
+            with self.db.source() as src, self._running(src):
                 yield src
         else:
             assert self.files is not None
-            with self.lock:
+            with self.lock, self._running(self.files):
                 yield self.files
+
+    @contextlib.contextmanager
+    def _running(self, src: Source) -> Iterator[None]:
+        me = threading.get_ident()
+        self.running[me] = src
+        try:
+            yield
+        finally:
+            self.running.pop(me, None)
+
+    def stop(self) -> None:
+        """The process is exiting: no new call starts, the queries running are interrupted (a
+        thread still inside DuckDB when the interpreter ends would abort the process)."""
+        self.stopping = True
+        for src in list(self.running.values()):
+            with contextlib.suppress(Exception):
+                src.con.interrupt()
 
     def sql(self, text: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]], bool]:
         """(columns, at most `limit` rows, truncated) of one checked read-only query (the HTTP

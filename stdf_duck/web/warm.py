@@ -13,6 +13,8 @@ for, cached by `stdf_duck.web.data` under the same keys. Off with `stdf-duck web
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import logging
 import os
@@ -20,6 +22,8 @@ import sys
 import threading
 import time
 from typing import Any
+
+import duckdb
 
 #: set to "0" to serve without warming the pages
 WARM_ENV = "STDF_DUCK_WEB_WARM"
@@ -37,6 +41,12 @@ class _NotWarmThread(logging.Filter):
         return record.threadName != THREAD or record.levelno >= logging.ERROR
 
 
+#: set when the process exits: the thread stops between (and, interrupted, inside) its calls
+STOP = threading.Event()
+#: the dashboard's open source the thread reads (stopped at exit)
+_SEEN: list[Any] = []
+
+
 def warm(pages: tuple[str, ...] | None = None) -> dict[str, float]:
     """Draw each page with the default filters outside a session (its answers land in the
     process's caches); the seconds each took. A page that fails is logged and skipped."""
@@ -45,10 +55,16 @@ def warm(pages: tuple[str, ...] | None = None) -> dict[str, float]:
 
     took: dict[str, float] = {}
     for page in pages or PAGES:
+        if STOP.is_set():
+            break
         t0 = time.perf_counter()
         try:
             importlib.import_module(f"stdf_duck.web.views.{page}").render(Filters())
+        except duckdb.InterruptException:  # the process is stopping (or closed the connection)
+            raise
         except Exception as e:  # a page that fails shows its error to its visitor; warming goes on
+            if STOP.is_set():
+                break
             print(f"stdf-duck: warming page {page} failed: {e}", file=sys.stderr, flush=True)
         took[page] = time.perf_counter() - t0
     return took
@@ -62,13 +78,17 @@ def _loop() -> None:
     while not Runtime.exists():  # the caches are the server's once its runtime is made
         time.sleep(0.1)
     last: Any = None
-    while True:
+    while not STOP.is_set():
         try:
-            gen = backend().generation()
+            be = backend()
+            _SEEN[:] = [be]
+            gen = be.generation()
             if gen != last:
                 _quiet()
                 t0 = time.perf_counter()
                 took = warm()
+                if STOP.is_set():
+                    break
                 print(
                     f"stdf-duck: pages warmed in {time.perf_counter() - t0:.1f} s "
                     f"({', '.join(f'{p} {s:.1f}' for p, s in took.items())})",
@@ -76,9 +96,13 @@ def _loop() -> None:
                     flush=True,
                 )
                 last = gen
+        except duckdb.InterruptException:  # tried again, unless the process is stopping
+            pass
         except Exception as e:  # the source unreadable for a moment (a writer mid-publish)
+            if STOP.is_set():
+                break
             print(f"stdf-duck: warming failed: {e}", file=sys.stderr, flush=True)
-        time.sleep(EVERY)
+        STOP.wait(EVERY)
 
 
 _QUIET = _NotWarmThread()
@@ -92,10 +116,22 @@ def _quiet() -> None:
 
 
 def start() -> threading.Thread:
-    """The warming thread, started (a daemon: it never holds the server up)."""
+    """The warming thread, started (a daemon: it never holds the server up), and stopped when
+    the process exits (its DuckDB query interrupted, then joined)."""
     t = threading.Thread(target=_loop, name=THREAD, daemon=True)
     t.start()
+    atexit.register(_stop, t)
     return t
+
+
+def _stop(t: threading.Thread, seconds: float = 10.0) -> None:
+    STOP.set()
+    end = time.monotonic() + seconds
+    while t.is_alive() and time.monotonic() < end:
+        for be in _SEEN:
+            with contextlib.suppress(Exception):
+                be.stop()
+        t.join(0.2)
 
 
 def main() -> None:
