@@ -101,6 +101,16 @@ def _info(src: Any, key: dict[str, Any], die_key: str | None) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
+def _lot_geometry(src: Any, lot: Any, filters: dict[str, Any]) -> dict[str, Any]:
+    """The WCR geometry (flat, POS_X, POS_Y) most of the lot's wafers carry (stdf_wafer_info)."""
+    infos = values(analysis.wafer_info(src, lot=lot, **filters))
+    return {
+        g: Counter(i[g] for i in infos if i.get(g)).most_common(1)[0][0]
+        for g in _GEOMETRY
+        if any(i.get(g) for i in infos)
+    }
+
+
 _PF = "CASE WHEN passed THEN 'pass' WHEN NOT passed THEN 'fail' ELSE 'unknown' END AS pf"
 
 
@@ -260,15 +270,10 @@ def stacked_map(
         ext = _extent(dice)
         rows = values(dice)
         keep = {k: v for k, v in filters.items() if k in ("product", "stage", "die_key", "date_from", "date_to")}
-        infos = values(analysis.wafer_info(src, lot=lots[0], **keep))
+        geometry = _lot_geometry(src, lots[0], keep)
         wafers = values(
             sql_on(rel, f"SELECT max(n_wafers) AS n FROM t WHERE lot_id IS NOT DISTINCT FROM {lit(lots[0])}")
         )
-    geometry = {
-        g: Counter(i[g] for i in infos if i.get(g)).most_common(1)[0][0]
-        for g in _GEOMETRY
-        if any(i.get(g) for i in infos)
-    }
     x, y, layers, side = _frame(ext, geometry, cell, size)
     dice_layer = (
         alt.Chart(data(values=rows), name="dice")
@@ -337,12 +342,7 @@ def lot_maps(
         key = lots[0]
         keep = {k: v for k, v in (("product", key["part_typ"]), ("stage", key["test_stage"])) if v is not None}
         keep.update({k: v for k, v in filters.items() if k in ("die_key", "date_from", "date_to")})
-        infos = values(analysis.wafer_info(src, lot=key["lot_id"], **keep))
-    geometry = {
-        g: Counter(i[g] for i in infos if i.get(g)).most_common(1)[0][0]
-        for g in _GEOMETRY
-        if any(i.get(g) for i in infos)
-    }
+        geometry = _lot_geometry(src, key["lot_id"], keep)
     header = {h["w"]: f"{h['w']}: {100 * h['good'] / h['dice']:.1f}%" if h["dice"] else h["w"] for h in heads}
     for r in rows:
         r["bin"] = labels[r.pop("bin_num")]

@@ -127,8 +127,8 @@ def start() -> threading.Thread:
 def _stop(t: threading.Thread, seconds: float = 10.0) -> None:
     STOP.set()
     end = time.monotonic() + seconds
-    while t.is_alive() and time.monotonic() < end:
-        for be in _SEEN:
+    while t.is_alive() and time.monotonic() < end:  # again until joined: a query begun as the first
+        for be in _SEEN:  # interrupt landed (between source() and execute) is interrupted too
             with contextlib.suppress(Exception):
                 be.stop()
         t.join(0.2)
